@@ -1,0 +1,103 @@
+"""Versioned artifact folders: manifest, safetensors, atomic writes.
+
+An artifact is a folder holding `manifest.json` (kind, format version, config,
+library version, fingerprints of the data and of the artifacts it depends on)
+next to its tensors in safetensors and small JSON files. Writes go to a
+temporary sibling folder that is renamed into place, so a crash never leaves a
+half-written artifact and a failed write never touches the previous one.
+Nothing here is pickled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sidrec import __version__
+from sidrec.errors import SidrecError
+
+MANIFEST = "manifest.json"
+
+
+def fingerprint(*parts: Any) -> str:
+    """A short stable hash of JSON-serialisable parts.
+
+    >>> fingerprint({"a": 1}) == fingerprint({"a": 1})
+    True
+    """
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(json.dumps(part, sort_keys=True, default=str).encode())
+        h.update(b"\0")
+    return h.hexdigest()[:16]
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary folder that replaces `path` only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = None
+    if path.exists():
+        old = path.with_name(f".{path.name}.old-{os.getpid()}")
+        os.replace(path, old)
+    os.replace(tmp, path)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def write_json_atomic(path: str | Path, obj: Any) -> None:
+    """Write JSON to a temporary file in the same folder, then rename it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w") as f:
+        json.dump(obj, f, indent=1, sort_keys=True, default=str)
+    os.replace(tmp, path)
+
+
+def write_manifest(folder: Path, kind: str, format_version: int, config: dict, **extra: Any) -> dict:
+    manifest = {
+        "kind": kind,
+        "format_version": format_version,
+        "sidrec_version": __version__,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "config": config,
+        **extra,
+    }
+    write_json_atomic(folder / MANIFEST, manifest)
+    return manifest
+
+
+def read_manifest(folder: str | Path, kind: str, format_version: int) -> dict:
+    """Read and check a manifest; one clear line if the folder is not what we expect."""
+    folder = Path(folder)
+    path = folder / MANIFEST
+    if not path.is_file():
+        raise SidrecError(f"{folder}: not a sidrec {kind} artifact (no {MANIFEST})")
+    try:
+        manifest = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise SidrecError(f"{path}: unreadable manifest ({e})") from None
+    if manifest.get("kind") != kind:
+        raise SidrecError(f"{folder}: is a {manifest.get('kind')!r} artifact, expected {kind!r}")
+    if manifest.get("format_version") != format_version:
+        raise SidrecError(
+            f"{folder}: {kind} format version {manifest.get('format_version')} "
+            f"is not supported (expected {format_version})"
+        )
+    return manifest

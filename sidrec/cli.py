@@ -1,0 +1,211 @@
+"""`python -m sidrec ...`: the command line.
+
+Human-readable progress goes to stderr; with --json the last stdout line is one
+JSON object. A `SidrecError` (bad input, artifacts that do not belong together)
+prints one line and exits with status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from sidrec.errors import SidrecError
+
+ProgressFn = Callable[[float, str], None]
+
+
+def stderr_progress() -> ProgressFn:
+    """A tqdm bar on stderr driven by (fraction, message) callbacks."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=1000, file=sys.stderr, bar_format="{l_bar}{bar}| {elapsed}", leave=False)
+
+    def update(frac: float, msg: str) -> None:
+        bar.set_description_str(msg[:60])
+        bar.update(int(frac * 1000) - bar.n)
+        if frac >= 1.0 and msg.startswith("keywords: done"):
+            bar.close()
+
+    return update
+
+
+def emit(obj: dict, as_json: bool, human: str) -> None:
+    print(human, file=sys.stderr if as_json else sys.stdout)
+    if as_json:
+        print(json.dumps(obj, default=str))
+
+
+# ---------------------------------------------------------------- data
+
+
+def cmd_data_check(args) -> int:
+    from sidrec.data import load_dataset, summarize
+
+    summary = summarize(load_dataset(args.data))
+    s = summary
+    lines = [
+        f"{s['name']} ({s['layout']}): {s['items']} items, {s['users']} users, {s['interactions']} interactions",
+        f"sequence length: min {s['seq_len']['min']}, mean {s['seq_len']['mean']}, "
+        f"median {s['seq_len']['median']}, max {s['seq_len']['max']}",
+    ]
+    if "split" in s:
+        sp = s["split"]
+        lines.append(f"split ({sp['protocol']}): train {sp['train']}, valid {sp['valid']}, test {sp['test']}")
+    lines += [f"note: {n}" for n in s["notes"]]
+    emit(summary, args.json, "\n".join(lines))
+    return 0
+
+
+def cmd_data_sample(args) -> int:
+    from sidrec.sample import write_sample
+
+    summary = write_sample(args.out)
+    emit(summary, args.json, f"wrote {args.out}: {summary}")
+    return 0
+
+
+# ---------------------------------------------------------------- tokenizer
+
+
+def tokenizer_config_from_args(args):
+    from sidrec.embed import EmbedConfig
+    from sidrec.quantize import QuantizerConfig
+    from sidrec.tokenizer import TokenizerConfig
+
+    q = QuantizerConfig(
+        method=args.method,
+        levels=args.levels,
+        codebook_size=args.codebook_size,
+        balanced=args.balanced,
+        seed=args.seed,
+    )
+    e = EmbedConfig(embedding=args.embedding, behavior_weight=args.behavior_weight)
+    return TokenizerConfig(q, e)
+
+
+def cmd_tokenizer_fit(args) -> int:
+    from sidrec.data import load_dataset
+    from sidrec.pipeline import fit_catalogue, import_published
+
+    ds = load_dataset(args.data)
+    progress = None if args.quiet else stderr_progress()
+    if args.import_index:
+        index = None
+        if args.import_index != "published":
+            from sidrec.data import _read_index
+
+            index = _read_index(Path(args.import_index), ds.items)
+        result = import_published(ds, index, progress)
+    else:
+        result = fit_catalogue(ds, tokenizer_config_from_args(args), progress=progress)
+    result.save(args.out)
+    stats = {"out": str(args.out), "items": len(result.tokenizer), "tokens": len(result.tokenizer.tokens()), **result.tokenizer.stats}
+    human = (
+        f"saved {args.out}: {stats['items']} items, {stats['tokens']} tokens, "
+        f"collisions before the separating level {stats['collision_rate_before_dedup']:.2%}, after {stats['collision_rate']:.2%}, "
+        f"utilisation per level {stats['utilization']}"
+    )
+    emit(stats, args.json, human)
+    return 0
+
+
+def cmd_tokenizer_show(args) -> int:
+    from sidrec.tokenizer import SIDTokenizer, load_keywords
+
+    tok = SIDTokenizer.load(args.dir)
+    keywords = load_keywords(args.dir)
+    if args.item:
+        sid = tok.encode(args.item)
+        out = {"item_id": args.item, "sid": sid}
+        human = f"{args.item} -> {sid}"
+    elif args.sid:
+        item = tok.decode(args.sid)
+        out = {"sid": args.sid, "item_id": item}
+        human = f"{args.sid} -> {item}"
+    elif args.token:
+        if args.token not in keywords:
+            raise SidrecError(f"unknown token {args.token!r} (tokens look like <a_12>)")
+        out = {"token": args.token, **keywords[args.token]}
+        human = f"{args.token}: {', '.join(out['keywords'])}\n{out['description']}"
+    else:
+        out = {"items": len(tok), "levels": tok.n_levels, "tokens": len(tok.tokens()), **tok.stats}
+        human = "\n".join(f"{k}: {v}" for k, v in out.items())
+    emit(out, args.json, human)
+    return 0
+
+
+# ---------------------------------------------------------------- bench
+
+
+def cmd_bench_tokenizer(args) -> int:
+    from sidrec.bench import bench_tokenizer
+
+    result = bench_tokenizer(args.data, args.out, quick=args.quick)
+    emit(result, args.json, result["markdown"])
+    return 0
+
+
+# ---------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="sidrec", description="Generative recommendation with semantic IDs.")
+    sub = p.add_subparsers(dest="group", required=True)
+
+    def add(parent, name, fn, help_):
+        sp = parent.add_parser(name, help=help_)
+        sp.set_defaults(fn=fn)
+        sp.add_argument("--json", action="store_true", help="print one JSON object as the last stdout line")
+        return sp
+
+    data = sub.add_parser("data", help="check or generate datasets").add_subparsers(dest="cmd", required=True)
+    sp = add(data, "check", cmd_data_check, "validate a dataset folder and summarise it")
+    sp.add_argument("data", type=Path)
+    sp = add(data, "sample", cmd_data_sample, "generate the sample catalogue")
+    sp.add_argument("--out", type=Path, default=Path("sample_data"))
+
+    tok = sub.add_parser("tokenizer", help="fit and inspect SID tokenizers").add_subparsers(dest="cmd", required=True)
+    sp = add(tok, "fit", cmd_tokenizer_fit, "fit a codebook tokenizer on a dataset")
+    sp.add_argument("data", type=Path)
+    sp.add_argument("--out", type=Path, required=True)
+    sp.add_argument("--method", default="rq-kmeans", choices=["rq-kmeans", "rq-vae"])
+    sp.add_argument(
+        "--balanced", action=argparse.BooleanOptionalAction, default=True, help="rq-kmeans: capacity-limited assignment"
+    )
+    sp.add_argument("--levels", type=int, default=3)
+    sp.add_argument("--codebook-size", type=int, default=256)
+    sp.add_argument("--embedding", default="fused", choices=["text", "behavior", "fused"])
+    sp.add_argument("--behavior-weight", type=float, default=0.5)
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--import-index", metavar="PATH|published", help="import a published .index.json instead of fitting")
+    sp.add_argument("--quiet", action="store_true", help="no progress bar")
+    sp = add(tok, "show", cmd_tokenizer_show, "summarise a tokenizer, or look up an item, SID or token")
+    sp.add_argument("dir", type=Path)
+    group = sp.add_mutually_exclusive_group()
+    group.add_argument("--item")
+    group.add_argument("--sid")
+    group.add_argument("--token")
+
+    bench = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="cmd", required=True)
+    sp = add(bench, "tokenizer", cmd_bench_tokenizer, "fit time, collisions and utilisation per method and embedding")
+    sp.add_argument("data", type=Path, nargs="+")
+    sp.add_argument("--out", type=Path, help="append the markdown table to this file (e.g. BENCHMARKS.md)")
+    sp.add_argument("--quick", action="store_true", help="fewer variants (for a smoke run)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except SidrecError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,11 @@
+"""The one error type users see.
+
+Anything wrong with what a user handed us (a file, a column, an id, artifacts
+that do not belong together) raises `SidrecError` with one line that says what
+is wrong and where. The CLI prints that line and exits with status 2; the app
+shows it in the page. Bugs stay ordinary exceptions.
+"""
+
+
+class SidrecError(ValueError):
+    """A problem with user input or artifacts, described in one line."""

@@ -1,0 +1,94 @@
+"""Steps that chain the modules for one dataset; the CLI and the app call these.
+
+fit_catalogue: dataset -> embeddings -> tokenizer -> token keywords, with one
+progress callback spanning all three. It adds no logic of its own beyond
+wiring and timing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sidrec.data import Dataset, split_dataset
+from sidrec.embed import encode_texts, item_embeddings
+from sidrec.keywords import KeywordConfig, token_keywords
+from sidrec.tokenizer import SIDTokenizer, TokenizerConfig, fit_tokenizer, import_index
+
+ProgressFn = Callable[[float, str], None]
+
+
+def _stage(progress: ProgressFn | None, lo: float, hi: float) -> ProgressFn | None:
+    """Map a stage's 0..1 progress into [lo, hi] of the whole run."""
+    if progress is None:
+        return None
+    return lambda frac, msg: progress(lo + (hi - lo) * min(max(frac, 0.0), 1.0), msg)
+
+
+@dataclass
+class FitResult:
+    tokenizer: SIDTokenizer
+    embeddings: np.ndarray | None  # what was quantized, one row per item (None for an imported index)
+    keywords: dict[str, dict]
+    timings: dict[str, float]
+
+    def save(self, folder: str | Path) -> None:
+        self.tokenizer.save(folder, keywords=self.keywords, embeddings=self.embeddings)
+
+
+def fit_catalogue(
+    ds: Dataset,
+    config: TokenizerConfig = TokenizerConfig(),
+    keyword_config: KeywordConfig = KeywordConfig(),
+    progress: ProgressFn | None = None,
+) -> FitResult:
+    """Embed, fit the codebooks, separate collisions and describe every token."""
+    t0 = time.perf_counter()
+    split = split_dataset(ds) if ds.sequences else None
+    texts = ds.item_text(config.embed.max_description_chars)
+    embeddings = item_embeddings(
+        texts, ds.item_ids, split.train_sequences if split else {}, config.embed, _stage(progress, 0.0, 0.5)
+    )
+    t1 = time.perf_counter()
+    tok = fit_tokenizer(ds.item_ids, embeddings, config, ds.fingerprint(), _stage(progress, 0.5, 0.8))
+    t2 = time.perf_counter()
+    keywords = describe_tokens(ds, tok, _stage(progress, 0.8, 1.0), keyword_config)
+    t3 = time.perf_counter()
+    timings = {"embed_seconds": t1 - t0, "fit_seconds": t2 - t1, "keyword_seconds": t3 - t2, "total_seconds": t3 - t0}
+    tok.stats.update({k: round(v, 3) for k, v in timings.items()})
+    return FitResult(tok, embeddings, keywords, timings)
+
+
+def describe_tokens(
+    ds: Dataset, tok: SIDTokenizer, progress: ProgressFn | None = None, config: KeywordConfig = KeywordConfig()
+) -> dict[str, dict]:
+    """Keywords and descriptions for every token of `tok` over the items of `ds`."""
+    texts = ds.item_text(tok.config.embed.max_description_chars)
+    text_emb = encode_texts(texts, tok.config.embed.text_model, progress=_stage(progress, 0.0, 0.3))
+    return token_keywords(
+        np.array([tok.codes_of(i) for i in ds.item_ids]),
+        texts,
+        ds.items["categories"].tolist(),
+        ds.items["brand"].tolist(),
+        text_emb,
+        config,
+        encode=lambda terms: encode_texts(terms, tok.config.embed.text_model),
+        separating_level=tok.n_levels - 1 if tok.stats.get("separating_level_size") else None,
+        progress=_stage(progress, 0.3, 1.0),
+    )
+
+
+def import_published(ds: Dataset, index: dict[str, list[str]] | None = None, progress: ProgressFn | None = None) -> FitResult:
+    """A tokenizer from the dataset's published SID index (or one given), with keywords."""
+    from sidrec.errors import SidrecError
+
+    index = index if index is not None else ds.published_index
+    if index is None:
+        raise SidrecError(f"{ds.name}: no published SID index to import")
+    tok = import_index(ds.item_ids, index, ds.fingerprint())
+    keywords = describe_tokens(ds, tok, progress)
+    return FitResult(tok, None, keywords, {})

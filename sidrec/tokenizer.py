@@ -1,0 +1,387 @@
+"""The codebook tokenizer: item <-> semantic ID, exactly.
+
+An item's SID is L codes from residual codebooks plus one separating code that
+tells apart items whose first L codes collide: `<a_12><b_201><c_7><d_0>` (the
+paper's u, v, x, y). Token `<a_12>` is (level 0, code 12). The map is one-to-one
+by construction, so `decode(encode(item)) == item` for every item.
+
+This module fits (through `sidrec.quantize`), encodes new items (cold start)
+without refitting, imports published indexes, reports codebook statistics and
+saves/loads the versioned artifact. It does not compute embeddings
+(`sidrec.embed`) or keywords (`sidrec.keywords`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from sidrec.artifacts import atomic_dir, read_manifest, write_json_atomic, write_manifest
+from sidrec.embed import EmbedConfig, cold_item_embedding
+from sidrec.errors import SidrecError
+from sidrec.quantize import QuantizerConfig, RQVAE, fit_rqvae, quantize_with, residual_kmeans
+
+ProgressFn = Callable[[float, str], None]
+
+KIND = "tokenizer"
+FORMAT_VERSION = 1
+LEVEL_NAMES = "abcdefghij"
+TOKEN_RE = re.compile(r"<([a-j])_(\d+)>")
+
+
+@dataclass(frozen=True)
+class TokenizerConfig:
+    quantizer: QuantizerConfig = field(default_factory=QuantizerConfig)
+    embed: EmbedConfig = field(default_factory=EmbedConfig)
+
+    @staticmethod
+    def from_dict(d: dict) -> TokenizerConfig:
+        return TokenizerConfig(QuantizerConfig(**d["quantizer"]), EmbedConfig(**d["embed"]))
+
+
+def token(level: int, code: int) -> str:
+    """>>> token(1, 201)
+    '<b_201>'"""
+    return f"<{LEVEL_NAMES[level]}_{code}>"
+
+
+def parse_sid(sid: str) -> tuple[int, ...]:
+    """'<a_1><b_2>' -> (1, 2); levels must run a, b, c, ... in order."""
+    found = TOKEN_RE.findall(sid)
+    if not found or "".join(f"<{lv}_{c}>" for lv, c in found) != sid.strip():
+        raise SidrecError(f"not a SID: {sid!r}")
+    for i, (lv, _) in enumerate(found):
+        if lv != LEVEL_NAMES[i]:
+            raise SidrecError(f"SID {sid!r}: level {i} is named {lv!r}, expected {LEVEL_NAMES[i]!r}")
+    return tuple(int(c) for _, c in found)
+
+
+def separate_collisions(prefix_codes: np.ndarray) -> np.ndarray:
+    """Append a last column numbering items that share all earlier codes.
+
+    >>> separate_collisions(np.array([[1, 2], [1, 2], [0, 5], [1, 2]])).tolist()
+    [[1, 2, 0], [1, 2, 1], [0, 5, 0], [1, 2, 2]]
+    """
+    seen: Counter = Counter()
+    last = np.empty(len(prefix_codes), dtype=np.int64)
+    for i, row in enumerate(map(tuple, prefix_codes)):
+        last[i] = seen[row]
+        seen[row] += 1
+    return np.concatenate([prefix_codes, last[:, None]], axis=1)
+
+
+def level_stats(codes: np.ndarray, sizes: Sequence[int]) -> dict:
+    """Utilisation (share of codes used) and entropy (bits) per level.
+
+    >>> level_stats(np.array([[0], [1], [1], [1]]), [4])["utilization"]
+    [0.5]
+    """
+    util, entropy = [], []
+    for level, size in enumerate(sizes):
+        counts = np.bincount(codes[:, level], minlength=size)
+        util.append(round(float((counts > 0).sum() / size), 4))
+        p = counts[counts > 0] / counts.sum()
+        entropy.append(round(float(-(p * np.log2(p)).sum()), 4))
+    return {"utilization": util, "entropy_bits": entropy}
+
+
+def collision_stats(prefix_codes: np.ndarray) -> dict:
+    """Share of items whose first-L codes repeat an earlier item's, and the largest bucket.
+
+    >>> collision_stats(np.array([[1, 2], [1, 2], [0, 5]]))
+    {'collision_rate': 0.3333, 'largest_bucket': 2, 'colliding_items': 2}
+    """
+    buckets = Counter(map(tuple, prefix_codes))
+    n = len(prefix_codes)
+    return {
+        "collision_rate": round((n - len(buckets)) / n, 4) if n else 0.0,
+        "largest_bucket": max(buckets.values(), default=0),
+        "colliding_items": sum(v for v in buckets.values() if v > 1),
+    }
+
+
+class SIDTokenizer:
+    """Item ids <-> SIDs, with the codebooks that produced them.
+
+    codes: (n_items, L + 1) int array; column L is the separating level.
+    books: residual codebooks [(K, d)] * L, or None for an imported index.
+    """
+
+    def __init__(
+        self,
+        item_ids: Sequence[str],
+        codes: np.ndarray,
+        config: TokenizerConfig,
+        books: list[torch.Tensor] | None = None,
+        rqvae: RQVAE | None = None,
+        stats: dict | None = None,
+        data_fingerprint: str = "",
+    ):
+        self.item_ids = list(item_ids)
+        self.codes = np.asarray(codes, dtype=np.int64)
+        self.config = config
+        self.books = books
+        self.rqvae = rqvae
+        self.stats = stats or {}
+        self.data_fingerprint = data_fingerprint
+        self._reindex()
+
+    def _reindex(self) -> None:
+        self._row = {iid: i for i, iid in enumerate(self.item_ids)}
+        self._by_codes = {tuple(r): i for i, r in enumerate(self.codes.tolist())}
+        if len(self._by_codes) != len(self.item_ids) or len(self._row) != len(self.item_ids):
+            raise SidrecError("tokenizer codes are not one-to-one with items")
+
+    # ------------------------------------------------------------ mapping
+    @property
+    def n_levels(self) -> int:
+        """Tokens per SID, the separating level included."""
+        return self.codes.shape[1]
+
+    @property
+    def level_sizes(self) -> list[int]:
+        """Number of codes each level may use (the separating level: its largest code + 1)."""
+        k = self.config.quantizer.codebook_size
+        fitted = [k] * (self.n_levels - 1) if self.books is not None else []
+        return fitted + [int(self.codes[:, i].max()) + 1 for i in range(len(fitted), self.n_levels)]
+
+    def __len__(self) -> int:
+        return len(self.item_ids)
+
+    def __contains__(self, item_id: str) -> bool:
+        return item_id in self._row
+
+    def codes_of(self, item_id: str) -> tuple[int, ...]:
+        if item_id not in self._row:
+            raise SidrecError(f"unknown item {item_id!r}")
+        return tuple(self.codes[self._row[item_id]].tolist())
+
+    def encode(self, item_id: str) -> str:
+        """Item id -> SID string."""
+        return "".join(token(lv, c) for lv, c in enumerate(self.codes_of(item_id)))
+
+    def decode(self, sid: str | Sequence[int]) -> str:
+        """SID string (or codes) -> item id; raises if no item has that SID."""
+        codes = parse_sid(sid) if isinstance(sid, str) else tuple(int(c) for c in sid)
+        row = self._by_codes.get(codes)
+        if row is None:
+            raise SidrecError(f"no item has SID {sid if isinstance(sid, str) else codes!r}")
+        return self.item_ids[row]
+
+    def tokens(self) -> list[str]:
+        """Every SID token in use, level by level: the vocabulary an LLM must learn."""
+        out = []
+        for level in range(self.n_levels):
+            out += [token(level, c) for c in sorted(set(self.codes[:, level].tolist()))]
+        return out
+
+    # ------------------------------------------------------------ cold start
+    def prefix_codes_for(self, embeddings: np.ndarray) -> np.ndarray:
+        """First-L codes for new embeddings under the fitted codebooks."""
+        if self.books is None:
+            raise SidrecError("this tokenizer was imported from a published index; it has no codebooks to encode new items")
+        x = torch.from_numpy(np.asarray(embeddings, np.float32))
+        with torch.no_grad():
+            if self.rqvae is not None:
+                _, codes, _ = self.rqvae.quantize(self.rqvae.encoder(x))
+            else:
+                codes = quantize_with(self.books, x)
+        return codes.numpy()
+
+    def add_items(self, item_ids: Sequence[str], texts: Sequence[str]) -> list[str]:
+        """Give new items SIDs from their text alone, without refitting. Returns their SIDs."""
+        dup = [i for i in item_ids if i in self._row]
+        if dup:
+            raise SidrecError(f"item {dup[0]!r} already has a SID")
+        if len(set(item_ids)) != len(item_ids):
+            raise SidrecError("new item ids must be unique")
+        dim = self.stats.get("embedding_dim")
+        emb = cold_item_embedding(texts, self.config.embed, dim)
+        prefix = self.prefix_codes_for(emb)
+        nl = self.n_levels - 1
+        used = Counter(map(tuple, self.codes[:, :nl].tolist()))
+        new_rows = []
+        for row in prefix.tolist():
+            key = tuple(row)
+            new_rows.append([*row, used[key]])
+            used[key] += 1
+        self.codes = np.concatenate([self.codes, np.array(new_rows, dtype=np.int64)])
+        self.item_ids += list(item_ids)
+        self._reindex()
+        return [self.encode(i) for i in item_ids]
+
+    # ------------------------------------------------------------ save / load
+    def save(self, folder: str | Path, keywords: dict | None = None, embeddings: np.ndarray | None = None) -> None:
+        """Write the artifact atomically: manifest, codes and codebooks in safetensors, keywords JSON."""
+        folder = Path(folder)
+        keywords = keywords if keywords is not None else _read_optional_json(folder / "keywords.json")
+        with atomic_dir(folder) as tmp:
+            tensors = {"codes": torch.from_numpy(self.codes)}
+            if self.books is not None:
+                for i, b in enumerate(self.books):
+                    tensors[f"codebook.{i}"] = b.contiguous()
+            save_file(tensors, str(tmp / "codes.safetensors"))
+            if self.rqvae is not None:
+                save_file({k: v.contiguous() for k, v in self.rqvae.state_dict().items()}, str(tmp / "rqvae.safetensors"))
+            if embeddings is not None:
+                save_file({"embeddings": torch.from_numpy(embeddings.astype(np.float16))}, str(tmp / "embeddings.safetensors"))
+            elif (folder / "embeddings.safetensors").exists():
+                (tmp / "embeddings.safetensors").write_bytes((folder / "embeddings.safetensors").read_bytes())
+            write_json_atomic(tmp / "items.json", self.item_ids)
+            if keywords is not None:
+                write_json_atomic(tmp / "keywords.json", keywords)
+            write_manifest(
+                tmp,
+                KIND,
+                FORMAT_VERSION,
+                asdict(self.config),
+                data_fingerprint=self.data_fingerprint,
+                fingerprint=self.fingerprint(),
+                stats=self.stats,
+                n_items=len(self),
+            )
+
+    def fingerprint(self) -> str:
+        """Identity of the item <-> SID map; models name the tokenizer by it."""
+        from sidrec.artifacts import fingerprint
+
+        return fingerprint(self.item_ids, self.codes.tolist())
+
+    @classmethod
+    def load(cls, folder: str | Path) -> SIDTokenizer:
+        folder = Path(folder)
+        manifest = read_manifest(folder, KIND, FORMAT_VERSION)
+        config = TokenizerConfig.from_dict(manifest["config"])
+        try:
+            tensors = load_file(str(folder / "codes.safetensors"))
+            item_ids = json.loads((folder / "items.json").read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise SidrecError(f"{folder}: damaged tokenizer artifact ({e})") from None
+        books = None
+        n_books = sum(1 for k in tensors if k.startswith("codebook."))
+        if n_books:
+            books = [tensors[f"codebook.{i}"] for i in range(n_books)]
+        rqvae = None
+        if (folder / "rqvae.safetensors").exists():
+            rqvae = RQVAE(manifest["stats"]["embedding_dim"], config.quantizer)
+            rqvae.load_state_dict(load_file(str(folder / "rqvae.safetensors")))
+            rqvae.eval()
+        tok = cls(item_ids, tensors["codes"].numpy(), config, books, rqvae, manifest.get("stats"), manifest.get("data_fingerprint", ""))
+        if tok.fingerprint() != manifest.get("fingerprint"):
+            raise SidrecError(f"{folder}: codes do not match the manifest fingerprint (artifact altered?)")
+        return tok
+
+
+def _read_optional_json(path: Path):
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def load_keywords(folder: str | Path) -> dict:
+    """The token keywords saved with a tokenizer: {token: {keywords, description, n_items}}."""
+    data = _read_optional_json(Path(folder) / "keywords.json")
+    return data or {}
+
+
+def load_embeddings(folder: str | Path) -> np.ndarray | None:
+    path = Path(folder) / "embeddings.safetensors"
+    return load_file(str(path))["embeddings"].float().numpy() if path.exists() else None
+
+
+# ---------------------------------------------------------------- fitting
+
+
+def fit_codes(
+    embeddings: np.ndarray, config: QuantizerConfig, progress: ProgressFn | None = None
+) -> tuple[np.ndarray, list[torch.Tensor], RQVAE | None]:
+    """Prefix codes (n, L), codebooks and (for RQ-VAE) the model."""
+    x = torch.from_numpy(np.asarray(embeddings, np.float32))
+    if config.method == "rq-kmeans":
+        books, codes = residual_kmeans(x, config, progress)
+        return codes.numpy(), books, None
+    if config.method == "rq-vae":
+        model, codes = fit_rqvae(x, config, progress)
+        model.eval()
+        return codes.numpy(), [b.detach().clone() for b in model.codebooks], model
+    raise SidrecError(f"unknown tokenizer method {config.method!r} (choose rq-kmeans or rq-vae)")
+
+
+def fit_tokenizer(
+    item_ids: Sequence[str],
+    embeddings: np.ndarray,
+    config: TokenizerConfig,
+    data_fingerprint: str = "",
+    progress: ProgressFn | None = None,
+) -> SIDTokenizer:
+    """Fit codebooks on item embeddings and separate collisions with one more level."""
+    q = config.quantizer
+    if q.levels < 1 or q.levels > len(LEVEL_NAMES) - 1:
+        raise SidrecError(f"levels must be between 1 and {len(LEVEL_NAMES) - 1}, got {q.levels}")
+    if q.codebook_size < 2:
+        raise SidrecError(f"codebook size must be at least 2, got {q.codebook_size}")
+    if len(item_ids) < 2:
+        raise SidrecError("need at least 2 items to fit a tokenizer")
+    start = time.perf_counter()
+    prefix, books, rqvae = fit_codes(embeddings, q, progress)
+    codes = separate_collisions(prefix)
+    stats = {
+        "method": q.method + ("-balanced" if q.balanced and q.method == "rq-kmeans" else ""),
+        "fit_seconds": round(time.perf_counter() - start, 3),
+        "embedding_dim": int(embeddings.shape[1]),
+        "collision_rate_before_dedup": collision_stats(prefix)["collision_rate"],
+        **{k: v for k, v in collision_stats(prefix).items() if k != "collision_rate"},
+    }
+    tok = SIDTokenizer(item_ids, codes, config, books, rqvae, stats, data_fingerprint)
+    tok.stats.update(tokenizer_stats(tok))
+    return tok
+
+
+def tokenizer_stats(tok: SIDTokenizer) -> dict:
+    """Collision rate after the separating level (0 by construction), utilisation and entropy."""
+    full = collision_stats(tok.codes)
+    return {
+        "collision_rate": full["collision_rate"],
+        "separating_level_size": int(tok.codes[:, -1].max()) + 1,
+        **level_stats(tok.codes, tok.level_sizes),
+    }
+
+
+def import_index(item_ids: Sequence[str], index: dict[str, list[str]], data_fingerprint: str = "") -> SIDTokenizer:
+    """A tokenizer from a published `.index.json` (item -> ['<a_1>', '<b_2>', ...]).
+
+    If the published codes collide, a separating level is appended as for a fitted one.
+    """
+    rows = []
+    for iid in item_ids:
+        if iid not in index:
+            raise SidrecError(f"published index has no SID for item {iid!r}")
+        rows.append(parse_sid("".join(index[iid])))
+    if len({len(r) for r in rows}) != 1:
+        raise SidrecError("published index mixes SIDs of different lengths")
+    prefix = np.array(rows, dtype=np.int64)
+    before = collision_stats(prefix)
+    codes = separate_collisions(prefix) if before["collision_rate"] > 0 else prefix
+    sizes = int(prefix.max()) + 1
+    config = TokenizerConfig(replace(QuantizerConfig(), method="imported", levels=prefix.shape[1], codebook_size=max(sizes, 1)))
+    stats = {
+        "method": "imported",
+        "fit_seconds": 0.0,
+        "collision_rate_before_dedup": before["collision_rate"],
+        "largest_bucket": before["largest_bucket"],
+        "colliding_items": before["colliding_items"],
+    }
+    tok = SIDTokenizer(item_ids, codes, config, None, None, stats, data_fingerprint)
+    # Published codebooks are powers of two (256 codes); measure utilisation against that size.
+    k = 1 << math.ceil(math.log2(sizes)) if sizes > 1 else 1
+    level_sizes = [k] * prefix.shape[1] + [int(codes[:, -1].max()) + 1] * (codes.shape[1] - prefix.shape[1])
+    tok.stats.update({"collision_rate": collision_stats(tok.codes)["collision_rate"], **level_stats(tok.codes, level_sizes)})
+    return tok

@@ -1,0 +1,191 @@
+"""Codebook tokenizer: hand-computed codebooks, round trips, collisions, artifacts, cold start."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from sidrec.embed import EmbedConfig, behavior_embeddings, fuse
+from sidrec.errors import SidrecError
+from sidrec.quantize import QuantizerConfig, balanced_assign, quantize_with, residual_kmeans
+from sidrec.tokenizer import (
+    SIDTokenizer,
+    TokenizerConfig,
+    fit_tokenizer,
+    import_index,
+    parse_sid,
+    separate_collisions,
+)
+
+
+def test_hand_computed_two_level_codebook():
+    # Level 1 centers 0.5 and 10.5; the residuals are then -0.5/+0.5 for every item.
+    x = torch.tensor([[0.0], [1.0], [10.0], [11.0]])
+    books, codes = residual_kmeans(x, QuantizerConfig(levels=2, codebook_size=2, kmeans_iters=10))
+    assert sorted(books[0].flatten().tolist()) == [0.5, 10.5]
+    assert sorted(books[1].flatten().tolist()) == [-0.5, 0.5]
+    recon = books[0][codes[:, 0]] + books[1][codes[:, 1]]
+    assert torch.allclose(recon, x)
+    # items 0,1 share the level-1 code; 0 and 2 share the level-2 code
+    assert codes[0, 0] == codes[1, 0] != codes[2, 0] == codes[3, 0]
+    assert codes[0, 1] == codes[2, 1] != codes[1, 1] == codes[3, 1]
+
+
+def test_quantize_with_fixed_books():
+    books = [torch.tensor([[0.0], [10.0]]), torch.tensor([[-0.5], [0.5]])]
+    x = torch.tensor([[0.4], [-0.4], [10.6], [9.4]])
+    assert quantize_with(books, x).tolist() == [[0, 1], [0, 0], [1, 1], [1, 0]]
+
+
+def test_balanced_assignment_respects_capacity():
+    gen = torch.Generator().manual_seed(0)
+    dist = torch.rand(50, 5, generator=gen)
+    dist[:, 0] -= 1  # everyone prefers code 0
+    codes = balanced_assign(dist, capacity=10)
+    assert torch.bincount(codes, minlength=5).tolist() == [10] * 5
+
+
+def test_separate_collisions_numbers_each_bucket():
+    prefix = np.array([[1, 2], [1, 2], [0, 5], [1, 2], [0, 5]])
+    assert separate_collisions(prefix)[:, -1].tolist() == [0, 1, 0, 2, 1]
+
+
+def random_tokenizer(n=300, dim=16, method="rq-kmeans", balanced=False, seed=0):
+    rng = np.random.default_rng(seed)
+    # Few clusters and duplicates, so that prefix collisions are certain.
+    centers = rng.normal(size=(5, dim))
+    x = centers[rng.integers(0, 5, n)] + 0.01 * rng.normal(size=(n, dim))
+    x[1] = x[0]
+    config = TokenizerConfig(
+        QuantizerConfig(method=method, levels=2, codebook_size=8, balanced=balanced, epochs=30, seed=seed),
+        EmbedConfig(embedding="text"),
+    )
+    ids = [f"item{i}" for i in range(n)]
+    return fit_tokenizer(ids, x.astype(np.float32), config), ids
+
+
+@pytest.mark.parametrize("method,balanced", [("rq-kmeans", False), ("rq-kmeans", True), ("rq-vae", False)])
+def test_round_trip_and_unique_sids(method, balanced):
+    tok, ids = random_tokenizer(method=method, balanced=balanced)
+    assert tok.stats["collision_rate_before_dedup"] > 0  # duplicates collide before the last level
+    assert tok.stats["collision_rate"] == 0
+    sids = [tok.encode(i) for i in ids]
+    assert len(set(sids)) == len(ids)
+    assert all(tok.decode(s) == i for s, i in zip(sids, ids, strict=True))
+    assert all(tok.decode(parse_sid(s)) == i for s, i in zip(sids, ids, strict=True))
+    assert len(tok.stats["utilization"]) == 3 and all(0 < u <= 1 for u in tok.stats["utilization"])
+
+
+def test_fit_is_deterministic():
+    a, _ = random_tokenizer(seed=3)
+    b, _ = random_tokenizer(seed=3)
+    assert np.array_equal(a.codes, b.codes)
+
+
+def test_balanced_spreads_codes():
+    plain, _ = random_tokenizer(balanced=False)
+    balanced, _ = random_tokenizer(balanced=True)
+    assert balanced.stats["entropy_bits"][0] >= plain.stats["entropy_bits"][0]
+    assert np.bincount(balanced.codes[:, 0]).max() <= -(-300 // 8)
+
+
+def test_parse_sid_rejects_garbage():
+    assert parse_sid("<a_12><b_201><c_7>") == (12, 201, 7)
+    for bad in ["<a_1><c_2>", "a_1", "<a_1>x", ""]:
+        with pytest.raises(SidrecError):
+            parse_sid(bad)
+
+
+def test_decode_unknown_sid_raises():
+    tok, _ = random_tokenizer()
+    with pytest.raises(SidrecError, match="no item has SID"):
+        tok.decode("<a_0><b_0><c_99>")
+    with pytest.raises(SidrecError, match="unknown item"):
+        tok.encode("nope")
+
+
+@pytest.mark.parametrize("method", ["rq-kmeans", "rq-vae"])
+def test_save_load_round_trip(tmp_path, method):
+    tok, ids = random_tokenizer(method=method)
+    tok.save(tmp_path / "tok", keywords={"<a_0>": {"keywords": ["x"]}})
+    back = SIDTokenizer.load(tmp_path / "tok")
+    assert back.item_ids == tok.item_ids and np.array_equal(back.codes, tok.codes)
+    assert back.config == tok.config
+    x = np.random.default_rng(1).normal(size=(7, 16)).astype(np.float32)
+    assert np.array_equal(back.prefix_codes_for(x), tok.prefix_codes_for(x))
+    manifest = json.loads((tmp_path / "tok" / "manifest.json").read_text())
+    assert manifest["kind"] == "tokenizer" and manifest["format_version"] == 1
+    assert not list(tmp_path.glob(".tok*")), "no temporary folder left behind"
+
+
+def test_load_refuses_tampered_or_foreign_artifacts(tmp_path):
+    tok, _ = random_tokenizer()
+    tok.save(tmp_path / "tok")
+    ids = json.loads((tmp_path / "tok" / "items.json").read_text())
+    (tmp_path / "tok" / "items.json").write_text(json.dumps(ids[::-1]))
+    with pytest.raises(SidrecError, match="fingerprint"):
+        SIDTokenizer.load(tmp_path / "tok")
+    with pytest.raises(SidrecError, match="not a sidrec tokenizer"):
+        SIDTokenizer.load(tmp_path)
+
+
+def test_failed_save_keeps_previous_artifact(tmp_path, monkeypatch):
+    import sidrec.tokenizer as T
+
+    tok, _ = random_tokenizer()
+    tok.save(tmp_path / "tok")
+    before = (tmp_path / "tok" / "manifest.json").read_text()
+
+    def disk_full(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(T, "save_file", disk_full)
+    with pytest.raises(OSError):
+        tok.save(tmp_path / "tok")
+    assert (tmp_path / "tok" / "manifest.json").read_text() == before
+    assert SIDTokenizer.load(tmp_path / "tok").item_ids == tok.item_ids
+
+
+def test_cold_start_prefix_matches_nearest_codes(monkeypatch):
+    tok, ids = random_tokenizer()
+    # An item whose embedding equals an existing item's gets that item's prefix and a fresh last code.
+    import sidrec.tokenizer as T
+
+    row = np.array(tok.prefix_codes_for(np.zeros((1, 16), np.float32)))
+    monkeypatch.setattr(T, "cold_item_embedding", lambda texts, config, dim: np.zeros((len(texts), 16), np.float32))
+    sids = tok.add_items(["new1", "new2"], ["a", "b"])
+    assert parse_sid(sids[0])[:2] == tuple(row[0]) == parse_sid(sids[1])[:2]
+    assert sids[0] != sids[1] and tok.decode(sids[1]) == "new2"
+    with pytest.raises(SidrecError, match="already has a SID"):
+        tok.add_items(["new1"], ["a"])
+
+
+def test_import_published_index_and_collisions():
+    ids = ["x", "y", "z"]
+    tok = import_index(ids, {"x": ["<a_1>", "<b_2>"], "y": ["<a_1>", "<b_2>"], "z": ["<a_0>", "<b_7>"]})
+    assert tok.stats["collision_rate_before_dedup"] == pytest.approx(1 / 3, abs=1e-3)
+    assert tok.encode("y") == "<a_1><b_2><c_1>" and tok.decode("<a_0><b_7><c_0>") == "z"
+    with pytest.raises(SidrecError, match="no codebooks"):
+        tok.prefix_codes_for(np.zeros((1, 4), np.float32))
+
+
+def test_behavior_embeddings_never_see_held_out_targets():
+    from sidrec.data import leave_one_out
+
+    ids = ["a", "b", "c", "d", "e"]
+    # "d" and "e" only ever occur as valid/test targets: they must stay zero (cold) rows.
+    split = leave_one_out({"u1": ["a", "b", "c", "d", "e"], "u2": ["b", "a", "c", "e", "d"], "u3": ["c", "b", "a"]})
+    emb = behavior_embeddings(ids, split.train_sequences, dim=3, window=2)
+    assert np.allclose(emb[3:], 0)
+    assert not np.allclose(emb[:3], 0, atol=1e-3)
+    assert np.array_equal(emb, behavior_embeddings(ids, split.train_sequences, dim=3, window=2))
+
+
+def test_fuse_weights_similarities():
+    t = np.array([[1.0, 0.0], [0.0, 1.0]], np.float32)
+    b = np.array([[1.0, 0.0], [1.0, 0.0]], np.float32)
+    f = fuse(t, b, 0.25)
+    # cos_fused = 0.75 * cos_text + 0.25 * cos_behavior = 0.75 * 0 + 0.25 * 1
+    assert f[0] @ f[1] == pytest.approx(0.25)
+    assert np.allclose(np.linalg.norm(f, axis=1), 1.0)
