@@ -46,6 +46,7 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    os.chmod(tmp, 0o755)  # mkdtemp makes it private; an artifact is an ordinary folder
     try:
         yield tmp
     except BaseException:
@@ -67,6 +68,7 @@ def write_json_atomic(path: str | Path, obj: Any) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     with os.fdopen(fd, "w") as f:
         json.dump(obj, f, indent=1, sort_keys=True, default=str)
+    os.chmod(tmp, 0o644)
     os.replace(tmp, path)
 
 

@@ -11,7 +11,6 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 from sidrec.errors import SidrecError
@@ -104,10 +103,16 @@ def cmd_tokenizer_fit(args) -> int:
     else:
         result = fit_catalogue(ds, tokenizer_config_from_args(args), progress=progress)
     result.save(args.out)
-    stats = {"out": str(args.out), "items": len(result.tokenizer), "tokens": len(result.tokenizer.tokens()), **result.tokenizer.stats}
+    stats = {
+        "out": str(args.out),
+        "items": len(result.tokenizer),
+        "tokens": len(result.tokenizer.tokens()),
+        **result.tokenizer.stats,
+    }
     human = (
         f"saved {args.out}: {stats['items']} items, {stats['tokens']} tokens, "
-        f"collisions before the separating level {stats['collision_rate_before_dedup']:.2%}, after {stats['collision_rate']:.2%}, "
+        f"collisions before the separating level {stats['collision_rate_before_dedup']:.2%}, "
+        f"after {stats['collision_rate']:.2%}, "
         f"utilisation per level {stats['utilization']}"
     )
     emit(stats, args.json, human)
@@ -182,7 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--embedding", default="fused", choices=["text", "behavior", "fused"])
     sp.add_argument("--behavior-weight", type=float, default=0.5)
     sp.add_argument("--seed", type=int, default=0)
-    sp.add_argument("--import-index", metavar="PATH|published", help="import a published .index.json instead of fitting")
+    sp.add_argument(
+        "--import-index", metavar="PATH|published", help="import a published .index.json instead of fitting"
+    )
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
     sp = add(tok, "show", cmd_tokenizer_show, "summarise a tokenizer, or look up an item, SID or token")
     sp.add_argument("dir", type=Path)

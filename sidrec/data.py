@@ -86,7 +86,9 @@ class Dataset:
         return [format_item_text(*row, max_description_chars=max_description_chars) for row in zip(*cols, strict=True)]
 
 
-def format_item_text(title: str, brand: str = "", categories: str = "", description: str = "", max_description_chars: int = 300) -> str:
+def format_item_text(
+    title: str, brand: str = "", categories: str = "", description: str = "", max_description_chars: int = 300
+) -> str:
     """The text an encoder sees for one item.
 
     >>> format_item_text("Tent", "Acme", "Outdoor > Camping", "Sleeps two.")
@@ -127,9 +129,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
     header, body = rows[0], rows[1:]
     for i, row in enumerate(body, start=2):
         if row and len(row) != len(header):
-            raise SidrecError(
-                f"{path.name} row {i}: expected {len(header)} fields, found {len(row)} (unparseable row)"
-            )
+            raise SidrecError(f"{path.name} row {i}: expected {len(header)} fields, found {len(row)} (unparseable row)")
     body = [r for r in body if r]
     df = pd.DataFrame(body, columns=[h.strip() for h in header], dtype=str)
     df.attrs["first_row"] = 2
@@ -372,7 +372,9 @@ def _samples_from_csvs(folder: Path, split: str, known: set[str]) -> list[Sample
     for path in paths:
         df = read_table(path)
         _require_columns(df, ("user_id", "history_item_id", "item_id"), f"{split}/{path.name}")
-        for pos, (user, hist, target) in enumerate(zip(df["user_id"], df["history_item_id"], df["item_id"], strict=True)):
+        for pos, (user, hist, target) in enumerate(
+            zip(df["user_id"], df["history_item_id"], df["item_id"], strict=True)
+        ):
             where = f"{split}/{_row_label(df, pos, path.name)}"
             history = _parse_list_cell(hist, where)
             for iid in [*history, target]:

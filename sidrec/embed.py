@@ -169,9 +169,7 @@ def fuse(text: np.ndarray, behavior: np.ndarray, weight: float) -> np.ndarray:
     """
     if not 0.0 <= weight <= 1.0:
         raise SidrecError(f"behavior weight must be in [0, 1], got {weight}")
-    return np.concatenate([np.sqrt(1 - weight) * _l2(text), np.sqrt(weight) * _l2(behavior)], axis=1).astype(
-        np.float32
-    )
+    return np.concatenate([np.sqrt(1 - weight) * _l2(text), np.sqrt(weight) * _l2(behavior)], axis=1).astype(np.float32)
 
 
 def _l2(x: np.ndarray) -> np.ndarray:

@@ -69,9 +69,11 @@ def describe_tokens(
     """Keywords and descriptions for every token of `tok` over the items of `ds`."""
     texts = ds.item_text(tok.config.embed.max_description_chars)
     text_emb = encode_texts(texts, tok.config.embed.text_model, progress=_stage(progress, 0.0, 0.3))
+    # Keywords come from the raw fields, without the "Brand:"/"Categories:" labels the encoder sees.
+    fields = ds.items[["title", "brand", "categories", "description"]].agg(" ".join, axis=1).str.replace(">", " ")
     return token_keywords(
         np.array([tok.codes_of(i) for i in ds.item_ids]),
-        texts,
+        fields.tolist(),
         ds.items["categories"].tolist(),
         ds.items["brand"].tolist(),
         text_emb,
@@ -82,7 +84,9 @@ def describe_tokens(
     )
 
 
-def import_published(ds: Dataset, index: dict[str, list[str]] | None = None, progress: ProgressFn | None = None) -> FitResult:
+def import_published(
+    ds: Dataset, index: dict[str, list[str]] | None = None, progress: ProgressFn | None = None
+) -> FitResult:
     """A tokenizer from the dataset's published SID index (or one given), with keywords."""
     from sidrec.errors import SidrecError
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -163,8 +162,12 @@ class RQVAE(nn.Module):
     def __init__(self, in_dim: int, config: QuantizerConfig):
         super().__init__()
         h, z = config.hidden_dim, config.latent_dim
-        self.encoder = nn.Sequential(nn.Linear(in_dim, h), nn.ReLU(), nn.Linear(h, h // 2), nn.ReLU(), nn.Linear(h // 2, z))
-        self.decoder = nn.Sequential(nn.Linear(z, h // 2), nn.ReLU(), nn.Linear(h // 2, h), nn.ReLU(), nn.Linear(h, in_dim))
+        self.encoder = nn.Sequential(
+            nn.Linear(in_dim, h), nn.ReLU(), nn.Linear(h, h // 2), nn.ReLU(), nn.Linear(h // 2, z)
+        )
+        self.decoder = nn.Sequential(
+            nn.Linear(z, h // 2), nn.ReLU(), nn.Linear(h // 2, h), nn.ReLU(), nn.Linear(h, in_dim)
+        )
         self.codebooks = nn.Parameter(torch.zeros(config.levels, config.codebook_size, z))
 
     def quantize(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

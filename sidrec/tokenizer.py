@@ -29,7 +29,7 @@ from safetensors.torch import load_file, save_file
 from sidrec.artifacts import atomic_dir, read_manifest, write_json_atomic, write_manifest
 from sidrec.embed import EmbedConfig, cold_item_embedding
 from sidrec.errors import SidrecError
-from sidrec.quantize import QuantizerConfig, RQVAE, fit_rqvae, quantize_with, residual_kmeans
+from sidrec.quantize import RQVAE, QuantizerConfig, fit_rqvae, quantize_with, residual_kmeans
 
 ProgressFn = Callable[[float, str], None]
 
@@ -168,7 +168,7 @@ class SIDTokenizer:
 
     def encode(self, item_id: str) -> str:
         """Item id -> SID string."""
-        return "".join(token(lv, c) for lv, c in enumerate(self.codes_of(item_id)))
+        return self.sid_of_codes(self.codes_of(item_id))
 
     def decode(self, sid: str | Sequence[int]) -> str:
         """SID string (or codes) -> item id; raises if no item has that SID."""
@@ -189,7 +189,9 @@ class SIDTokenizer:
     def prefix_codes_for(self, embeddings: np.ndarray) -> np.ndarray:
         """First-L codes for new embeddings under the fitted codebooks."""
         if self.books is None:
-            raise SidrecError("this tokenizer was imported from a published index; it has no codebooks to encode new items")
+            raise SidrecError(
+                "this tokenizer was imported from a published index; it has no codebooks to encode new items"
+            )
         x = torch.from_numpy(np.asarray(embeddings, np.float32))
         with torch.no_grad():
             if self.rqvae is not None:
@@ -198,6 +200,21 @@ class SIDTokenizer:
                 codes = quantize_with(self.books, x)
         return codes.numpy()
 
+    def place(self, texts: Sequence[str]) -> np.ndarray:
+        """Codes (n, L + 1) that new items with these texts would get; nothing is changed.
+
+        The codebooks place each text; the separating code is the next one free
+        among the items (existing and earlier in `texts`) sharing its prefix.
+        """
+        emb = cold_item_embedding(texts, self.config.embed, self.stats.get("embedding_dim"))
+        prefix = self.prefix_codes_for(emb)
+        used = Counter(map(tuple, self.codes[:, : self.n_levels - 1].tolist()))
+        rows = []
+        for row in prefix.tolist():
+            rows.append([*row, used[tuple(row)]])
+            used[tuple(row)] += 1
+        return np.array(rows, dtype=np.int64).reshape(len(texts), self.n_levels)
+
     def add_items(self, item_ids: Sequence[str], texts: Sequence[str]) -> list[str]:
         """Give new items SIDs from their text alone, without refitting. Returns their SIDs."""
         dup = [i for i in item_ids if i in self._row]
@@ -205,20 +222,14 @@ class SIDTokenizer:
             raise SidrecError(f"item {dup[0]!r} already has a SID")
         if len(set(item_ids)) != len(item_ids):
             raise SidrecError("new item ids must be unique")
-        dim = self.stats.get("embedding_dim")
-        emb = cold_item_embedding(texts, self.config.embed, dim)
-        prefix = self.prefix_codes_for(emb)
-        nl = self.n_levels - 1
-        used = Counter(map(tuple, self.codes[:, :nl].tolist()))
-        new_rows = []
-        for row in prefix.tolist():
-            key = tuple(row)
-            new_rows.append([*row, used[key]])
-            used[key] += 1
-        self.codes = np.concatenate([self.codes, np.array(new_rows, dtype=np.int64)])
+        self.codes = np.concatenate([self.codes, self.place(texts)])
         self.item_ids += list(item_ids)
         self._reindex()
         return [self.encode(i) for i in item_ids]
+
+    def sid_of_codes(self, codes: Sequence[int]) -> str:
+        """>>> # (12, 201, 7, 0) -> '<a_12><b_201><c_7><d_0>'"""
+        return "".join(token(lv, int(c)) for lv, c in enumerate(codes))
 
     # ------------------------------------------------------------ save / load
     def save(self, folder: str | Path, keywords: dict | None = None, embeddings: np.ndarray | None = None) -> None:
@@ -232,9 +243,13 @@ class SIDTokenizer:
                     tensors[f"codebook.{i}"] = b.contiguous()
             save_file(tensors, str(tmp / "codes.safetensors"))
             if self.rqvae is not None:
-                save_file({k: v.contiguous() for k, v in self.rqvae.state_dict().items()}, str(tmp / "rqvae.safetensors"))
+                save_file(
+                    {k: v.contiguous() for k, v in self.rqvae.state_dict().items()}, str(tmp / "rqvae.safetensors")
+                )
             if embeddings is not None:
-                save_file({"embeddings": torch.from_numpy(embeddings.astype(np.float16))}, str(tmp / "embeddings.safetensors"))
+                save_file(
+                    {"embeddings": torch.from_numpy(embeddings.astype(np.float16))}, str(tmp / "embeddings.safetensors")
+                )
             elif (folder / "embeddings.safetensors").exists():
                 (tmp / "embeddings.safetensors").write_bytes((folder / "embeddings.safetensors").read_bytes())
             write_json_atomic(tmp / "items.json", self.item_ids)
@@ -276,7 +291,15 @@ class SIDTokenizer:
             rqvae = RQVAE(manifest["stats"]["embedding_dim"], config.quantizer)
             rqvae.load_state_dict(load_file(str(folder / "rqvae.safetensors")))
             rqvae.eval()
-        tok = cls(item_ids, tensors["codes"].numpy(), config, books, rqvae, manifest.get("stats"), manifest.get("data_fingerprint", ""))
+        tok = cls(
+            item_ids,
+            tensors["codes"].numpy(),
+            config,
+            books,
+            rqvae,
+            manifest.get("stats"),
+            manifest.get("data_fingerprint", ""),
+        )
         if tok.fingerprint() != manifest.get("fingerprint"):
             raise SidrecError(f"{folder}: codes do not match the manifest fingerprint (artifact altered?)")
         return tok
@@ -371,7 +394,9 @@ def import_index(item_ids: Sequence[str], index: dict[str, list[str]], data_fing
     before = collision_stats(prefix)
     codes = separate_collisions(prefix) if before["collision_rate"] > 0 else prefix
     sizes = int(prefix.max()) + 1
-    config = TokenizerConfig(replace(QuantizerConfig(), method="imported", levels=prefix.shape[1], codebook_size=max(sizes, 1)))
+    config = TokenizerConfig(
+        replace(QuantizerConfig(), method="imported", levels=prefix.shape[1], codebook_size=max(sizes, 1))
+    )
     stats = {
         "method": "imported",
         "fit_seconds": 0.0,
@@ -383,5 +408,7 @@ def import_index(item_ids: Sequence[str], index: dict[str, list[str]], data_fing
     # Published codebooks are powers of two (256 codes); measure utilisation against that size.
     k = 1 << math.ceil(math.log2(sizes)) if sizes > 1 else 1
     level_sizes = [k] * prefix.shape[1] + [int(codes[:, -1].max()) + 1] * (codes.shape[1] - prefix.shape[1])
-    tok.stats.update({"collision_rate": collision_stats(tok.codes)["collision_rate"], **level_stats(tok.codes, level_sizes)})
+    tok.stats.update(
+        {"collision_rate": collision_stats(tok.codes)["collision_rate"], **level_stats(tok.codes, level_sizes)}
+    )
     return tok

@@ -48,7 +48,9 @@ def test_file_order_without_timestamps(tmp_path):
     folder = tmp_path / "d"
     folder.mkdir()
     pd.DataFrame(ITEMS).to_csv(folder / "items.csv", index=False)
-    pd.DataFrame([("u1", "i2"), ("u1", "i1")], columns=["user_id", "item_id"]).to_csv(folder / "interactions.csv", index=False)
+    pd.DataFrame([("u1", "i2"), ("u1", "i1")], columns=["user_id", "item_id"]).to_csv(
+        folder / "interactions.csv", index=False
+    )
     assert load_dataset(folder).sequences == {"u1": ["i2", "i1"]}
 
 
@@ -67,8 +69,10 @@ def test_catalogue_without_interactions_is_valid(tmp_path):
 
 
 def test_lcrec_layout(tmp_path):
-    items = {str(i): {"title": it["title"], "description": it["description"], "brand": it["brand"], "categories": "A,B"}
-             for i, it in enumerate(ITEMS)}
+    items = {
+        str(i): {"title": it["title"], "description": it["description"], "brand": it["brand"], "categories": "A,B"}
+        for i, it in enumerate(ITEMS)
+    }
     (tmp_path / "Toy.item.json").write_text(json.dumps(items))
     (tmp_path / "Toy.inter.json").write_text(json.dumps({"0": [0, 1, 2], "1": [3, 2, 1, 0]}))
     (tmp_path / "Toy.index.json").write_text(json.dumps({str(i): [f"<a_{i % 2}>", f"<b_{i}>"] for i in range(4)}))
@@ -78,12 +82,19 @@ def test_lcrec_layout(tmp_path):
 
 
 def test_minionerec_layout(tmp_path):
-    items = {str(i): {"title": it["title"], "description": "['One.', 'Two.']", "brand": "", "categories": ""}
-             for i, it in enumerate(ITEMS)}
+    items = {
+        str(i): {"title": it["title"], "description": "['One.', 'Two.']", "brand": "", "categories": ""}
+        for i, it in enumerate(ITEMS)
+    }
     (tmp_path / "Toy.item.json").write_text(json.dumps(items))
-    for split, rows in {"valid": [("A1", "[0, 1]", "2")], "test": [("A1", "[0, 1, 2]", "3"), ("A2", "[3]", "0")]}.items():
+    for split, rows in {
+        "valid": [("A1", "[0, 1]", "2")],
+        "test": [("A1", "[0, 1, 2]", "3"), ("A2", "[3]", "0")],
+    }.items():
         (tmp_path / split).mkdir()
-        pd.DataFrame(rows, columns=["user_id", "history_item_id", "item_id"]).to_csv(tmp_path / split / "x.csv", index=False)
+        pd.DataFrame(rows, columns=["user_id", "history_item_id", "item_id"]).to_csv(
+            tmp_path / split / "x.csv", index=False
+        )
     ds = load_dataset(tmp_path)
     assert ds.layout == "minionerec"
     assert ds.items.loc["0", "description"] == "One. Two."

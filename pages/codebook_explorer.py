@@ -1,0 +1,90 @@
+"""Codebook Explorer: the item map coloured by code, what each token means, the SID prefix tree."""
+
+import numpy as np
+import plotly.express as px
+import streamlit as st
+
+from sidrec.explore import items_frame, prefix_tree, token_table, umap_2d
+from ui import current_workspace, dataset, need_tokenizer
+
+st.title("🗺️ Codebook Explorer")
+ws = current_workspace()
+ds = dataset(ws)
+tok, keywords, embeddings = need_tokenizer(ws)
+
+
+@st.cache_data(show_spinner="Projecting the items with UMAP (cached after the first time)…", max_entries=8)
+def projection(key: str, _x: np.ndarray) -> np.ndarray:
+    return umap_2d(_x)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def frames(key: str, _tok, _items, _keywords):
+    return items_frame(_tok, _items), prefix_tree(_tok, _keywords, depth=2)
+
+
+key = tok.fingerprint()
+items_df, tree = frames(key, tok, ds.items, keywords)
+level = st.radio(
+    "Colour by the code at level",
+    list(range(tok.n_levels)),
+    format_func=lambda lv: f"{chr(97 + lv)} (level {lv + 1})",
+    horizontal=True,
+)
+col = f"level_{level}"
+
+st.subheader("Items in embedding space")
+if embeddings is None or embeddings.shape[1] == 0:
+    st.info("This tokenizer was imported from a published index and carries no item embeddings to map.")
+else:
+    xy = projection(key, embeddings)
+    plot = items_df.assign(x=xy[: len(items_df), 0], y=xy[: len(items_df), 1])
+    top = plot[col].value_counts().index[:20]
+    plot["code"] = plot[col].where(plot[col].isin(top), "other")
+    fig = px.scatter(
+        plot,
+        x="x",
+        y="y",
+        color="code",
+        hover_name="title",
+        hover_data={"sid": True, "x": False, "y": False, "code": False},
+        title=f"UMAP of the item embeddings, coloured by the {len(top)} most used codes at level {chr(97 + level)}",
+        height=620,
+        render_mode="webgl",
+    )
+    fig.update_traces(marker={"size": 5, "opacity": 0.8})
+    st.plotly_chart(fig)
+
+st.subheader("What each token means")
+table = token_table(keywords, level)
+c1, c2 = st.columns([3, 2])
+with c1:
+    st.dataframe(
+        table, hide_index=True, height=380, column_config={"description": st.column_config.TextColumn(width="large")}
+    )
+with c2:
+    if len(table):
+        choice = st.selectbox(
+            "Token", table["token"].tolist(), format_func=lambda t: f"{t}  ·  {', '.join(keywords[t]['keywords'][:3])}"
+        )
+        info = keywords[choice]
+        st.markdown(f"### `{choice}`")
+        st.markdown(info["description"])
+        st.markdown(" ".join(f"`{k}`" for k in info["keywords"]))
+        carriers = items_df[items_df[f"level_{info['level']}"] == choice].head(12)
+        st.dataframe(carriers[["sid", "title"]], hide_index=True)
+
+st.subheader("The SID prefix tree")
+st.caption("First two levels; the size of a node is the number of items under it. Hover for its keywords.")
+fig = px.sunburst(
+    tree,
+    ids="id",
+    parents="parent",
+    names="label",
+    values="items",
+    hover_data=["keywords"],
+    branchvalues="total",
+    height=650,
+    maxdepth=2,
+)
+st.plotly_chart(fig)

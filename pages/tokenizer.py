@@ -1,0 +1,178 @@
+"""Tokenizer: fit codebooks with progress, read the dashboard, inspect item <-> SID, try a new item."""
+
+import math
+from dataclasses import replace
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from sidrec.data import format_item_text
+from sidrec.embed import EmbedConfig
+from sidrec.errors import SidrecError
+from sidrec.pipeline import fit_catalogue, import_published
+from sidrec.quantize import QuantizerConfig
+from sidrec.tokenizer import TokenizerConfig
+from ui import current_workspace, dataset, need_tokenizer, progress_bar
+
+st.title("🧩 Tokenizer")
+ws = current_workspace()
+ds = dataset(ws)
+
+METHODS = {
+    "Residual k-means, balanced": ("rq-kmeans", True),
+    "Residual k-means": ("rq-kmeans", False),
+    "RQ-VAE": ("rq-vae", False),
+}
+if ds.published_index is not None:
+    METHODS["Published index (import)"] = ("imported", False)
+
+
+def fit_form_ui() -> tuple[str, TokenizerConfig] | None:
+    """The fit form; returns (method label, config) when submitted."""
+    with st.form("fit"):
+        c1, c2, c3, c4 = st.columns(4)
+        label = c1.selectbox("Method", list(METHODS))
+        levels = c2.number_input("Levels (before the separating level)", 1, 6, 3)
+        size = c3.select_slider("Codebook size", [16, 32, 64, 128, 256, 512], value=256)
+        embeddings = ["fused", "text", "behavior"] if ds.sequences else ["text"]
+        embedding = c4.selectbox("Embedding", embeddings)
+        c5, c6, _ = st.columns([1, 1, 2])
+        weight = c5.slider("Behaviour weight (fused)", 0.0, 1.0, 0.5, 0.05)
+        seed = c6.number_input("Seed", 0, 10_000, 0)
+        if not st.form_submit_button("Fit tokenizer", type="primary"):
+            return None
+    method, balanced = METHODS[label]
+    q = replace(
+        QuantizerConfig(), method=method, balanced=balanced, levels=int(levels), codebook_size=int(size), seed=int(seed)
+    )
+    return label, TokenizerConfig(q, EmbedConfig(embedding=embedding, behavior_weight=float(weight)))
+
+
+with st.expander("Fit a new tokenizer", expanded=ws.artifact("tokenizer") is None):
+    st.caption(
+        "Items are embedded (text, behaviour or both), quantized by residual codebooks, and a last level separates "
+        "items whose codes collide, so every item gets a unique semantic ID."
+    )
+    submitted = fit_form_ui()
+    if submitted:
+        label, config = submitted
+        progress = progress_bar("Starting…")
+        try:
+            if config.quantizer.method == "imported":
+                result = import_published(ds, progress=progress)
+            else:
+                result = fit_catalogue(ds, config, progress=progress)
+            result.save(ws.artifact_path_for_writing("tokenizer"))
+        except SidrecError as e:
+            st.error(f"Not fitted: {e}")
+        else:
+            st.success(
+                f"Fitted {label} and saved it to the workspace "
+                f"({result.tokenizer.stats.get('total_seconds', 0):.1f} s)."
+            )
+            st.rerun()
+
+tok, keywords, _ = need_tokenizer(ws)
+s = tok.stats
+st.subheader("Dashboard")
+st.caption(
+    f"Method `{s.get('method')}` · {len(tok):,} items · {len(tok.tokens()):,} tokens · {tok.n_levels} tokens per SID"
+)
+m = st.columns(5)
+m[0].metric("Collisions before the last level", f"{s['collision_rate_before_dedup']:.2%}")
+m[1].metric("Collisions after", f"{s['collision_rate']:.2%}")
+m[2].metric("Largest collision bucket", s.get("largest_bucket", 0))
+m[3].metric("Separating codes used", tok.level_sizes[-1])
+m[4].metric("Fit time", f"{s.get('total_seconds', s.get('fit_seconds', 0)):.1f} s")
+
+levels = pd.DataFrame(
+    {
+        "level": [f"{chr(97 + i)} (level {i + 1})" for i in range(tok.n_levels)],
+        "utilisation": s["utilization"],
+        "entropy (bits)": s["entropy_bits"],
+        "max entropy (bits)": [round(math.log2(max(k, 1)), 3) for k in tok.level_sizes],
+    }
+)
+c1, c2 = st.columns(2)
+c1.plotly_chart(px.bar(levels, x="level", y="utilisation", title="Share of codes used per level", range_y=[0, 1]))
+c2.plotly_chart(
+    px.bar(
+        levels, x="level", y=["entropy (bits)", "max entropy (bits)"], barmode="group", title="Code entropy per level"
+    )
+)
+
+titles = ds.items["title"]
+prefix_len = tok.n_levels - 1
+buckets = pd.Series([tuple(r) for r in tok.codes[:, :prefix_len].tolist()]).value_counts()
+if len(buckets) and buckets.iloc[0] > 1:
+    with st.expander(f"Largest collision bucket: {buckets.iloc[0]} items share their first {prefix_len} codes"):
+        members = [
+            tok.item_ids[i] for i, r in enumerate(tok.codes[:, :prefix_len].tolist()) if tuple(r) == buckets.index[0]
+        ]
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "item_id": members,
+                    "sid": [tok.encode(i) for i in members],
+                    "title": [titles.get(i, "") for i in members],
+                }
+            ),
+            hide_index=True,
+        )
+
+st.subheader("Item ↔ SID inspector")
+c1, c2 = st.columns(2)
+with c1:
+    options = [i for i in ds.item_ids if i in tok]
+    item = st.selectbox("Item", options, format_func=lambda i: f"{titles.get(i, '')} [{i}]")
+    if item:
+        st.code(tok.encode(item), language=None)
+        for t in tok.encode(item).replace("><", ">\n<").splitlines():
+            info = keywords.get(t, {})
+            st.markdown(f"`{t}` {', '.join(info.get('keywords', [])[:5])}")
+with c2:
+    sid = st.text_input("SID", value=tok.encode(options[0]) if options else "")
+    if sid:
+        try:
+            found = tok.decode(sid.strip())
+        except SidrecError as e:
+            st.warning(str(e))
+        else:
+            st.success(f"{titles.get(found, '')} [{found}]")
+
+st.subheader("A new item (cold start)")
+if tok.books is None:
+    st.info("An imported index has no codebooks, so it cannot place new items. Fit a tokenizer to try this.")
+elif tok.config.embed.embedding == "behavior":
+    st.info("A behaviour-only tokenizer cannot place an item from its text alone; fit on text or fused embeddings.")
+else:
+    with st.form("cold"):
+        title = st.text_input("Title", placeholder="Ultralight 2-person backpacking tent")
+        description = st.text_area("Description", placeholder="Waterproof, 1.2 kg, fits in a backpack.")
+        c1, c2 = st.columns(2)
+        brand = c1.text_input("Brand")
+        categories = c2.text_input("Categories", placeholder="Outdoor > Camping > Tents")
+        go = st.form_submit_button("Encode")
+    if go:
+        if not title.strip():
+            st.error("A title is needed.")
+        else:
+            text = format_item_text(title, brand, categories, description, tok.config.embed.max_description_chars)
+            codes = tok.place([text])[0]
+            prefix = tuple(codes[:-1].tolist())
+            st.code(tok.sid_of_codes(codes), language=None)
+            st.caption(
+                "Without refitting: the codebooks place the text; the last code separates it from the items "
+                "already sharing its prefix."
+            )
+            same_first = [i for i in tok.item_ids if tok.codes_of(i)[0] == prefix[0]][:10]
+            st.markdown(
+                f"**Items sharing `<a_{prefix[0]}>`** ({keywords.get(f'<a_{prefix[0]}>', {}).get('description', '')})"
+            )
+            st.dataframe(
+                pd.DataFrame(
+                    {"sid": [tok.encode(i) for i in same_first], "title": [titles.get(i, "") for i in same_first]}
+                ),
+                hide_index=True,
+            )

@@ -1,0 +1,120 @@
+"""Workspaces: a named catalogue on disk and the artifacts made from it.
+
+The built-in `sample` workspace reads sample_data/ and the demo artifacts in
+models/sample/, which are never written to: whatever a user makes on the sample
+goes to the workspace's own folder and takes precedence from then on. An
+uploaded catalogue becomes a workspace folder, validated before it is kept, so a
+reload or a second browser tab loses nothing and a bad upload leaves every
+existing workspace as it was.
+
+Layout of a workspace folder:  <root>/<name>/data/  <root>/<name>/tokenizer/ ...
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from sidrec.data import Dataset, load_dataset
+from sidrec.errors import SidrecError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = "sample"
+ARTIFACTS = ("tokenizer", "llm", "cache.sqlite")
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,40}$")
+
+
+def workspaces_root() -> Path:
+    return Path(os.environ.get("SIDREC_WORKSPACES") or PROJECT_ROOT / "workspaces")
+
+
+@dataclass(frozen=True)
+class Workspace:
+    name: str
+    data_dir: Path
+    own_dir: Path  # where this workspace writes
+    builtin_dir: Path | None = None  # read-only artifacts shipped with the project
+
+    def artifact(self, kind: str) -> Path | None:
+        """The folder (or file) of an artifact, own first, then built-in; None if absent."""
+        for base in (self.own_dir, self.builtin_dir):
+            if base is not None and (base / kind).exists():
+                return base / kind
+        return None
+
+    def artifact_path_for_writing(self, kind: str) -> Path:
+        return self.own_dir / kind
+
+    def artifacts(self) -> dict[str, Path | None]:
+        return {kind: self.artifact(kind) for kind in ARTIFACTS}
+
+    def load(self) -> Dataset:
+        return load_dataset(self.data_dir)
+
+
+def sample_workspace() -> Workspace:
+    return Workspace(
+        SAMPLE, PROJECT_ROOT / "sample_data", workspaces_root() / SAMPLE, PROJECT_ROOT / "models" / "sample"
+    )
+
+
+def list_workspaces() -> list[str]:
+    root = workspaces_root()
+    names = sorted(p.name for p in root.iterdir() if (p / "data").is_dir()) if root.is_dir() else []
+    return [SAMPLE, *[n for n in names if n != SAMPLE]]
+
+
+def get_workspace(name: str) -> Workspace:
+    if name == SAMPLE:
+        return sample_workspace()
+    folder = workspaces_root() / name
+    if not (folder / "data").is_dir():
+        raise SidrecError(f"no workspace named {name!r}")
+    return Workspace(name, folder / "data", folder)
+
+
+def check_name(name: str) -> str:
+    name = name.strip()
+    if not NAME_RE.match(name):
+        raise SidrecError("workspace names use letters, digits, '-' and '_' (at most 41 characters)")
+    if name == SAMPLE:
+        raise SidrecError("'sample' is the built-in workspace; choose another name")
+    return name
+
+
+def create_workspace(name: str, files: dict[str, bytes], overwrite: bool = False) -> Workspace:
+    """Validate uploaded files (e.g. {"items.csv": b"...", "interactions.csv": b"..."}) and keep them.
+
+    The files are written to a temporary folder and loaded there; only a valid
+    dataset is moved into place, so a bad upload changes nothing on disk.
+    """
+    name = check_name(name)
+    target = workspaces_root() / name
+    if target.exists() and not overwrite:
+        raise SidrecError(f"a workspace named {name!r} exists already; choose another name")
+    for fname in files:
+        if Path(fname).name != fname or fname.startswith("."):
+            raise SidrecError(f"{fname!r}: not a plain file name")
+    workspaces_root().mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=workspaces_root()))
+    try:
+        data = staging / "data"
+        data.mkdir()
+        for fname, content in files.items():
+            (data / fname).write_bytes(content)
+        load_dataset(data)  # raises SidrecError on any problem
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return get_workspace(name)
+
+
+def delete_workspace(name: str) -> None:
+    name = check_name(name)
+    shutil.rmtree(workspaces_root() / name, ignore_errors=True)

@@ -1,0 +1,47 @@
+"""Workspaces: a bad upload changes nothing; a good one survives a reload."""
+
+import pytest
+
+from sidrec.errors import SidrecError
+from sidrec.workspace import create_workspace, get_workspace, list_workspaces
+
+ITEMS = b"item_id,title\ni1,Tent\ni2,Stove\ni3,Lamp\n"
+INTER = b"user_id,item_id\nu1,i1\nu1,i2\nu1,i3\n"
+
+
+@pytest.fixture(autouse=True)
+def root(tmp_path, monkeypatch):
+    monkeypatch.setenv("SIDREC_WORKSPACES", str(tmp_path))
+    return tmp_path
+
+
+def test_good_upload_becomes_a_workspace(root):
+    ws = create_workspace("shop", {"items.csv": ITEMS, "interactions.csv": INTER})
+    assert "shop" in list_workspaces()
+    assert get_workspace("shop").load().sequences == {"u1": ["i1", "i2", "i3"]}
+    assert ws.artifact("tokenizer") is None
+
+
+def test_bad_upload_leaves_everything_intact(root):
+    create_workspace("shop", {"items.csv": ITEMS, "interactions.csv": INTER})
+    before = sorted(p.relative_to(root) for p in root.rglob("*"))
+    with pytest.raises(SidrecError, match="unknown item_id 'ghost'"):
+        create_workspace(
+            "shop", {"items.csv": ITEMS, "interactions.csv": b"user_id,item_id\nu1,ghost\n"}, overwrite=True
+        )
+    with pytest.raises(SidrecError, match="exists already"):
+        create_workspace("shop", {"items.csv": ITEMS})
+    assert sorted(p.relative_to(root) for p in root.rglob("*")) == before
+    assert get_workspace("shop").load().item_ids == ["i1", "i2", "i3"]
+
+
+@pytest.mark.parametrize("name", ["sample", "../up", "", "a b"])
+def test_bad_names_refused(name):
+    with pytest.raises(SidrecError):
+        create_workspace(name, {"items.csv": ITEMS})
+
+
+def test_sample_workspace_reads_builtin_artifacts_but_writes_its_own(root):
+    ws = get_workspace("sample")
+    assert ws.builtin_dir.name == "sample" and ws.builtin_dir.parent.name == "models"
+    assert root in ws.artifact_path_for_writing("tokenizer").parents

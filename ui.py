@@ -1,0 +1,103 @@
+"""Streamlit glue shared by the pages: the current workspace, cached loaders, progress.
+
+Only this file and pages/ import streamlit; the library never does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from sidrec.data import Dataset, summarize
+from sidrec.errors import SidrecError
+from sidrec.tokenizer import SIDTokenizer, load_embeddings, load_keywords
+from sidrec.workspace import SAMPLE, Workspace, get_workspace, list_workspaces
+
+
+def _mtime(path: Path | None) -> float:
+    if path is None or not path.exists():
+        return 0.0
+    return max((p.stat().st_mtime for p in [path, *path.rglob("*")]), default=0.0)
+
+
+def current_workspace() -> Workspace:
+    """The workspace named in the URL (?ws=...), so a reload keeps it; the sample otherwise."""
+    name = st.query_params.get("ws", SAMPLE)
+    try:
+        return get_workspace(name)
+    except SidrecError:
+        st.query_params["ws"] = SAMPLE
+        return get_workspace(SAMPLE)
+
+
+def select_workspace(name: str) -> None:
+    st.query_params["ws"] = name
+
+
+def sidebar() -> Workspace:
+    ws = current_workspace()
+    with st.sidebar:
+        names = list_workspaces()
+        choice = st.selectbox("Workspace", names, index=names.index(ws.name) if ws.name in names else 0)
+        if choice != ws.name:
+            select_workspace(choice)
+            st.rerun()
+        st.caption("Artifacts")
+        for kind, path in ws.artifacts().items():
+            origin = "" if path is None else (" (demo)" if ws.builtin_dir and ws.builtin_dir in path.parents else "")
+            st.markdown(f"{'✅' if path else '⬜'} `{kind}`{origin}")
+    return ws
+
+
+@st.cache_resource(show_spinner="Loading the catalogue…", max_entries=4)
+def _load_dataset(data_dir: str, stamp: float) -> Dataset:
+    from sidrec.data import load_dataset
+
+    return load_dataset(data_dir)
+
+
+def dataset(ws: Workspace) -> Dataset:
+    return _load_dataset(str(ws.data_dir), _mtime(ws.data_dir))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _summary(data_dir: str, stamp: float) -> dict:
+    return summarize(_load_dataset(data_dir, stamp))
+
+
+def dataset_summary(ws: Workspace) -> dict:
+    return _summary(str(ws.data_dir), _mtime(ws.data_dir))
+
+
+@st.cache_resource(show_spinner="Loading the tokenizer…", max_entries=4)
+def _load_tokenizer(folder: str, stamp: float) -> tuple[SIDTokenizer, dict, object]:
+    return SIDTokenizer.load(folder), load_keywords(folder), load_embeddings(folder)
+
+
+def tokenizer(ws: Workspace) -> tuple[SIDTokenizer, dict, object] | None:
+    """(tokenizer, keywords, embeddings) of the workspace, or None if it has none yet."""
+    folder = ws.artifact("tokenizer")
+    if folder is None:
+        return None
+    return _load_tokenizer(str(folder), _mtime(folder))
+
+
+def progress_bar(label: str):
+    """A (fraction, message) callback drawing a Streamlit progress bar."""
+    bar = st.progress(0.0, text=label)
+
+    def update(frac: float, msg: str) -> None:
+        bar.progress(min(max(frac, 0.0), 1.0), text=msg)
+
+    return update
+
+
+def need_tokenizer(ws: Workspace):
+    """The workspace's tokenizer, or an info box pointing to the Tokenizer page and a stop."""
+    tok = tokenizer(ws)
+    if tok is None:
+        st.info("This workspace has no tokenizer yet: fit one on the Tokenizer page.")
+        st.page_link("pages/tokenizer.py", label="Go to the Tokenizer page", icon="🧩")
+        st.stop()
+    return tok
