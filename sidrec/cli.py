@@ -96,9 +96,9 @@ def cmd_tokenizer_fit(args) -> int:
     if args.import_index:
         index = None
         if args.import_index != "published":
-            from sidrec.data import _read_index
+            from sidrec.data import read_index
 
-            index = _read_index(Path(args.import_index), ds.items)
+            index = read_index(Path(args.import_index), ds.items)
         result = import_published(ds, index, progress)
     else:
         result = fit_catalogue(ds, tokenizer_config_from_args(args), progress=progress)
@@ -150,7 +150,7 @@ def cmd_tokenizer_show(args) -> int:
 def cmd_bench_tokenizer(args) -> int:
     from sidrec.bench import bench_tokenizer
 
-    result = bench_tokenizer(args.data, args.out, quick=args.quick)
+    result = bench_tokenizer(args.data, args.out, quick=args.quick, codebook_size=args.codebook_size)
     emit(result, args.json, result["markdown"])
     return 0
 
@@ -203,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("data", type=Path, nargs="+")
     sp.add_argument("--out", type=Path, help="append the markdown table to this file (e.g. BENCHMARKS.md)")
     sp.add_argument("--quick", action="store_true", help="fewer variants (for a smoke run)")
+    sp.add_argument("--codebook-size", type=int, default=256)
     return p
 
 

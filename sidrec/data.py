@@ -322,7 +322,7 @@ def _unrepr_list(value):
     return value
 
 
-def _read_index(path: Path, items: pd.DataFrame) -> dict[str, list[str]]:
+def read_index(path: Path, items: pd.DataFrame) -> dict[str, list[str]]:
     raw = _read_json_dict(path)
     index = {}
     for iid, tokens in raw.items():
@@ -350,7 +350,7 @@ def load_lcrec(folder: Path, name: str) -> Dataset:
                 raise SidrecError(f"{inter_path.name} user {user!r} position {pos}: unknown item {iid!r}")
         sequences[str(user)] = seq
     index_path = folder / f"{name}.index.json"
-    index = _read_index(index_path, items) if index_path.exists() else None
+    index = read_index(index_path, items) if index_path.exists() else None
     return Dataset(name, "lcrec", items, sequences, published_index=index)
 
 
@@ -387,7 +387,7 @@ def _samples_from_csvs(folder: Path, split: str, known: set[str]) -> list[Sample
 def load_minionerec(folder: Path, name: str) -> Dataset:
     items = _items_from_item_json(folder / f"{name}.item.json")
     index_path = folder / f"{name}.index.json"
-    index = _read_index(index_path, items) if index_path.exists() else None
+    index = read_index(index_path, items) if index_path.exists() else None
     known = set(items.index)
     train = _samples_from_csvs(folder, "train", known)
     valid = _samples_from_csvs(folder, "valid", known) or []

@@ -1,0 +1,127 @@
+"""Benchmarks that produce the figures in BENCHMARKS.md.
+
+bench_tokenizer: for each dataset, the text-embedding time cold (empty cache)
+and cached, then every tokenizer method x embedding with its fit time, collision
+rate before the separating level, utilisation and entropy per level; published
+indexes found next to the dataset are measured by the same code. Results come
+back as a dict with a ready-to-paste markdown table.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from sidrec.data import load_dataset, split_dataset
+from sidrec.embed import EmbedConfig, behavior_embeddings, encode_texts, fuse
+from sidrec.quantize import QuantizerConfig
+from sidrec.tokenizer import TokenizerConfig, fit_tokenizer, import_index
+
+VARIANTS = [("rq-kmeans", True), ("rq-kmeans", False), ("rq-vae", False)]
+
+
+def machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()} (CPU only)"
+
+
+def _published_indexes(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.index.json")) + sorted(folder.glob("indexes/*/*.index.json"))
+
+
+def bench_tokenizer(
+    datasets: list[Path], out: Path | None = None, quick: bool = False, codebook_size: int = 256
+) -> dict:
+    rows = []
+    for folder in datasets:
+        ds = load_dataset(folder)
+        split = split_dataset(ds)
+        config = EmbedConfig()
+        texts = ds.item_text(config.max_description_chars)
+        with tempfile.TemporaryDirectory() as cold_cache:
+            saved = os.environ.get("SIDREC_CACHE")
+            os.environ["SIDREC_CACHE"] = cold_cache
+            encode_texts(texts[:8])  # load the model outside the timing
+            t0 = time.perf_counter()
+            text = encode_texts(texts)
+            cold = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            encode_texts(texts)
+            cached = time.perf_counter() - t0
+            if saved is None:
+                os.environ.pop("SIDREC_CACHE")
+            else:
+                os.environ["SIDREC_CACHE"] = saved
+        t0 = time.perf_counter()
+        behavior = behavior_embeddings(ds.item_ids, split.train_sequences, config.behavior_dim, config.window)
+        behavior_s = time.perf_counter() - t0
+        embeddings = {"text": text, "behavior": behavior, "fused": fuse(text, behavior, config.behavior_weight)}
+        embed_s = {"text": cold, "behavior": behavior_s, "fused": cold + behavior_s}
+        variants = VARIANTS[:1] if quick else VARIANTS
+        for method, balanced in variants:
+            for name, x in embeddings.items():
+                q = replace(QuantizerConfig(), method=method, balanced=balanced, codebook_size=codebook_size)
+                tok = fit_tokenizer(ds.item_ids, x, TokenizerConfig(q, replace(config, embedding=name)))
+                s = tok.stats
+                rows.append(
+                    {
+                        "dataset": ds.name,
+                        "tokenizer": f"{s['method']} {q.levels}x{codebook_size}",
+                        "embedding": name,
+                        "embed_s_cold": round(embed_s[name], 1),
+                        "embed_s_cached": round(cached if name != "behavior" else behavior_s, 2),
+                        "fit_s": s["fit_seconds"],
+                        "collision_before": s["collision_rate_before_dedup"],
+                        "largest_bucket": s["largest_bucket"],
+                        "utilization": s["utilization"][:-1],
+                        "entropy_bits": s["entropy_bits"][:-1],
+                    }
+                )
+        indexes = [] if quick else _published_indexes(folder)
+        for path in indexes:
+            from sidrec.data import read_index
+
+            tok = import_index(ds.item_ids, read_index(path, ds.items))
+            s = tok.stats
+            n_fitted = tok.n_levels - (1 if s["collision_rate_before_dedup"] > 0 else 0)
+            rows.append(
+                {
+                    "dataset": ds.name,
+                    "tokenizer": f"published: {path.parent.name if path.parent != folder else path.name}",
+                    "embedding": "-",
+                    "embed_s_cold": None,
+                    "embed_s_cached": None,
+                    "fit_s": None,
+                    "collision_before": s["collision_rate_before_dedup"],
+                    "largest_bucket": s["largest_bucket"],
+                    "utilization": s["utilization"][:n_fitted],
+                    "entropy_bits": s["entropy_bits"][:n_fitted],
+                }
+            )
+    markdown = to_markdown(rows)
+    result = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "rows": rows, "markdown": markdown}
+    if out is not None:
+        with open(out, "a") as f:
+            f.write(f"\n<!-- bench tokenizer {result['date']} on {result['machine']} -->\n{markdown}\n")
+    return result
+
+
+def to_markdown(rows: list[dict]) -> str:
+    head = (
+        "| dataset | tokenizer | embedding | embed s (cold / cached) | fit s | collisions before last level "
+        "| largest bucket | utilisation per level | entropy bits per level |\n|---|---|---|---|---|---|---|---|---|"
+    )
+    lines = [head]
+    for r in rows:
+        embed = "-" if r["embed_s_cold"] is None else f"{r['embed_s_cold']} / {r['embed_s_cached']}"
+        fit = "-" if r["fit_s"] is None else f"{r['fit_s']:.2f}"
+        util = ", ".join(f"{u:.0%}" for u in r["utilization"])
+        ent = ", ".join(f"{e:.2f}" for e in r["entropy_bits"])
+        lines.append(
+            f"| {r['dataset']} | {r['tokenizer']} | {r['embedding']} | {embed} | {fit} | {r['collision_before']:.2%} "
+            f"| {r['largest_bucket']} | {util} | {ent} |"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,62 @@
+"""The command line end to end on small data: fit, show, and clear failures."""
+
+import json
+
+import pytest
+
+from sidrec.cli import main
+from sidrec.sample import SampleConfig, write_sample
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("small")
+    write_sample(folder, SampleConfig(n_items=300, n_users=150))
+    return folder
+
+
+def last_json(capsys) -> dict:
+    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def fitted(small, tmp_path_factory):
+    out = tmp_path_factory.mktemp("tok") / "tokenizer"
+    code = main(["tokenizer", "fit", str(small), "--out", str(out), "--codebook-size", "16", "--quiet", "--json"])
+    assert code == 0
+    return out
+
+
+def test_fit_reports_the_promised_fields(small, tmp_path, capsys):
+    out = tmp_path / "tok"
+    assert main(["tokenizer", "fit", str(small), "--out", str(out), "--codebook-size", "16", "--quiet", "--json"]) == 0
+    stats = last_json(capsys)
+    for key in ("collision_rate_before_dedup", "collision_rate", "utilization", "fit_seconds", "entropy_bits"):
+        assert key in stats
+    assert stats["collision_rate"] == 0
+    assert len(stats["utilization"]) == 4 and stats["items"] == 300
+    assert (out / "manifest.json").exists() and (out / "keywords.json").exists()
+
+
+def test_show_item_and_sid_are_inverse(fitted, capsys):
+    assert main(["tokenizer", "show", str(fitted), "--item", "I0001", "--json"]) == 0
+    sid = last_json(capsys)["sid"]
+    assert main(["tokenizer", "show", str(fitted), "--sid", sid, "--json"]) == 0
+    assert last_json(capsys)["item_id"] == "I0001"
+
+
+def test_show_token_has_keywords(fitted, capsys):
+    assert main(["tokenizer", "show", str(fitted), "--token", "<a_0>", "--json"]) == 0
+    info = last_json(capsys)
+    assert info["keywords"] and info["description"].endswith(".")
+
+
+def test_unknown_item_is_one_line_status_2(fitted, capsys):
+    assert main(["tokenizer", "show", str(fitted), "--item", "nope"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "error: unknown item 'nope'"
+
+
+def test_show_refuses_a_folder_that_is_not_a_tokenizer(tmp_path, capsys):
+    assert main(["tokenizer", "show", str(tmp_path)]) == 2
+    assert "not a sidrec tokenizer artifact" in capsys.readouterr().err
