@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from sidrec.errors import SidrecError
@@ -144,6 +145,53 @@ def cmd_tokenizer_show(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- llm
+
+
+def train_config_from_args(args):
+    from sidrec.tasks import TASKS, TaskConfig
+    from sidrec.train import TrainConfig
+
+    tasks = tuple(args.tasks.split(",")) if args.tasks else TASKS
+    unknown = [t for t in tasks if t not in TASKS]
+    if unknown:
+        raise SidrecError(f"unknown task {unknown[0]!r} (choose from {', '.join(TASKS)})")
+    defaults = TrainConfig()
+    return replace(
+        defaults,
+        base=args.base,
+        init=args.init,
+        max_steps=args.max_steps,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        r=args.r,
+        lora_alpha=args.lora_alpha,
+        seed=args.seed,
+        time_budget_s=args.time_budget,
+        tasks=replace(TaskConfig(), tasks=tasks, seed=args.seed),
+    )
+
+
+def cmd_llm_train(args) -> int:
+    from sidrec.data import load_dataset
+    from sidrec.pipeline import train_llm
+
+    def report(logs: dict) -> None:
+        if "loss" in logs:
+            parts = [f"step {logs['step']}/{logs['max_steps']}", f"loss {logs['loss']:.3f}"]
+            parts += [f"{k[5:]} {v:.3f}" for k, v in logs.items() if k.startswith("loss_")]
+            print(" ".join(parts), file=sys.stderr, flush=True)
+
+    ds = load_dataset(args.data)
+    metrics = train_llm(ds, args.tokenizer, args.out, train_config_from_args(args), args.resume, report)
+    human = (
+        f"saved {args.out}: train loss {metrics['train_loss']}, valid loss {metrics['valid_loss']}, "
+        f"{metrics['tokens_per_second']} tokens/s over {metrics['steps']} steps"
+    )
+    emit(metrics, args.json, human)
+    return 0
+
+
 # ---------------------------------------------------------------- bench
 
 
@@ -197,6 +245,23 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--item")
     group.add_argument("--sid")
     group.add_argument("--token")
+
+    llm = sub.add_parser("llm", help="align an LLM to the SID tokens").add_subparsers(dest="cmd", required=True)
+    sp = add(llm, "train", cmd_llm_train, "LoRA fine-tuning on the alignment task mix")
+    sp.add_argument("data", type=Path)
+    sp.add_argument("--tokenizer", type=Path, required=True)
+    sp.add_argument("--out", type=Path, required=True)
+    sp.add_argument("--base", default="smollm2-135m", help="smollm2-135m (embedded) or a local model folder")
+    sp.add_argument("--init", default="sa", choices=["sa", "mean", "random"])
+    sp.add_argument("--tasks", help="comma-separated subset of sequential,textual,query,negative,ts_align")
+    sp.add_argument("--max-steps", type=int, default=300)
+    sp.add_argument("--batch-size", type=int, default=16)
+    sp.add_argument("--lr", type=float, default=2e-3)
+    sp.add_argument("--r", type=int, default=8)
+    sp.add_argument("--lora-alpha", type=int, default=16)
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--time-budget", type=float, default=0.0, help="seconds; stop and save when spent")
+    sp.add_argument("--resume", action="store_true", help="continue from the last checkpoint in OUT-checkpoints")
 
     bench = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="cmd", required=True)
     sp = add(bench, "tokenizer", cmd_bench_tokenizer, "fit time, collisions and utilisation per method and embedding")

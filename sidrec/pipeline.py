@@ -96,3 +96,42 @@ def import_published(
     tok = import_index(ds.item_ids, index, ds.fingerprint())
     keywords = describe_tokens(ds, tok, progress)
     return FitResult(tok, None, keywords, {})
+
+
+def train_llm(
+    ds: Dataset,
+    tokenizer_dir: str | Path,
+    out: str | Path,
+    config=None,
+    resume: bool = False,
+    progress=None,
+    should_stop=None,
+) -> dict:
+    """Build the alignment task mix from the training split and fine-tune the LLM on it."""
+    from sidrec.tasks import build_training_set, build_validation_set
+    from sidrec.tokenizer import load_keywords
+    from sidrec.train import TrainConfig, train
+
+    config = config or TrainConfig()
+    tok = SIDTokenizer.load(tokenizer_dir)
+    if tok.data_fingerprint and tok.data_fingerprint != ds.fingerprint():
+        from sidrec.errors import SidrecError
+
+        raise SidrecError(f"{tokenizer_dir}: this tokenizer was fitted on another catalogue than {ds.name}")
+    keywords = load_keywords(tokenizer_dir)
+    split = split_dataset(ds)
+    train_examples = build_training_set(split, ds.items, tok, keywords, config.tasks)
+    valid_examples = build_validation_set(split, tok, config.tasks, max_examples=config.eval_examples)
+    metrics = train(
+        train_examples,
+        valid_examples,
+        tok.tokens(),
+        keywords,
+        tok.fingerprint(),
+        out,
+        config,
+        resume,
+        progress,
+        should_stop,
+    )
+    return metrics

@@ -1,0 +1,450 @@
+"""Alignment tasks: the (prompt, response) texts that teach an LLM the SID tokens.
+
+Five tasks, from LC-Rec-style alignment, Semantic Convergence and TS-Rec:
+
+- sequential: purchase history as SIDs -> the next item's SID (the main task);
+- textual: SID -> title, and title (+ a short description) -> SID;
+- query: a need built from the item's product type and its tokens' keywords -> SID
+  (never the item's exact title: that is the textual task);
+- negative: (history, candidate SID) -> "yes" for the true next item, "no" for a
+  sampled one (uniform, popularity-weighted, or hard: sharing the target's first token);
+- ts_align: SID token -> what its items share (the keyword description), and back.
+
+Builders read only what training may see: `split.train`, `split.train_sequences`,
+the item table, the tokenizer and the token keywords. An item that occurs only as a
+valid/test target never appears in a training example; only `build_validation_set`
+reads `split.valid`. Prompt phrasings live in `TEMPLATES` and are drawn by a seeded
+RNG per example, so the same inputs and seed give the same list.
+
+This module does not know the LLM: it does not apply a chat template, tokenize, or
+place the loss (the training code wraps prompt/response and masks the prompt).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+import pandas as pd
+
+from sidrec.data import Split
+from sidrec.errors import SidrecError
+from sidrec.tokenizer import SIDTokenizer, token
+
+TASKS = ("sequential", "textual", "query", "negative", "ts_align")
+NEGATIVE_KINDS = ("uniform", "popular", "hard")
+
+# Several short phrasings per task (and direction). Every prompt token costs training
+# time on a CPU, so they stay terse; the variety keeps the model from fitting one wording.
+TEMPLATES: dict[str, tuple[str, ...]] = {
+    "sequential": (
+        "Purchase history: {history} Next item?",
+        "User bought: {history} What next?",
+        "History: {history} Predict the next item.",
+        "Items so far: {history} Next purchase?",
+    ),
+    "textual_sid_to_title": (
+        "Title of {sid}?",
+        "What is {sid}?",
+        "Name the item {sid}.",
+    ),
+    "textual_title_to_sid": (
+        "Item: {title}. {description} SID?",
+        "Which SID is {title}? {description}",
+        "SID for: {title}. {description}",
+    ),
+    # The need itself; a product type and, where any fit the item, a few keywords.
+    "query_need": (
+        "Looking for {product} ({keywords}).",
+        "I need {product}: {keywords}.",
+        "Shopping for {product}, {keywords}.",
+        "Any {product} with {keywords}?",
+    ),
+    "query_need_plain": (
+        "Looking for {product}.",
+        "I need {product}.",
+        "Shopping for {product}.",
+    ),
+    "query": (
+        "{need} Which item?",
+        "{need} Recommend one.",
+        "{need} SID?",
+    ),
+    "negative": (
+        "History: {history} Candidate: {candidate} Buy next? yes/no",
+        "Purchase history: {history} Would they buy {candidate} next? yes/no",
+        "User bought: {history} Is {candidate} the next item? yes/no",
+    ),
+    "ts_align_token_to_text": (
+        "What do {token} items share?",
+        "Describe {token}.",
+        "Meaning of {token}?",
+    ),
+    "ts_align_text_to_token": (
+        "Which token means: {description}",
+        "Token for: {description}",
+        "{description} Which token?",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    tasks: tuple[str, ...] = TASKS
+    # Relative size of each task in the mix, as a multiple of the sequential task's count (sequential = 1.0).
+    weights: tuple[tuple[str, float], ...] = (
+        ("sequential", 1.0),
+        ("textual", 0.3),
+        ("query", 0.2),
+        ("negative", 0.2),
+        ("ts_align", 0.15),
+    )
+    max_history: int = 20  # items of history shown in sequential and negative prompts
+    negative_kinds: tuple[str, ...] = NEGATIVE_KINDS  # cycled over the training samples
+    max_description_chars: int = 120  # short description in title->SID prompts
+    seed: int = 0
+
+    def __post_init__(self):
+        unknown = [t for t in self.tasks if t not in TASKS]
+        if unknown:
+            raise SidrecError(f"unknown task {unknown[0]!r} (choose from {', '.join(TASKS)})")
+        if len(set(self.tasks)) != len(self.tasks) or not self.tasks:
+            raise SidrecError("tasks must be a non-empty list without repeats")
+        weights = dict(self.weights)
+        for t in self.tasks:
+            if t not in weights:
+                raise SidrecError(f"task {t!r} has no weight in the task mix")
+            if weights[t] < 0:
+                raise SidrecError(f"task {t!r} has a negative weight ({weights[t]})")
+        bad = [k for k in self.negative_kinds if k not in NEGATIVE_KINDS]
+        if bad or ("negative" in self.tasks and not self.negative_kinds):
+            raise SidrecError(f"negative kinds must be some of {', '.join(NEGATIVE_KINDS)}, got {self.negative_kinds}")
+        if self.max_history < 1:
+            raise SidrecError(f"max_history must be at least 1, got {self.max_history}")
+
+
+@dataclass(frozen=True)
+class Example:
+    task: str  # one of TASKS ("textual" covers both directions etc.)
+    prompt: str
+    response: str
+    items: tuple[str, ...] = ()  # every item id whose SID or title appears in prompt or response (leakage checks)
+
+
+# ---------------------------------------------------------------- small helpers
+
+
+def _rng(config: TaskConfig, *parts: str) -> random.Random:
+    """A generator seeded by the config seed and a purpose; str seeds hash stably (no PYTHONHASHSEED)."""
+    return random.Random(":".join([str(config.seed), *parts]))
+
+
+def _sids(item_ids: tuple[str, ...], tok: SIDTokenizer) -> str:
+    return " ".join(tok.encode(i) for i in item_ids)
+
+
+def truncate(text: str, max_chars: int) -> str:
+    """Cut at a word boundary, marking the cut with an ellipsis.
+
+    >>> truncate("Sleeps two, packs small and sets up fast.", 20)
+    'Sleeps two, packs…'
+    """
+    text = " ".join(text.split())
+    if len(text) <= max_chars:
+        return text
+    cut = text[: max_chars - 1]
+    if " " in cut:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:.-") + "…"
+
+
+def product_type(categories: str) -> str:
+    """The deepest category, lowercased: what the item is.
+
+    >>> product_type("Outdoor & Camping > Tents > Backpacking Tent")
+    'backpacking tent'
+    """
+    sep = ">" if ">" in categories else ","
+    parts = [p.strip() for p in categories.split(sep) if p.strip()]
+    return parts[-1].lower() if parts else ""
+
+
+def _words(text: str) -> str:
+    """Lowercase letters and digits only, single-spaced and padded, for whole-phrase matching."""
+    return " " + " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower()).split()) + " "
+
+
+def train_items(split: Split) -> list[str]:
+    """Items training may see, in order of first occurrence in the training sequences."""
+    return list(dict.fromkeys(i for seq in split.train_sequences.values() for i in seq))
+
+
+def _separating_level(tok: SIDTokenizer) -> int | None:
+    """The level appended to separate collisions (no shared meaning), if the tokenizer has one.
+
+    A fitted tokenizer always appends it; an imported index only when its codes collide.
+    """
+    return tok.n_levels - 1 if tok.n_levels > tok.config.quantizer.levels else None
+
+
+_COUNT_PREFIX = re.compile(r"^\d+ items?(, |\.$)")
+
+
+def _token_description(info: dict) -> str:
+    """The keyword description without its item count (a catalogue statistic, not a meaning)."""
+    return _COUNT_PREFIX.sub("", info.get("description", "").strip()).strip()
+
+
+# ---------------------------------------------------------------- one example each
+
+
+def _sequential(
+    history: tuple[str, ...], target: str, tok: SIDTokenizer, config: TaskConfig, rng: random.Random
+) -> Example:
+    hist = tuple(history[-config.max_history :])
+    prompt = rng.choice(TEMPLATES["sequential"]).format(history=_sids(hist, tok))
+    return Example("sequential", prompt, tok.encode(target), (*hist, target))
+
+
+def _sid_to_title(iid: str, items: pd.DataFrame, tok: SIDTokenizer, rng: random.Random) -> Example:
+    prompt = rng.choice(TEMPLATES["textual_sid_to_title"]).format(sid=tok.encode(iid))
+    return Example("textual", prompt, " ".join(str(items.at[iid, "title"]).split()), (iid,))
+
+
+def _title_to_sid(iid: str, items: pd.DataFrame, tok: SIDTokenizer, config: TaskConfig, rng: random.Random) -> Example:
+    title = " ".join(str(items.at[iid, "title"]).split()).rstrip(".")
+    description = truncate(str(items.at[iid, "description"]), config.max_description_chars)
+    prompt = rng.choice(TEMPLATES["textual_title_to_sid"]).format(title=title, description=description)
+    return Example("textual", " ".join(prompt.split()), tok.encode(iid), (iid,))
+
+
+def query_keywords(iid: str, items: pd.DataFrame, tok: SIDTokenizer, keywords: dict) -> list[str]:
+    """Keywords of the item's meaningful SID tokens (coarse level first) that its own text contains.
+
+    Token keywords describe a whole class of items; keeping only those found in
+    this item's title/description/brand keeps the need true to the item. Keywords
+    that merely repeat the product type are dropped.
+    """
+    text = _words(" ".join(str(items.at[iid, c]) for c in ("title", "description", "brand")))
+    ptype = set(product_type(str(items.at[iid, "categories"])).split())
+    sep = _separating_level(tok)
+    out: list[str] = []
+    for level, code in enumerate(tok.codes_of(iid)):
+        if level == sep:
+            continue
+        info = keywords.get(token(level, code))
+        for kw in (info or {}).get("keywords", []):
+            words = kw.lower().split()
+            if kw in out or set(words) <= ptype or _words(kw) not in text:
+                continue
+            out.append(kw)
+    return out
+
+
+def _query(iid: str, items: pd.DataFrame, tok: SIDTokenizer, keywords: dict, rng: random.Random) -> Example | None:
+    """A need -> SID; None when the item has neither a category nor a fitting keyword."""
+    product = product_type(str(items.at[iid, "categories"]))
+    kws = query_keywords(iid, items, tok, keywords)
+    chosen = rng.sample(kws, min(len(kws), rng.choice((1, 2)))) if kws else []
+    if not product and not chosen:
+        return None
+    if not product:  # no category: the keywords carry the need alone
+        product, chosen = chosen[0], chosen[1:]
+    if chosen:
+        need = rng.choice(TEMPLATES["query_need"]).format(product=product, keywords=", ".join(chosen))
+    else:
+        need = rng.choice(TEMPLATES["query_need_plain"]).format(product=product)
+    title = " ".join(str(items.at[iid, "title"]).split())
+    if title and title.lower() in need.lower():  # guard: the exact title is the textual task's
+        return None
+    return Example("query", rng.choice(TEMPLATES["query"]).format(need=need), tok.encode(iid), (iid,))
+
+
+def _judgement(
+    history: tuple[str, ...], candidate: str, yes: bool, tok: SIDTokenizer, config: TaskConfig, rng: random.Random
+) -> Example:
+    hist = tuple(history[-config.max_history :])
+    prompt = rng.choice(TEMPLATES["negative"]).format(history=_sids(hist, tok), candidate=tok.encode(candidate))
+    return Example("negative", prompt, "yes" if yes else "no", (*hist, candidate))
+
+
+def _ts_align(tok_str: str, info: dict, rng: random.Random) -> list[Example]:
+    description = _token_description(info)
+    if not description:
+        return []
+    return [
+        Example("ts_align", rng.choice(TEMPLATES["ts_align_token_to_text"]).format(token=tok_str), description),
+        Example("ts_align", rng.choice(TEMPLATES["ts_align_text_to_token"]).format(description=description), tok_str),
+    ]
+
+
+class NegativeSampler:
+    """Draws items a user did not interact with, among the items training sees.
+
+    uniform: any such item; popular: weighted by training interaction counts;
+    hard: sharing the target's first SID token (uniform when none is left).
+    """
+
+    def __init__(self, split: Split, tok: SIDTokenizer, tries: int = 50):
+        counts = Counter(i for seq in split.train_sequences.values() for i in seq)
+        self.universe = train_items(split)
+        self.cum_weights = []
+        total = 0
+        for iid in self.universe:
+            total += counts[iid]
+            self.cum_weights.append(total)
+        self.by_first: dict[int, list[str]] = {}
+        for iid in self.universe:
+            self.by_first.setdefault(tok.codes_of(iid)[0], []).append(iid)
+        self.tok = tok
+        self.tries = tries
+
+    def sample(self, kind: str, target: str, exclude: set[str], rng: random.Random) -> str | None:
+        """One negative for `target`, never in `exclude` nor the target; None if every item is excluded."""
+        if kind == "hard":
+            group = [i for i in self.by_first.get(self.tok.codes_of(target)[0], []) if i not in exclude and i != target]
+            if group:
+                return rng.choice(group)
+        for _ in range(self.tries):  # rejection sampling: users see a tiny share of the catalogue
+            if kind == "popular":
+                iid = rng.choices(self.universe, cum_weights=self.cum_weights)[0]
+            else:
+                iid = rng.choice(self.universe)
+            if iid not in exclude and iid != target:
+                return iid
+        rest = [i for i in self.universe if i not in exclude and i != target]
+        return rng.choice(rest) if rest else None
+
+
+# ---------------------------------------------------------------- task sets
+
+
+def task_examples(
+    task: str, split: Split, items: pd.DataFrame, tok: SIDTokenizer, keywords: dict, config: TaskConfig
+) -> list[Example]:
+    """One task's natural set, before mixing. Reads only what training may see."""
+    rng = _rng(config, task)
+    if task == "sequential":
+        return [_sequential(s.history, s.target, tok, config, rng) for s in split.train]
+    if task == "textual":
+        out = []
+        for iid in train_items(split):
+            if str(items.at[iid, "title"]).strip():  # an item without a title has nothing to align
+                out += [_sid_to_title(iid, items, tok, rng), _title_to_sid(iid, items, tok, config, rng)]
+        return out
+    if task == "query":
+        found = (_query(iid, items, tok, keywords, rng) for iid in train_items(split))
+        return [ex for ex in found if ex is not None]
+    if task == "negative":
+        sampler = NegativeSampler(split, tok)
+        seen = {u: set(seq) for u, seq in split.train_sequences.items()}
+        out = []
+        for n, s in enumerate(split.train):
+            kind = config.negative_kinds[n % len(config.negative_kinds)]
+            neg = sampler.sample(kind, s.target, seen.get(s.user_id, set()) | set(s.history), rng)
+            if neg is not None:  # one yes and one no per sample: balanced by construction
+                out += [_judgement(s.history, s.target, True, tok, config, rng)]
+                out += [_judgement(s.history, neg, False, tok, config, rng)]
+        return out
+    if task == "ts_align":
+        sep = _separating_level(tok)
+        out = []
+        for tok_str, info in keywords.items():
+            if info.get("level") != sep:
+                out += _ts_align(tok_str, info, rng)
+        return out
+    raise SidrecError(f"unknown task {task!r} (choose from {', '.join(TASKS)})")
+
+
+def mix(per_task: dict[str, list[Example]], config: TaskConfig) -> list[Example]:
+    """Size each task relative to the sequential one and shuffle them together.
+
+    N is the sequential count (the largest natural set when sequential is not
+    configured or empty); each task gets round(weight * N) examples: a sample
+    without replacement from its natural set when that is large enough, else
+    every example k times plus a sample of the rest (with replacement, but
+    spread evenly). Deterministic for a seed. E.g. 10 sequential examples and
+    weight 0.3 give 3 textual ones.
+    """
+    weights = dict(config.weights)
+    sizes = {t: len(per_task.get(t, [])) for t in config.tasks}
+    n = sizes.get("sequential", 0) or max(sizes.values(), default=0)
+    out: list[Example] = []
+    for task in config.tasks:
+        pool = per_task.get(task, [])
+        want = round(weights[task] * n)
+        if not pool or want == 0:
+            continue
+        rng = _rng(config, "mix", task)
+        copies, rest = divmod(want, len(pool))
+        out += pool * copies + [pool[i] for i in sorted(rng.sample(range(len(pool)), rest))]
+    _rng(config, "mix").shuffle(out)
+    return out
+
+
+def build_training_set(
+    split: Split, items: pd.DataFrame, tok: SIDTokenizer, keywords: dict, config: TaskConfig = TaskConfig()
+) -> list[Example]:
+    """Every configured task built from the training data, mixed by the configured weights."""
+    return mix({t: task_examples(t, split, items, tok, keywords, config) for t in config.tasks}, config)
+
+
+def build_validation_set(
+    split: Split, tok: SIDTokenizer, config: TaskConfig = TaskConfig(), max_examples: int | None = None
+) -> list[Example]:
+    """The sequential task over `split.valid` (history -> valid target), for validation loss only.
+
+    With `max_examples`, a seeded subset of those examples, in split order.
+    """
+    rng = _rng(config, "valid")
+    examples = [_sequential(s.history, s.target, tok, config, rng) for s in split.valid]
+    if max_examples is not None and max_examples < len(examples):
+        examples = [
+            examples[i] for i in sorted(_rng(config, "valid-subset").sample(range(len(examples)), max_examples))
+        ]
+    return examples
+
+
+def examples_for_user(
+    user_id: str, split: Split, items: pd.DataFrame, tok: SIDTokenizer, keywords: dict, config: TaskConfig
+) -> dict[str, Example]:
+    """One example of every configured task around a user's training history (for display).
+
+    Built on the user's last training step (history -> last training item); a task
+    that cannot be built for this user (e.g. sequential with a single training item)
+    is left out of the dict.
+    """
+    if user_id not in split.train_sequences:
+        raise SidrecError(f"unknown user {user_id!r} (not in the training data)")
+    seq = split.train_sequences[user_id]
+    if not seq:
+        return {}
+    rng = _rng(config, "user", user_id)
+    history, last = tuple(seq[:-1][-config.max_history :]), seq[-1]
+    out: dict[str, Example] = {}
+    for task in config.tasks:
+        ex: Example | None = None
+        if task == "sequential" and history:
+            ex = _sequential(history, last, tok, config, rng)
+        elif task == "textual":
+            ex = (
+                _sid_to_title(last, items, tok, rng)
+                if rng.random() < 0.5
+                else _title_to_sid(last, items, tok, config, rng)
+            )
+        elif task == "query":
+            ex = _query(last, items, tok, keywords, rng)
+        elif task == "negative" and history:
+            kind = rng.choice(config.negative_kinds)
+            neg = NegativeSampler(split, tok).sample(kind, last, set(seq), rng)
+            yes = neg is None or rng.random() < 0.5
+            ex = _judgement(history, last if yes else neg, yes, tok, config, rng)
+        elif task == "ts_align":
+            first = token(0, tok.codes_of(last)[0])
+            pair = _ts_align(first, keywords.get(first, {}), rng) if first in keywords else []
+            ex = rng.choice(pair) if pair else None
+        if ex is not None:
+            out[task] = ex
+    return out

@@ -1,0 +1,402 @@
+"""LoRA alignment of an LLM to SID tokens, and the model artifact.
+
+The training loop is Hugging Face's Trainer (so `accelerate launch -m sidrec
+llm train ...` runs data-parallel with no code change) with a loss of our own:
+- batches are left-padded, so every response ends at the last position and the
+  LM head is applied only to the last k positions (k = longest response + 1):
+  the 49k-row head is not multiplied against prompt tokens that carry no loss;
+- batches are grouped by length to avoid padding waste;
+- the loss is the mean over response tokens; a per-task running loss is logged
+  so the app can draw one curve per task;
+- bfloat16 autocast where the CPU (or GPU) supports it.
+LoRA (peft: r, lora_alpha, target_modules) adapts the attention and MLP
+projections and the SID rows train through `trainable_token_indices`.
+
+The output folder is a versioned artifact: adapter + SID rows in safetensors,
+a manifest naming the tokenizer (by fingerprint), the base and the config.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from sidrec.artifacts import atomic_dir, read_manifest, write_json_atomic, write_manifest
+from sidrec.errors import SidrecError
+from sidrec.llm import IGNORE, add_sid_vocabulary, encode_example, init_sid_rows, load_base, torch_threads
+from sidrec.tasks import TASKS, Example, TaskConfig
+
+KIND = "llm"
+FORMAT_VERSION = 1
+ProgressFn = Callable[[dict], None]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    base: str = "smollm2-135m"  # embedded model name or a local Hugging Face folder
+    init: str = "sa"  # sa | mean | random: how the SID rows start
+    r: int = 8
+    lora_alpha: int = 16
+    lora_dropout: float = 0.0
+    target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+    learning_rate: float = 2e-3
+    batch_size: int = 16
+    grad_accum: int = 1
+    max_steps: int = 300
+    max_length: int = 192  # tokens per example; prompts are truncated from the left
+    warmup_ratio: float = 0.05
+    weight_decay: float = 0.0
+    eval_examples: int = 200  # sequential validation examples for the validation loss
+    save_steps: int = 50
+    logging_steps: int = 5
+    seed: int = 0
+    time_budget_s: float = 0.0  # stop (and save) after this many seconds; 0 = no limit
+    bf16: bool = True  # autocast to bfloat16 where the hardware supports it
+    save_dtype: str = "float16"  # dtype of the saved adapter and SID rows (float16 | float32)
+    tasks: TaskConfig = field(default_factory=TaskConfig)
+
+    @staticmethod
+    def from_dict(d: dict) -> TrainConfig:
+        d = dict(d)
+        t = dict(d.pop("tasks"))
+        t = {
+            k: tuple(tuple(x) if isinstance(x, list) else x for x in v) if isinstance(v, list) else v
+            for k, v in t.items()
+        }
+        d["target_modules"] = tuple(d["target_modules"])
+        return TrainConfig(**d, tasks=TaskConfig(**t))
+
+
+def bf16_supported() -> bool:
+    if torch.cuda.is_available():
+        return torch.cuda.is_bf16_supported()
+    return bool(torch.cpu._is_avx512_bf16_supported())
+
+
+# ---------------------------------------------------------------- data
+
+
+class ExampleDataset(torch.utils.data.Dataset):
+    """Tokenized examples: input_ids, labels and the task index."""
+
+    def __init__(self, examples: list[Example], tokenizer, max_length: int):
+        self.rows = []
+        for ex in examples:
+            ids, labels = encode_example(tokenizer, ex.prompt, ex.response, max_length)
+            self.rows.append({"input_ids": ids, "labels": labels, "task": TASKS.index(ex.task)})
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i: int) -> dict:
+        return self.rows[i]
+
+    @property
+    def lengths(self) -> list[int]:
+        return [len(r["input_ids"]) for r in self.rows]
+
+
+@dataclass
+class LeftPadCollator:
+    """Left-pads a batch so every response ends at the last position."""
+
+    pad_id: int
+
+    def __call__(self, rows: list[dict]) -> dict:
+        width = max(len(r["input_ids"]) for r in rows)
+        ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
+        labels = torch.full((len(rows), width), IGNORE, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, r in enumerate(rows):
+            n = len(r["input_ids"])
+            ids[i, width - n :] = torch.tensor(r["input_ids"])
+            labels[i, width - n :] = torch.tensor(r["labels"])
+            mask[i, width - n :] = 1
+        position_ids = (mask.cumsum(1) - 1).clamp_min(0)
+        task = torch.tensor([r["task"] for r in rows])
+        return {"input_ids": ids, "attention_mask": mask, "position_ids": position_ids, "labels": labels, "task": task}
+
+
+def response_loss(model, batch: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(mean loss over response tokens, per-example loss sums (B,), per-example token counts (B,)).
+
+    Only the last k positions go through the LM head, k = longest response + 1.
+    """
+    labels = batch["labels"]  # (B, T)
+    has_label = labels != IGNORE
+    first = has_label.float().argmax(1)  # (B,) first response position
+    k = int((labels.shape[1] - first).max().item()) + 1
+    k = min(k, labels.shape[1])
+    out = model(
+        input_ids=batch["input_ids"],
+        attention_mask=batch["attention_mask"],
+        position_ids=batch["position_ids"],
+        logits_to_keep=k,
+    )
+    logits = out.logits[:, :-1].float()  # (B, k-1, V): predictions for the last k-1 tokens
+    target = labels[:, -(k - 1) :]  # (B, k-1)
+    per_token = torch.nn.functional.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=IGNORE, reduction="none"
+    ).view(target.shape)
+    valid = target != IGNORE
+    sums = (per_token * valid).sum(1)
+    counts = valid.sum(1)
+    return sums.sum() / counts.sum().clamp_min(1), sums.detach(), counts.detach()
+
+
+# ---------------------------------------------------------------- trainer
+
+
+def _make_trainer_class():
+    from transformers import Trainer
+
+    class AlignTrainer(Trainer):
+        """Trainer with the response-only, last-k-positions loss and per-task running losses."""
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.task_sums = torch.zeros(len(TASKS), dtype=torch.float64)
+            self.task_counts = torch.zeros(len(TASKS), dtype=torch.float64)
+            self.tokens_seen = 0
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            task = inputs.pop("task")
+            loss, sums, counts = response_loss(model, inputs)
+            if model.training:
+                self.task_sums.index_add_(0, task.cpu(), sums.cpu().double())
+                self.task_counts.index_add_(0, task.cpu(), counts.cpu().double())
+                self.tokens_seen += int(inputs["attention_mask"].sum())
+            return (loss, None) if return_outputs else loss
+
+        def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
+            with torch.no_grad():
+                loss = self.compute_loss(model, dict(inputs))
+            return loss.detach(), None, None
+
+        def log(self, logs, *args, **kwargs):
+            if "loss" in logs:
+                for i, name in enumerate(TASKS):
+                    if self.task_counts[i] > 0:
+                        logs[f"loss_{name}"] = round(float(self.task_sums[i] / self.task_counts[i]), 4)
+                self.task_sums.zero_()
+                self.task_counts.zero_()
+            super().log(logs, *args, **kwargs)
+
+    return AlignTrainer
+
+
+def _callbacks(config: TrainConfig, progress: ProgressFn | None, should_stop: Callable[[], bool] | None):
+    from transformers import TrainerCallback
+
+    class Budget(TrainerCallback):
+        """Progress reports, the time budget and a stop request: stop and save at the next step."""
+
+        def __init__(self):
+            self.start = time.perf_counter()
+
+        def on_step_end(self, args, state, control, **kwargs):
+            over = config.time_budget_s and time.perf_counter() - self.start > config.time_budget_s
+            if over or (should_stop is not None and should_stop()):
+                control.should_training_stop = True
+                control.should_save = True
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if progress is not None and logs:
+                progress({"step": state.global_step, "max_steps": state.max_steps, **logs})
+
+    return [Budget()]
+
+
+def prepare_model(config: TrainConfig, sid_tokens: list[str], keywords: dict):
+    """Base model + SID vocabulary + initialised rows + LoRA. Returns (peft_model, tokenizer, sid_ids)."""
+    from peft import LoraConfig, get_peft_model
+
+    model, tokenizer = load_base(config.base)
+    n_base = model.get_input_embeddings().weight.shape[0]
+    sid_ids = add_sid_vocabulary(model, tokenizer, sid_tokens)
+    kws = [keywords.get(t, {}).get("keywords", []) for t in sid_tokens]
+    init_sid_rows(model, tokenizer, sid_ids, kws, config.init, n_base_rows=min(n_base, min(sid_ids)), seed=config.seed)
+    lora = LoraConfig(
+        r=config.r,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=config.lora_dropout,
+        target_modules=list(config.target_modules),
+        trainable_token_indices={"embed_tokens": sid_ids},
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, lora), tokenizer, sid_ids
+
+
+def train(
+    train_examples: list[Example],
+    valid_examples: list[Example],
+    sid_tokens: list[str],
+    keywords: dict,
+    tokenizer_fingerprint: str,
+    out: str | Path,
+    config: TrainConfig = TrainConfig(),
+    resume: bool = False,
+    progress: ProgressFn | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> dict:
+    """Fine-tune and save the artifact to `out`; checkpoints go to `out`-checkpoints. Returns metrics."""
+    from transformers import TrainingArguments, set_seed
+
+    out = Path(out)
+    torch_threads()
+    set_seed(config.seed)
+    model, tokenizer, sid_ids = prepare_model(config, sid_tokens, keywords)
+    train_ds = ExampleDataset(train_examples, tokenizer, config.max_length)
+    valid_ds = ExampleDataset(valid_examples[: config.eval_examples], tokenizer, config.max_length)
+    ckpt = out.with_name(out.name + "-checkpoints")
+    use_bf16 = config.bf16 and bf16_supported()
+    args = TrainingArguments(
+        output_dir=str(ckpt),
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.batch_size,
+        gradient_accumulation_steps=config.grad_accum,
+        learning_rate=config.learning_rate,
+        weight_decay=config.weight_decay,
+        warmup_steps=int(config.warmup_ratio * config.max_steps),
+        max_steps=config.max_steps,
+        logging_steps=config.logging_steps,
+        save_steps=config.save_steps,
+        save_total_limit=1,
+        eval_strategy="no",
+        remove_unused_columns=False,
+        report_to=[],
+        seed=config.seed,
+        data_seed=config.seed,
+        bf16=use_bf16,
+        use_cpu=not torch.cuda.is_available(),
+        dataloader_num_workers=0,
+        disable_tqdm=progress is not None,
+    )
+    trainer = _make_trainer_class()(
+        model=model,
+        args=args,
+        train_dataset=train_ds,
+        data_collator=LeftPadCollator(tokenizer.pad_token_id),
+        callbacks=_callbacks(config, progress, should_stop),
+    )
+    trainer._get_train_sampler = _length_grouped_sampler(trainer, train_ds, config)
+    has_ckpt = resume and ckpt.exists() and any(ckpt.glob("checkpoint-*"))
+    start = time.perf_counter()
+    result = trainer.train(resume_from_checkpoint=True if has_ckpt else None)
+    seconds = time.perf_counter() - start
+    valid_loss = evaluate_loss(trainer.model, valid_ds, tokenizer.pad_token_id, config.batch_size)
+    history = [h for h in trainer.state.log_history if "loss" in h]
+    metrics = {
+        "train_loss": round(float(history[-1]["loss"]) if history else result.training_loss, 4),
+        "valid_loss": round(valid_loss, 4),
+        "steps": trainer.state.global_step,
+        "train_seconds": round(seconds, 1),
+        "tokens_per_second": round(trainer.tokens_seen / max(seconds, 1e-9), 1),
+        "examples": len(train_ds),
+        "bf16": use_bf16,
+    }
+    save_model(trainer.model, out, config, sid_tokens, tokenizer_fingerprint, metrics, history)
+    return metrics
+
+
+def _length_grouped_sampler(trainer, dataset: ExampleDataset, config: TrainConfig):
+    """Group examples of similar length into batches (less padding), in a seeded random order."""
+    from transformers.trainer_pt_utils import LengthGroupedSampler
+
+    def sampler(*args, **kwargs):
+        gen = torch.Generator().manual_seed(config.seed)
+        return LengthGroupedSampler(config.batch_size * config.grad_accum, lengths=dataset.lengths, generator=gen)
+
+    return sampler
+
+
+@torch.no_grad()
+def evaluate_loss(model, dataset: ExampleDataset, pad_id: int, batch_size: int = 16) -> float:
+    """Mean response-token loss over a dataset (no dropout, no autocast)."""
+    if len(dataset) == 0:
+        return float("nan")
+    was_training = model.training
+    model.eval()
+    collate = LeftPadCollator(pad_id)
+    total, count = 0.0, 0
+    order = sorted(range(len(dataset)), key=lambda i: len(dataset[i]["input_ids"]))
+    for start in range(0, len(order), batch_size):
+        batch = collate([dataset[i] for i in order[start : start + batch_size]])
+        batch.pop("task")
+        _, sums, counts = response_loss(model, batch)
+        total += float(sums.sum())
+        count += int(counts.sum())
+    model.train(was_training)
+    return total / max(count, 1)
+
+
+# ---------------------------------------------------------------- artifact
+
+
+def save_model(model, out: Path, config: TrainConfig, sid_tokens, tokenizer_fingerprint, metrics, history) -> None:
+    from peft import get_peft_model_state_dict
+    from safetensors.torch import save_file
+
+    dtype = {"float16": torch.float16, "float32": torch.float32}[config.save_dtype]
+    state, seen = {}, set()
+    for k, v in get_peft_model_state_dict(model, save_embedding_layers=False).items():
+        if v.data_ptr() in seen:  # a tied head shares the SID rows with the input embedding: keep one copy
+            continue
+        seen.add(v.data_ptr())
+        state[k] = v.detach().to(dtype).contiguous()
+    with atomic_dir(out) as tmp:
+        save_file(state, str(tmp / "adapter.safetensors"))
+        write_json_atomic(tmp / "sid_tokens.json", list(sid_tokens))
+        write_json_atomic(tmp / "log.json", history)
+        write_manifest(
+            tmp, KIND, FORMAT_VERSION, asdict(config), tokenizer_fingerprint=tokenizer_fingerprint, metrics=metrics
+        )
+
+
+def load_model(folder: str | Path, tokenizer_fingerprint: str | None = None):
+    """(peft model in eval mode, LLM tokenizer, manifest). Refuses a model trained for another SID tokenizer."""
+    from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    folder = Path(folder)
+    manifest = read_manifest(folder, KIND, FORMAT_VERSION)
+    if tokenizer_fingerprint is not None and manifest["tokenizer_fingerprint"] != tokenizer_fingerprint:
+        raise SidrecError(
+            f"{folder}: this model was trained with another SID tokenizer "
+            f"({manifest['tokenizer_fingerprint']}, not {tokenizer_fingerprint}); retrain it or pick its tokenizer"
+        )
+    config = TrainConfig.from_dict(manifest["config"])
+    sid_tokens = json.loads((folder / "sid_tokens.json").read_text())
+    model, tokenizer = load_base(config.base)
+    sid_ids = add_sid_vocabulary(model, tokenizer, sid_tokens)
+    lora = LoraConfig(
+        r=config.r,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=config.lora_dropout,
+        target_modules=list(config.target_modules),
+        trainable_token_indices={"embed_tokens": sid_ids},
+        task_type="CAUSAL_LM",
+    )
+    model = get_peft_model(model, lora)
+    state = {k: v.float() for k, v in load_file(str(folder / "adapter.safetensors")).items()}
+    result = set_peft_model_state_dict(model, state)
+    unexpected = getattr(result, "unexpected_keys", [])
+    if unexpected:
+        raise SidrecError(f"{folder}: adapter does not fit its base ({unexpected[0]} ...)")
+    model.eval()
+    return model, tokenizer, manifest
+
+
+def log_history(folder: str | Path) -> list[dict]:
+    path = Path(folder) / "log.json"
+    return json.loads(path.read_text()) if path.exists() else []
+
+
+def perplexity(loss: float) -> float:
+    return math.exp(loss) if loss < 50 else float("inf")

@@ -1,0 +1,202 @@
+"""SID vocabulary, SA-Init, LoRA training and the model artifact, on a tiny random Llama built in code."""
+
+import numpy as np
+import pytest
+import torch
+
+from sidrec.errors import SidrecError
+from sidrec.llm import add_sid_vocabulary, encode_example, init_sid_rows, load_base
+from sidrec.tasks import Example
+from sidrec.train import TrainConfig, load_model, response_loss, train
+
+WORDS = "purchase history next item answer yes no tent stove camping coffee grinder kitchen outdoor light lamp".split()
+SID_TOKENS = ["<a_0>", "<a_1>", "<b_0>", "<b_1>", "<c_0>"]
+KEYWORDS = {
+    "<a_0>": {"keywords": ["tent", "camping", "outdoor"]},
+    "<a_1>": {"keywords": ["coffee", "grinder"]},
+    "<b_0>": {"keywords": ["lamp"]},
+    "<b_1>": {"keywords": []},
+    "<c_0>": {"keywords": ["kitchen light"]},
+}
+
+
+def tiny_base(folder, tie=True):
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    vocab = {w: i for i, w in enumerate(["<pad>", "<unk>", "</s>", *WORDS, "?", ":", ",", "."])}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Whitespace(), pre_tokenizers.Punctuation()])
+    hf_tok = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", unk_token="<unk>", eos_token="</s>")
+    config = LlamaConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        tie_word_embeddings=tie,
+        pad_token_id=0,
+        eos_token_id=2,
+        bos_token_id=2,
+    )
+    torch.manual_seed(0)
+    LlamaForCausalLM(config).save_pretrained(folder)
+    hf_tok.save_pretrained(folder)
+    return str(folder)
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    return tiny_base(tmp_path_factory.mktemp("tiny"))
+
+
+def examples(n=24):
+    out = []
+    for i in range(n):
+        a, b = i % 2, (i // 2) % 2
+        out.append(
+            Example("sequential", f"purchase history <a_{a}><b_{b}><c_0> next item ?", f"<a_{1 - a}><b_{b}><c_0>")
+        )
+        out.append(Example("negative", f"purchase history <a_{a}><b_0><c_0> tent ?", "yes" if a else "no"))
+    return out
+
+
+def config(base, **kw):
+    defaults = dict(
+        base=base,
+        max_steps=4,
+        batch_size=4,
+        learning_rate=5e-2,
+        save_steps=1000,
+        logging_steps=1,
+        save_dtype="float32",
+        bf16=False,
+        eval_examples=8,
+        warmup_ratio=0.0,
+    )
+    return TrainConfig(**{**defaults, **kw})
+
+
+def test_sid_tokens_are_single_tokens(base):
+    model, tok = load_base(base)
+    ids = add_sid_vocabulary(model, tok, SID_TOKENS)
+    assert tok("history <a_1><b_0><c_0> next", add_special_tokens=False)["input_ids"][1:4] == [ids[1], ids[2], ids[4]]
+    assert model.get_input_embeddings().weight.shape[0] == len(tok)
+
+
+def test_sa_init_is_the_rescaled_keyword_mean(base):
+    model, tok = load_base(base)
+    n_base = model.get_input_embeddings().weight.shape[0]
+    emb0 = model.get_input_embeddings().weight[:n_base].detach().clone()
+    ids = add_sid_vocabulary(model, tok, SID_TOKENS)
+    init_sid_rows(model, tok, ids, [KEYWORDS[t]["keywords"] for t in SID_TOKENS], "sa", n_base_rows=n_base)
+    emb = model.get_input_embeddings().weight.detach()
+    norm = emb0.norm(dim=1).mean()
+    kw = [tok.convert_tokens_to_ids(w) for w in ["tent", "camping", "outdoor"]]
+    expected = emb0[kw].mean(0)
+    assert torch.allclose(emb[ids[0]], expected * norm / expected.norm(), atol=1e-6)
+    two_words = emb0[[tok.convert_tokens_to_ids("kitchen"), tok.convert_tokens_to_ids("light")]].mean(0)
+    assert torch.allclose(emb[ids[4]], two_words * norm / two_words.norm(), atol=1e-6)
+    # a token without keywords falls back to the rescaled mean row
+    assert torch.allclose(emb[ids[3]].norm(), norm, atol=1e-5)
+    assert torch.allclose(emb[:n_base], emb0), "original rows untouched"
+    # tied head: the output rows are the same tensor
+    assert torch.equal(model.get_output_embeddings().weight[ids[0]], emb[ids[0]])
+
+
+def test_untied_head_rows_are_initialised_too(tmp_path):
+    model, tok = load_base(tiny_base(tmp_path / "untied", tie=False))
+    n_base = model.get_input_embeddings().weight.shape[0]
+    head0 = model.get_output_embeddings().weight[:n_base].detach().clone()
+    ids = add_sid_vocabulary(model, tok, SID_TOKENS)
+    new = init_sid_rows(model, tok, ids, [["tent"]] * len(ids), "sa", n_base_rows=n_base)
+    head = model.get_output_embeddings().weight.detach()
+    target_norm = head0.norm(dim=1).mean()
+    assert torch.allclose(head[ids].norm(dim=1), target_norm.expand(len(ids)), atol=1e-5)
+    assert torch.allclose(head[ids[0]] / head[ids[0]].norm(), new[0] / new[0].norm(), atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["mean", "random"])
+def test_ablation_inits(base, mode):
+    model, tok = load_base(base)
+    n_base = model.get_input_embeddings().weight.shape[0]
+    ids = add_sid_vocabulary(model, tok, SID_TOKENS)
+    rows = init_sid_rows(model, tok, ids, [KEYWORDS[t]["keywords"] for t in SID_TOKENS], mode, n_base_rows=n_base)
+    same = torch.allclose(rows[0], rows[1])
+    assert same if mode == "mean" else not same
+
+
+def test_encode_example_puts_loss_on_the_response_only(base):
+    _, tok = load_base(base)
+    ids, labels = encode_example(tok, "purchase history tent", "yes")
+    n_resp = 2  # "yes" + EOS
+    assert labels[-n_resp:] == ids[-n_resp:] and all(x == -100 for x in labels[:-n_resp])
+    assert ids[-1] == tok.eos_token_id
+
+
+def test_training_moves_lora_and_sid_rows_not_the_base(base, tmp_path):
+    ref, _ = load_base(base)
+    metrics = train(examples(), examples(8), SID_TOKENS, KEYWORDS, "fp-1", tmp_path / "m", config(base))
+    assert metrics["steps"] == 4 and np.isfinite(metrics["valid_loss"]) and metrics["tokens_per_second"] > 0
+    model, tok, _ = load_model(tmp_path / "m", "fp-1")
+    ref_params = dict(ref.named_parameters())
+    moved_lora = 0
+    for name, p in model.named_parameters():
+        if "lora_B" in name:
+            moved_lora += int(p.abs().sum() > 0)  # lora_B starts at zero
+        plain = name.replace("base_model.model.", "").replace(".base_layer", "")
+        if plain in ref_params and "embed_tokens" not in plain and "lm_head" not in plain:
+            assert torch.equal(p, ref_params[plain]), f"base weight {plain} changed"
+    assert moved_lora > 0
+    ids = tok.convert_tokens_to_ids(SID_TOKENS)
+    fresh, ftok = load_base(base)
+    n_base = fresh.get_input_embeddings().weight.shape[0]
+    fids = add_sid_vocabulary(fresh, ftok, SID_TOKENS)
+    init_rows = init_sid_rows(
+        fresh, ftok, fids, [KEYWORDS[t]["keywords"] for t in SID_TOKENS], "sa", n_base_rows=n_base
+    )
+    trained_rows = model.get_input_embeddings()(torch.tensor(ids)).detach()
+    assert not torch.allclose(trained_rows, init_rows), "SID rows must train"
+    base_rows = model.get_input_embeddings()(torch.arange(n_base)).detach()
+    assert torch.equal(base_rows, ref.get_input_embeddings().weight[:n_base]), "original vocabulary rows frozen"
+
+
+def test_save_load_identical_logits(base, tmp_path):
+    train(examples(), examples(8), SID_TOKENS, KEYWORDS, "fp-1", tmp_path / "m", config(base, max_steps=2))
+    a, tok, _ = load_model(tmp_path / "m")
+    b, _, _ = load_model(tmp_path / "m")
+    batch = tok(["purchase history <a_1><b_0><c_0> next item ?"], return_tensors="pt")
+    with torch.no_grad():
+        assert torch.equal(a(**batch).logits, b(**batch).logits)
+
+
+def test_wrong_tokenizer_is_refused(base, tmp_path):
+    train(examples(), examples(8), SID_TOKENS, KEYWORDS, "fp-1", tmp_path / "m", config(base, max_steps=1))
+    with pytest.raises(SidrecError, match="another SID tokenizer"):
+        load_model(tmp_path / "m", "fp-other")
+
+
+def test_same_seed_same_run(base, tmp_path):
+    m1 = train(examples(), examples(8), SID_TOKENS, KEYWORDS, "fp", tmp_path / "a", config(base, max_steps=2))
+    m2 = train(examples(), examples(8), SID_TOKENS, KEYWORDS, "fp", tmp_path / "b", config(base, max_steps=2))
+    assert m1["valid_loss"] == m2["valid_loss"]
+
+
+def test_last_k_loss_equals_full_logits_loss(base):
+    from sidrec.train import ExampleDataset, LeftPadCollator
+
+    model, tok = load_base(base)
+    ds = ExampleDataset(examples(4), tok, 64)
+    batch = LeftPadCollator(tok.pad_token_id)([ds[i] for i in range(len(ds))])
+    batch.pop("task")
+    with torch.no_grad():
+        fast, _, _ = response_loss(model, batch)
+        full = model(
+            input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], position_ids=batch["position_ids"]
+        ).logits
+        ref = torch.nn.functional.cross_entropy(
+            full[:, :-1].reshape(-1, full.shape[-1]), batch["labels"][:, 1:].reshape(-1)
+        )
+    assert torch.allclose(fast, ref, atol=1e-5)
