@@ -125,3 +125,121 @@ def to_markdown(rows: list[dict]) -> str:
             f"| {r['largest_bucket']} | {util} | {ent} |"
         )
     return "\n".join(lines)
+
+
+def _train_inputs(data: Path, tokenizer_dir: Path, task_config=None):
+    from sidrec.tasks import TaskConfig, build_training_set, build_validation_set
+    from sidrec.tokenizer import SIDTokenizer, load_keywords
+
+    ds = load_dataset(data)
+    tok = SIDTokenizer.load(tokenizer_dir)
+    keywords = load_keywords(tokenizer_dir)
+    split = split_dataset(ds)
+    task_config = task_config or TaskConfig()
+    train_examples = build_training_set(split, ds.items, tok, keywords, task_config)
+    valid_examples = build_validation_set(split, tok, task_config, max_examples=200)
+    return tok, keywords, train_examples, valid_examples
+
+
+def plain_trainer_tokens_per_second(examples, sid_tokens, keywords, config, out: Path) -> dict:
+    """The baseline: a plain transformers Trainer on the same examples, model, LoRA and batch size.
+
+    Right padding (DataCollatorForSeq2Seq), the model's own loss over full logits,
+    a random sampler, float32: what a straightforward script does.
+    """
+    from transformers import DataCollatorForSeq2Seq, Trainer, TrainingArguments, set_seed
+
+    from sidrec.train import ExampleDataset, prepare_model
+
+    set_seed(config.seed)
+    model, tokenizer, _ = prepare_model(config, sid_tokens, keywords)
+    ds = ExampleDataset(examples, tokenizer, config.max_length)
+    rows = [{"input_ids": r["input_ids"], "labels": r["labels"]} for r in ds.rows]
+    seen = {"tokens": 0}
+    collate = DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=-100)
+
+    def counting_collator(batch):
+        out = collate(batch)
+        seen["tokens"] += int(out["attention_mask"].sum())
+        return out
+
+    args = TrainingArguments(
+        output_dir=str(out),
+        per_device_train_batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+        max_steps=config.max_steps,
+        logging_steps=config.max_steps,
+        save_strategy="no",
+        report_to=[],
+        seed=config.seed,
+        use_cpu=True,
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+    )
+    trainer = Trainer(model=model, args=args, train_dataset=rows, data_collator=counting_collator)
+    start = time.perf_counter()
+    trainer.train()
+    seconds = time.perf_counter() - start
+    return {"tokens_per_second": round(seen["tokens"] / seconds, 1), "train_seconds": round(seconds, 1)}
+
+
+def bench_train(data: Path, tokenizer_dir: Path, steps: int = 20, batch_size: int = 16) -> dict:
+    """Tokens/second of our training loop against a plain Trainer, same data, model and steps, same run."""
+    import torch
+
+    from sidrec.llm import torch_threads
+    from sidrec.train import TrainConfig, train
+
+    torch_threads()
+    tok, keywords, train_examples, valid_examples = _train_inputs(data, tokenizer_dir)
+    config = TrainConfig(max_steps=steps, batch_size=batch_size, save_steps=10_000, eval_examples=16)
+    with tempfile.TemporaryDirectory() as tmp:
+        plain = plain_trainer_tokens_per_second(train_examples, tok.tokens(), keywords, config, Path(tmp) / "plain")
+        ours = train(
+            train_examples, valid_examples, tok.tokens(), keywords, tok.fingerprint(), Path(tmp) / "ours", config
+        )
+    return {
+        "machine": machine(),
+        "date": time.strftime("%Y-%m-%d"),
+        "steps": steps,
+        "batch_size": batch_size,
+        "device": "cuda" if torch.cuda.is_available() else "cpu",
+        "ours_tokens_per_second": ours["tokens_per_second"],
+        "ours_bf16": ours["bf16"],
+        "plain_trainer_tokens_per_second": plain["tokens_per_second"],
+        "speedup": round(ours["tokens_per_second"] / plain["tokens_per_second"], 2),
+    }
+
+
+ABLATIONS = {
+    "default (sa, all tasks)": {},
+    "init mean": {"init": "mean"},
+    "init random": {"init": "random"},
+    "without ts_align": {"tasks": ("sequential", "textual", "query", "negative")},
+    "without negative": {"tasks": ("sequential", "textual", "query", "ts_align")},
+}
+
+
+def bench_ablation(data: Path, tokenizer_dir: Path, steps: int = 40, variants: list[str] | None = None) -> dict:
+    """Validation loss (sequential task, valid split) after the same number of steps, per variant."""
+    from sidrec.llm import torch_threads
+    from sidrec.tasks import TaskConfig
+    from sidrec.train import TrainConfig, train
+
+    torch_threads()
+    rows = []
+    for name in variants or list(ABLATIONS):
+        change = ABLATIONS[name]
+        task_config = replace(TaskConfig(), tasks=change["tasks"]) if "tasks" in change else TaskConfig()
+        tok, keywords, train_examples, valid_examples = _train_inputs(data, tokenizer_dir, task_config)
+        config = TrainConfig(
+            max_steps=steps, save_steps=10_000, init=change.get("init", "sa"), tasks=task_config, eval_examples=200
+        )
+        with tempfile.TemporaryDirectory() as tmp:
+            m = train(
+                train_examples, valid_examples, tok.tokens(), keywords, tok.fingerprint(), Path(tmp) / "m", config
+            )
+        rows.append(
+            {"variant": name, "valid_loss": m["valid_loss"], "train_loss": m["train_loss"], "steps": m["steps"]}
+        )
+    return {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "steps": steps, "rows": rows}

@@ -168,6 +168,7 @@ def train_config_from_args(args):
         lora_alpha=args.lora_alpha,
         seed=args.seed,
         time_budget_s=args.time_budget,
+        save_steps=args.save_steps,
         tasks=replace(TaskConfig(), tasks=tasks, seed=args.seed),
     )
 
@@ -200,6 +201,27 @@ def cmd_bench_tokenizer(args) -> int:
 
     result = bench_tokenizer(args.data, args.out, quick=args.quick, codebook_size=args.codebook_size)
     emit(result, args.json, result["markdown"])
+    return 0
+
+
+def cmd_bench_train(args) -> int:
+    from sidrec.bench import bench_train
+
+    result = bench_train(args.data, args.tokenizer, steps=args.steps, batch_size=args.batch_size)
+    human = (
+        f"ours {result['ours_tokens_per_second']} tokens/s vs plain Trainer "
+        f"{result['plain_trainer_tokens_per_second']} tokens/s: {result['speedup']}x"
+    )
+    emit(result, args.json, human)
+    return 0
+
+
+def cmd_bench_ablation(args) -> int:
+    from sidrec.bench import bench_ablation
+
+    result = bench_ablation(args.data, args.tokenizer, steps=args.steps)
+    human = "\n".join(f"{r['variant']}: valid loss {r['valid_loss']}" for r in result["rows"])
+    emit(result, args.json, human)
     return 0
 
 
@@ -261,6 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--lora-alpha", type=int, default=16)
     sp.add_argument("--seed", type=int, default=0)
     sp.add_argument("--time-budget", type=float, default=0.0, help="seconds; stop and save when spent")
+    sp.add_argument("--save-steps", type=int, default=50, help="checkpoint every N steps (for --resume)")
     sp.add_argument("--resume", action="store_true", help="continue from the last checkpoint in OUT-checkpoints")
 
     bench = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="cmd", required=True)
@@ -269,6 +292,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", type=Path, help="append the markdown table to this file (e.g. BENCHMARKS.md)")
     sp.add_argument("--quick", action="store_true", help="fewer variants (for a smoke run)")
     sp.add_argument("--codebook-size", type=int, default=256)
+    sp = add(bench, "train", cmd_bench_train, "training tokens/second: ours vs a plain Trainer, same run")
+    sp.add_argument("data", type=Path)
+    sp.add_argument("--tokenizer", type=Path, required=True)
+    sp.add_argument("--steps", type=int, default=20)
+    sp.add_argument("--batch-size", type=int, default=16)
+    sp = add(bench, "ablation", cmd_bench_ablation, "validation loss after the same steps: inits and task mixes")
+    sp.add_argument("data", type=Path)
+    sp.add_argument("--tokenizer", type=Path, required=True)
+    sp.add_argument("--steps", type=int, default=40)
     return p
 
 

@@ -286,7 +286,8 @@ def train(
         callbacks=_callbacks(config, progress, should_stop),
     )
     trainer._get_train_sampler = _length_grouped_sampler(trainer, train_ds, config)
-    has_ckpt = resume and ckpt.exists() and any(ckpt.glob("checkpoint-*"))
+    checkpoints = sorted(ckpt.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1])) if resume else []
+    has_ckpt = bool(checkpoints)
     start = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=True if has_ckpt else None)
     seconds = time.perf_counter() - start
@@ -299,6 +300,7 @@ def train(
         "train_seconds": round(seconds, 1),
         "tokens_per_second": round(trainer.tokens_seen / max(seconds, 1e-9), 1),
         "examples": len(train_ds),
+        "resumed_from_step": int(checkpoints[-1].name.split("-")[1]) if checkpoints else 0,
         "bf16": use_bf16,
     }
     save_model(trainer.model, out, config, sid_tokens, tokenizer_fingerprint, metrics, history)

@@ -200,3 +200,42 @@ def test_last_k_loss_equals_full_logits_loss(base):
             full[:, :-1].reshape(-1, full.shape[-1]), batch["labels"][:, 1:].reshape(-1)
         )
     assert torch.allclose(fast, ref, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_embedded_smollm2_loads_and_reads_sid_tokens():
+    """The real embedded model: converted from GGUF once (cached), SID tokens are single ids, logits are finite."""
+    model, tok = load_base("smollm2-135m")
+    assert type(model).__name__ == "LlamaForCausalLM" and len(tok) == 49152
+    ids = add_sid_vocabulary(model, tok, ["<a_12>", "<b_201>", "<c_7>", "<d_0>"])
+    enc = tok("History: <a_12><b_201><c_7><d_0>", add_special_tokens=False)["input_ids"]
+    assert enc[-4:] == ids
+    n_base = 49152
+    init_sid_rows(model, tok, ids, [["cable", "adapter"]] * 4, "sa", n_base_rows=n_base)
+    with torch.no_grad():
+        logits = model(torch.tensor([enc])).logits
+    assert logits.shape == (1, len(enc), len(tok)) and torch.isfinite(logits).all()
+
+
+def test_cli_llm_train_end_to_end(base, tmp_path, capsys):
+    import json
+
+    from sidrec.cli import main
+    from sidrec.sample import SampleConfig, write_sample
+
+    data = tmp_path / "data"
+    write_sample(data, SampleConfig(n_items=300, n_users=150))
+    assert (
+        main(["tokenizer", "fit", str(data), "--out", str(tmp_path / "tok"), "--codebook-size", "16", "--quiet"]) == 0
+    )
+    args = ["llm", "train", str(data), "--tokenizer", str(tmp_path / "tok"), "--out", str(tmp_path / "llm"),
+            "--base", base, "--batch-size", "4", "--save-steps", "1", "--json"]  # fmt: skip
+    assert main([*args, "--max-steps", "2"]) == 0
+    metrics = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert {"train_loss", "valid_loss", "tokens_per_second"} <= set(metrics) and metrics["steps"] == 2
+    manifest = json.loads((tmp_path / "llm" / "manifest.json").read_text())
+    assert manifest["kind"] == "llm" and manifest["config"]["base"] == base
+    # --resume continues from the last checkpoint: a 4-step budget runs steps 3 and 4 only
+    assert main([*args, "--max-steps", "4", "--resume"]) == 0
+    resumed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert resumed["steps"] == 4 and resumed["resumed_from_step"] == 2
