@@ -88,3 +88,40 @@ fig = px.sunburst(
     maxdepth=2,
 )
 st.plotly_chart(fig)
+
+st.subheader("The tokens inside the language model")
+llm_dir = ws.artifact("llm")
+if llm_dir is None:
+    st.info("This workspace has no aligned model yet: train one on the Align page to see its SID tokens here.")
+elif st.toggle("Show the SID tokens in the LLM's embedding space (loads the model once, a few seconds)"):
+
+    @st.cache_data(show_spinner="Loading the model and projecting its SID rows…", max_entries=4)
+    def llm_points(model_dir: str, created: str, tok_key: str, _keywords: dict):
+        from sidrec.token_space import token_map, trained_rows
+
+        points = token_map(trained_rows(model_dir, _keywords, tok_key), _keywords)
+        xy = umap_2d(np.stack(points.pop("vector").to_list()))
+        return points.assign(x=xy[:, 0], y=xy[:, 1])
+
+    import json
+
+    created = json.loads((llm_dir / "manifest.json").read_text()).get("created", "")
+    try:
+        points = llm_points(str(llm_dir), created, key, keywords)
+    except Exception as e:  # a model that does not load is reported, not raised
+        st.error(f"The model could not be loaded: {e}")
+    else:
+        shown = points[(points["level"] == level) | (points["kind"] == "keyword")]
+        fig = px.scatter(
+            shown, x="x", y="y", color="kind", symbol="kind", hover_name="label",
+            hover_data={"keywords": True, "description": True, "x": False, "y": False, "kind": False},
+            color_discrete_map={"initial": "#9aa5b1", "trained": "#d62728", "keyword": "#1f77b4"},
+            title=f"UMAP of the level-{chr(97 + level)} SID rows (as initialised and after training) among their keywords",
+            height=620,
+        )  # fmt: skip
+        fig.update_traces(marker={"size": 7, "opacity": 0.8})
+        st.plotly_chart(fig)
+        st.caption(
+            "Grey: a token's input row as SA-Init set it (the mean of its keywords); red: the same row after training; "
+            "blue: the keywords themselves. A token near its keywords means the model reads it as those words."
+        )

@@ -239,3 +239,16 @@ def test_cli_llm_train_end_to_end(base, tmp_path, capsys):
     assert main([*args, "--max-steps", "4", "--resume"]) == 0
     resumed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert resumed["steps"] == 4 and resumed["resumed_from_step"] == 2
+
+
+def test_token_space_recovers_init_and_finds_the_keyword_word(base, tmp_path):
+    from sidrec.token_space import nearest_words, token_map, trained_rows
+
+    train(examples(), examples(8), SID_TOKENS, KEYWORDS, "fp-1", tmp_path / "m", config(base, max_steps=2))
+    rows = trained_rows(tmp_path / "m", KEYWORDS, "fp-1")
+    assert rows.initial.shape == rows.trained.shape == (len(SID_TOKENS), 32)
+    # <b_0>'s only keyword is "lamp": its SA-Init row is the rescaled "lamp" row, so "lamp" is its nearest word
+    assert nearest_words(rows, rows.initial[2:3], k=1) == [["lamp"]]
+    points = token_map(rows, KEYWORDS)
+    assert (points["kind"] == "initial").sum() == (points["kind"] == "trained").sum() == len(SID_TOKENS)
+    assert "tent" in set(points.loc[points["kind"] == "keyword", "label"])
