@@ -448,3 +448,11 @@ def examples_for_user(
         if ex is not None:
             out[task] = ex
     return out
+
+
+def recommendation_prompt(history: tuple[str, ...] | list[str], tok: SIDTokenizer, max_history: int = 20) -> str:
+    """The sequential prompt used at inference: the first phrasing, the last `max_history` items."""
+    hist = tuple(history)[-max_history:]
+    if not hist:
+        raise SidrecError("a recommendation needs at least one item in the history")
+    return TEMPLATES["sequential"][0].format(history=_sids(hist, tok))

@@ -1,0 +1,264 @@
+"""Constrained beam search over SIDs: the model may only ever name real items.
+
+For a batch of users: encode each prompt once, expand its KV cache to the
+beams, then run exactly L steps (L = tokens per SID). At step l only the SID
+tokens of level l are scored (a (B, K_l) product with their output rows, not
+the full vocabulary head), the prefix trie masks the codes a beam may take, and
+the best beams over all (beam, code) pairs are kept. The result is the top-K
+items with their log-probabilities and per-step timings. A live beam whose
+state has no children raises: there is no silent fallback to unconstrained
+decoding.
+
+score="level" (default) normalises over the level's SID tokens; score="vocab"
+normalises over the whole vocabulary (the reference `generate` path does that),
+for exact parity checks. `constrained=False` drops the trie (comparison only:
+it reports invalid SIDs). `hf_generate` is the reference implementation with
+`transformers` `generate(num_beams=..., prefix_allowed_tokens_fn=...)`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from sidrec.errors import SidrecError
+from sidrec.llm import format_prompt
+from sidrec.tasks import recommendation_prompt
+from sidrec.tokenizer import SIDTokenizer, token
+from sidrec.trie import PrefixTrie
+
+
+@dataclass(frozen=True)
+class GenerateConfig:
+    num_beams: int = 20
+    top_k: int = 10
+    score: str = "level"  # level | vocab (see module docstring)
+    max_history: int = 20
+    batch_size: int = 8  # users per forward pass
+
+
+@dataclass
+class Recommendation:
+    items: list[str]  # best first; only real items when constrained
+    sids: list[str]
+    scores: list[float]  # sum of log-probabilities of the SID tokens
+    beams: list[list[tuple[str, float]]] = field(default_factory=list)  # per level: prefixes kept, with scores
+    timings: dict = field(default_factory=dict)  # encode_ms, step_ms, total_ms (shared by the batch)
+    invalid: int = 0  # unconstrained only: returned sequences that are not an item's SID
+
+
+def _decoder(model):
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return base.get_decoder(), base
+
+
+class Recommender:
+    """A model, its LLM tokenizer and the SID tokenizer it was trained with, ready to recommend."""
+
+    def __init__(self, model, llm_tokenizer, sid_tokenizer: SIDTokenizer, config: GenerateConfig = GenerateConfig()):
+        self.model = model.eval()
+        self.llm_tok = llm_tokenizer
+        self.sid_tok = sid_tokenizer
+        self.config = config
+        self.decoder, self.base = _decoder(model)
+        self.trie = PrefixTrie(sid_tokenizer.codes)
+        self._index_tokens()
+
+    def _index_tokens(self) -> None:
+        """Per level: LLM token id of every code (-1 if the LLM has no such token) and its output row."""
+        vocab = self.llm_tok.get_vocab()
+        self.level_ids, self.level_rows = [], []
+        out_emb = self.base.get_output_embeddings()
+        tied = getattr(self.base.config, "tie_word_embeddings", False)
+        for lv, size in enumerate(self.trie.sizes):
+            ids = torch.tensor([vocab.get(token(lv, c), -1) for c in range(size)])
+            self.level_ids.append(ids)
+            safe = ids.clamp_min(0)
+            with torch.no_grad():
+                if tied:  # the input embedding module applies trained SID-row deltas
+                    rows = self.model.get_input_embeddings()(safe)
+                else:
+                    weight = getattr(out_emb, "base_layer", out_emb).weight
+                    rows = weight[safe]
+            self.level_rows.append(rows.float())  # (K_l, d)
+
+    @classmethod
+    def from_dirs(cls, model_dir, tokenizer_dir, config: GenerateConfig = GenerateConfig()) -> Recommender:
+        from sidrec.train import load_model
+
+        sid_tok = SIDTokenizer.load(tokenizer_dir)
+        model, llm_tok, _ = load_model(model_dir, sid_tok.fingerprint())
+        return cls(model, llm_tok, sid_tok, config)
+
+    def add_items(self, item_ids: list[str], texts: list[str]) -> list[str]:
+        """Cold start: new items get SIDs from their text and become recommendable at once."""
+        sids = self.sid_tok.add_items(item_ids, texts)
+        self.trie.add(self.sid_tok.codes[-len(item_ids) :])
+        self._index_tokens()
+        return sids
+
+    # ------------------------------------------------------------ scoring
+    def _logp(self, hidden: torch.Tensor, level: int) -> torch.Tensor:
+        """(N, K_l) log-probabilities of level-l codes; -inf for codes without an LLM token."""
+        missing = self.level_ids[level] < 0
+        if self.config.score == "vocab":
+            logits = self.base.get_output_embeddings()(hidden).float()  # (N, V)
+            logp = torch.log_softmax(logits, -1)[:, self.level_ids[level].clamp_min(0)]
+        else:
+            logits = hidden.float() @ self.level_rows[level].T  # (N, K_l)
+            logits = logits.masked_fill(missing, float("-inf"))
+            logp = torch.log_softmax(logits, -1)
+        return logp.masked_fill(missing, float("-inf"))
+
+    # ------------------------------------------------------------ search
+    @torch.no_grad()
+    def recommend(
+        self, histories: list[list[str]], k: int | None = None, num_beams: int | None = None, constrained: bool = True
+    ) -> list[Recommendation]:
+        """Top-k items for each history (lists of item ids, oldest first)."""
+        k = k or self.config.top_k
+        beams = num_beams or self.config.num_beams
+        if k > beams:
+            raise SidrecError(f"top-k ({k}) cannot exceed the number of beams ({beams})")
+        for h in histories:
+            for iid in h:
+                if iid not in self.sid_tok:
+                    raise SidrecError(f"unknown item {iid!r} in the history")
+        out = []
+        for start in range(0, len(histories), self.config.batch_size):
+            out += self._search(histories[start : start + self.config.batch_size], k, beams, constrained)
+        return out
+
+    def _search(self, histories, k: int, num_beams: int, constrained: bool) -> list[Recommendation]:
+        t0 = time.perf_counter()
+        prompts = [format_prompt(recommendation_prompt(h, self.sid_tok, self.config.max_history)) for h in histories]
+        enc = self.llm_tok(prompts, add_special_tokens=False, padding=True, padding_side="left", return_tensors="pt")
+        mask = enc["attention_mask"]  # (U, T)
+        pos = (mask.cumsum(1) - 1).clamp_min(0)
+        out = self.decoder(input_ids=enc["input_ids"], attention_mask=mask, position_ids=pos, use_cache=True)
+        cache, hidden = out.past_key_values, out.last_hidden_state[:, -1]  # (U, d)
+        n_users = len(histories)
+        encode_ms = (time.perf_counter() - t0) * 1000
+
+        step_ms, kept = [], []
+        states = torch.zeros(n_users, dtype=torch.long)
+        scores = torch.zeros(n_users)
+        prefix = torch.zeros((n_users, 0), dtype=torch.long)
+        width = 1  # beams per user so far
+        last_pos = pos[:, -1]
+        for level in range(self.trie.n_levels):
+            ts = time.perf_counter()
+            if level > 0:
+                mask = torch.cat([mask, torch.ones((len(mask), 1), dtype=mask.dtype)], 1)
+                last_pos = last_pos + 1
+                tokens = self.level_ids[level - 1][prefix[:, -1]]
+                out = self.decoder(
+                    input_ids=tokens[:, None], attention_mask=mask, position_ids=last_pos[:, None],
+                    past_key_values=cache, use_cache=True,
+                )  # fmt: skip
+                cache, hidden = out.past_key_values, out.last_hidden_state[:, -1]  # (U*W, d)
+            logp = self._logp(hidden, level)  # (U*W, K)
+            if constrained:
+                nxt = self.trie.step(level, states)  # (U*W, K)
+                allowed = nxt >= 0
+                live = torch.isfinite(scores)
+                if (live & ~allowed.any(1)).any():
+                    raise SidrecError(f"trie state without children at level {level}: the SID index is inconsistent")
+                logp = logp.masked_fill(~allowed, float("-inf"))
+            size = logp.shape[1]
+            cand = (scores[:, None] + logp).view(n_users, width * size)  # (U, W*K)
+            new_width = min(num_beams, width * size)
+            top_scores, flat = cand.topk(new_width, dim=1)  # (U, W'), sorted
+            origin = (torch.arange(n_users)[:, None] * width + flat // size).flatten()
+            code = (flat % size).flatten()
+            if constrained:
+                states = nxt[origin, code].clamp_min(0)
+            scores = top_scores.flatten()
+            prefix = torch.cat([prefix[origin], code[:, None]], 1)
+            if level == 0:
+                cache.batch_repeat_interleave(new_width)
+                mask = mask.repeat_interleave(new_width, 0)
+                last_pos = last_pos.repeat_interleave(new_width, 0)
+            else:
+                cache.reorder_cache(origin)
+                mask, last_pos = mask[origin], last_pos[origin]
+            width = new_width
+            kept.append((prefix.clone(), scores.clone()))
+            step_ms.append((time.perf_counter() - ts) * 1000)
+
+        total_ms = (time.perf_counter() - t0) * 1000
+        timings = {
+            "encode_ms": round(encode_ms, 2),
+            "step_ms": [round(s, 2) for s in step_ms],
+            "total_ms": round(total_ms, 2),
+        }
+        results = []
+        for u in range(n_users):
+            rows = slice(u * width, (u + 1) * width)
+            items, sids, sc, invalid = [], [], [], 0
+            for codes, s in zip(prefix[rows].tolist(), scores[rows].tolist(), strict=True):
+                if not np.isfinite(s):
+                    continue
+                try:
+                    iid = self.sid_tok.decode(codes)
+                except SidrecError:
+                    invalid += 1
+                    continue
+                if iid in items:
+                    continue
+                items.append(iid)
+                sids.append(self.sid_tok.sid_of_codes(codes))
+                sc.append(float(s))
+            beam_tree = []
+            for lv_prefix, lv_scores in kept:
+                w = len(lv_scores) // n_users
+                pairs = zip(
+                    lv_prefix[u * w : (u + 1) * w].tolist(), lv_scores[u * w : (u + 1) * w].tolist(), strict=True
+                )
+                beam_tree.append([(self.sid_tok.sid_of_codes(p), float(s)) for p, s in pairs if np.isfinite(s)])
+            results.append(Recommendation(items[:k], sids[:k], sc[:k], beam_tree, timings, invalid))
+        return results
+
+
+# ---------------------------------------------------------------- the reference
+
+
+@torch.no_grad()
+def hf_generate(rec: Recommender, history: list[str], k: int = 10, num_beams: int = 20) -> Recommendation:
+    """What peers do: `generate` with num_beams and a prefix_allowed_tokens_fn over the trie."""
+    t0 = time.perf_counter()
+    prompt = format_prompt(recommendation_prompt(history, rec.sid_tok, rec.config.max_history))
+    enc = rec.llm_tok(prompt, add_special_tokens=False, return_tensors="pt")
+    start = enc["input_ids"].shape[1]
+    code_of = {}  # LLM token id -> (level, code)
+    for lv, ids in enumerate(rec.level_ids):
+        for c, i in enumerate(ids.tolist()):
+            if i >= 0:
+                code_of[i] = (lv, c)
+
+    def allowed(batch_id: int, input_ids: torch.Tensor) -> list[int]:
+        codes = tuple(code_of[i][1] for i in input_ids[start:].tolist())
+        if len(codes) >= rec.trie.n_levels:
+            return [rec.llm_tok.eos_token_id]
+        children = rec.trie.children(codes)
+        return [int(rec.level_ids[len(codes)][c]) for c in children if rec.level_ids[len(codes)][c] >= 0]
+
+    out = rec.model.generate(
+        **enc, num_beams=num_beams, num_return_sequences=num_beams, max_new_tokens=rec.trie.n_levels,
+        prefix_allowed_tokens_fn=allowed, do_sample=False, length_penalty=0.0, early_stopping=True,
+        output_scores=True, return_dict_in_generate=True, pad_token_id=rec.llm_tok.pad_token_id,
+    )  # fmt: skip
+    items, sids, scores = [], [], []
+    for seq, s in zip(out.sequences[:, start:].tolist(), out.sequences_scores.tolist(), strict=True):
+        codes = [code_of[i][1] for i in seq[: rec.trie.n_levels]]
+        iid = rec.sid_tok.decode(codes)
+        if iid not in items:
+            items.append(iid)
+            sids.append(rec.sid_tok.sid_of_codes(codes))
+            scores.append(float(s))
+    return Recommendation(
+        items[:k], sids[:k], scores[:k], [], {"total_ms": round((time.perf_counter() - t0) * 1000, 2)}
+    )

@@ -1,0 +1,145 @@
+"""Prefix trie and constrained beam search on a tiny random Llama built in code."""
+
+import numpy as np
+import pytest
+import torch
+
+import sidrec.trie as trie_module
+from sidrec.errors import SidrecError
+from sidrec.generate import GenerateConfig, Recommender, hf_generate
+from sidrec.llm import add_sid_vocabulary, init_sid_rows, load_base
+from sidrec.tokenizer import import_index
+from sidrec.trie import PrefixTrie
+from tests.test_llm import tiny_base
+
+# 14 items, 3 levels of (3, 3, 2) codes: a ragged tree
+CODES = [(0, 0, 0), (0, 0, 1), (0, 1, 0), (0, 2, 0), (0, 2, 1), (1, 0, 0), (1, 1, 0), (1, 1, 1),
+         (1, 2, 0), (2, 0, 0), (2, 0, 1), (2, 1, 0), (2, 2, 0), (2, 2, 1)]  # fmt: skip
+IDS = [f"i{n}" for n in range(len(CODES))]
+
+
+@pytest.fixture(scope="module")
+def sid_tok():
+    index = {iid: [f"<{'abc'[lv]}_{c}>" for lv, c in enumerate(codes)] for iid, codes in zip(IDS, CODES, strict=True)}
+    return import_index(IDS, index)
+
+
+@pytest.fixture(scope="module")
+def rec_factory(tmp_path_factory, sid_tok):
+    folder = tiny_base(tmp_path_factory.mktemp("tiny"))
+
+    def make(**config):
+        model, tok = load_base(folder)
+        n_base = model.get_input_embeddings().weight.shape[0]
+        ids = add_sid_vocabulary(model, tok, sid_tok.tokens())
+        init_sid_rows(model, tok, ids, [[]] * len(ids), "random", n_base_rows=n_base, seed=1)
+        return Recommender(model, tok, sid_tok, GenerateConfig(**config))
+
+    return make
+
+
+HISTORIES = [["i0", "i5"], ["i13"], ["i2", "i3", "i4", "i9"], ["i7"]]
+
+
+def test_trie_children_and_leaves():
+    trie = PrefixTrie(np.array(CODES))
+    assert trie.children(()) == [0, 1, 2]
+    assert trie.children((1,)) == [0, 1, 2] and trie.children((1, 2)) == [0] and trie.children((0, 2)) == [0, 1]
+    assert trie.children((1, 0, 0)) == []
+    state = torch.tensor([0])
+    for lv, c in enumerate(CODES[7]):
+        state = trie.step(lv, state)[:, c]
+    assert int(trie.items_of(state)) == 7
+
+
+def test_csr_levels_answer_like_dense(monkeypatch):
+    dense = PrefixTrie(np.array(CODES))
+    monkeypatch.setattr(trie_module, "DENSE_LIMIT", 0)
+    csr = PrefixTrie(np.array(CODES))
+    assert csr.levels[2].dense is None
+    for lv in range(3):
+        states = torch.arange(dense.levels[lv].n_states)
+        assert torch.equal(dense.step(lv, states), csr.step(lv, states))
+
+
+@pytest.mark.parametrize("dense_limit", [trie_module.DENSE_LIMIT, 0])
+def test_trie_add_extends_without_rebuild(monkeypatch, dense_limit):
+    monkeypatch.setattr(trie_module, "DENSE_LIMIT", dense_limit)
+    trie = PrefixTrie(np.array(CODES))
+    untouched = trie.levels[0]
+    trie.add(np.array([[1, 2, 1], [0, 1, 2]]))  # a new leaf under an old prefix; a new separating code
+    assert trie.levels[0] is untouched
+    assert trie.children((1, 2)) == [0, 1] and trie.children((0, 1)) == [0, 2]
+    all_codes = [*CODES, (1, 2, 1), (0, 1, 2)]
+    rebuilt = PrefixTrie(np.array(all_codes))
+    prefixes = {c[:d] for c in all_codes for d in range(4)}
+    assert all(trie.children(p) == rebuilt.children(p) for p in prefixes)
+    for row, codes in enumerate(all_codes):  # every path ends at its own item row
+        state = torch.tensor([0])
+        for lv, c in enumerate(codes):
+            state = trie.step(lv, state)[:, c]
+        assert int(trie.items_of(state)) == row
+    with pytest.raises(SidrecError, match="exists already"):
+        trie.add(np.array([[0, 0, 0]]))
+
+
+def test_every_result_is_a_real_item_unique_and_sorted(rec_factory):
+    rec = rec_factory(num_beams=6, top_k=5)
+    for r in rec.recommend(HISTORIES):
+        assert len(r.items) == 5 and len(set(r.items)) == 5
+        assert all(rec.sid_tok.encode(i) == s for i, s in zip(r.items, r.sids, strict=True))
+        assert r.scores == sorted(r.scores, reverse=True) and all(np.isfinite(r.scores))
+        assert len(r.timings["step_ms"]) == 3 and len(r.beams) == 3
+
+
+def test_same_input_same_output(rec_factory):
+    a, b = rec_factory(num_beams=6, top_k=5), rec_factory(num_beams=6, top_k=5)
+    assert [r.items for r in a.recommend(HISTORIES)] == [r.items for r in b.recommend(HISTORIES)]
+
+
+def test_batching_users_equals_one_at_a_time(rec_factory):
+    batched = rec_factory(num_beams=6, top_k=5, batch_size=4).recommend(HISTORIES)
+    single = rec_factory(num_beams=6, top_k=5, batch_size=1).recommend(HISTORIES)
+    for b, s in zip(batched, single, strict=True):
+        assert b.items == s.items
+        assert np.allclose(b.scores, s.scores, atol=1e-4)
+
+
+@pytest.mark.parametrize("beams,k", [(6, 5), (14, 10), (3, 3)])
+def test_identical_to_the_reference_generate(rec_factory, beams, k):
+    rec = rec_factory(num_beams=beams, top_k=k, score="vocab")
+    for history in HISTORIES:
+        ours = rec.recommend([history])[0]
+        ref = hf_generate(rec, history, k=k, num_beams=beams)
+        assert ours.items == ref.items
+        assert np.allclose(ours.scores, ref.scores, atol=1e-4)
+
+
+def test_state_without_children_raises(rec_factory):
+    rec = rec_factory(num_beams=6, top_k=5)
+    rec.trie.levels[1].dense[:] = -1  # corrupt: no level-1 state has a child
+    with pytest.raises(SidrecError, match="without children"):
+        rec.recommend([["i0"]])
+
+
+def test_unconstrained_reports_invalid_sids(rec_factory):
+    rec = rec_factory(num_beams=14, top_k=10)
+    r = rec.recommend([["i0"]], constrained=False)[0]
+    # 27 code paths exist, 14 are items: a random model's top-14 paths include non-items
+    assert r.invalid > 0 and all(i in IDS for i in r.items)
+
+
+def test_unknown_history_item_is_refused(rec_factory):
+    with pytest.raises(SidrecError, match="unknown item 'nope'"):
+        rec_factory().recommend([["nope"]], k=5, num_beams=6)
+
+
+def test_cold_start_item_becomes_recommendable(rec_factory, monkeypatch):
+    import sidrec.tokenizer as T
+
+    rec = rec_factory(num_beams=20, top_k=15)
+    # give the imported index a way to place a text: here, next to i8's prefix (1, 2)
+    monkeypatch.setattr(T.SIDTokenizer, "place", lambda self, texts: np.array([[1, 2, 1]]))
+    rec.add_items(["new"], ["a new lamp"])
+    r = rec.recommend([["i0"]])[0]
+    assert "new" in r.items and rec.sid_tok.encode("new") == "<a_1><b_2><c_1>"
