@@ -243,3 +243,97 @@ def bench_ablation(data: Path, tokenizer_dir: Path, steps: int = 40, variants: l
             {"variant": name, "valid_loss": m["valid_loss"], "train_loss": m["train_loss"], "steps": m["steps"]}
         )
     return {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "steps": steps, "rows": rows}
+
+
+def _recommender(model_dir: Path, tokenizer_dir: Path | None, **config):
+    from sidrec.generate import GenerateConfig, Recommender
+    from sidrec.llm import torch_threads
+    from sidrec.train import tokenizer_dir_for
+
+    torch_threads()
+    return Recommender.from_dirs(model_dir, tokenizer_dir_for(model_dir, tokenizer_dir), GenerateConfig(**config))
+
+
+def _eval_histories(data: Path, n_users: int) -> list[list[str]]:
+    """Test-time histories (everything before each user's last item) of the first n users."""
+    split = split_dataset(load_dataset(data))
+    return [list(s.history) for s in split.test[:n_users]]
+
+
+def bench_decode(
+    model_dir: Path, data: Path, users: int = 30, beams: int = 20, k: int = 10, tokenizer_dir=None
+) -> dict:
+    """Our constrained beam search against `generate` + prefix_allowed_tokens_fn, same model, same prompts."""
+    from sidrec.generate import hf_generate
+
+    rec = _recommender(model_dir, tokenizer_dir, num_beams=beams, top_k=k)
+    histories = _eval_histories(data, users)
+    rec.recommend(histories[:1])  # warm-up
+    t0 = time.perf_counter()
+    ours = rec.recommend(histories)
+    ours_ms = (time.perf_counter() - t0) * 1000 / len(histories)
+    t0 = time.perf_counter()
+    for h in histories:
+        rec.recommend([h])
+    single_ms = (time.perf_counter() - t0) * 1000 / len(histories)
+    t0 = time.perf_counter()
+    ref = [hf_generate(rec, h, k=k, num_beams=beams) for h in histories]
+    hf_ms = (time.perf_counter() - t0) * 1000 / len(histories)
+    exact = _recommender(model_dir, tokenizer_dir, num_beams=beams, top_k=k, score="vocab")
+    ours_vocab = exact.recommend(histories)
+    returned = [s for r in ours for s in r.sids]
+    valid = sum(1 for s in returned if _is_item(rec, s))
+    match_vocab = sum(o.items == r.items for o, r in zip(ours_vocab, ref, strict=True)) / len(ref)
+    return {
+        "machine": machine(), "date": time.strftime("%Y-%m-%d"), "users": len(histories), "beams": beams, "k": k,
+        "ms_per_user": round(ours_ms, 1), "ms_per_user_unbatched": round(single_ms, 1),
+        "hf_ms_per_user": round(hf_ms, 1),
+        "speedup_vs_hf": round(hf_ms / ours_ms, 2),
+        "match_rate": round(sum(o.items == r.items for o, r in zip(ours, ref, strict=True)) / len(ref), 3),
+        "match_rate_vocab_scores": round(match_vocab, 3),
+        "valid_rate": round(valid / max(len(returned), 1), 4),
+    }  # fmt: skip
+
+
+def _is_item(rec, sid: str) -> bool:
+    try:
+        rec.sid_tok.decode(sid)
+    except Exception:
+        return False
+    return True
+
+
+def bench_cache(model_dir: Path, data: Path, users: int = 64, k: int = 10, tokenizer_dir=None) -> dict:
+    """Lookup latency of the cache, and batched build throughput against one-by-one live calls."""
+    import numpy as np
+
+    from sidrec.cache import TopKCache, build_cache
+    from sidrec.train import model_fingerprint
+
+    rec = _recommender(model_dir, tokenizer_dir, top_k=k)
+    ds = load_dataset(data)
+    chosen = sorted(ds.sequences)[:users]
+    histories = {u: ds.sequences[u][-rec.config.max_history :] for u in chosen}
+    rec.recommend([histories[chosen[0]]])  # warm-up
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "cache.sqlite"
+        stats = build_cache(rec, histories, path, model_fingerprint(model_dir), k=k, batch_size=16)
+        t0 = time.perf_counter()
+        for u in chosen:
+            rec.recommend([histories[u]])
+        live_ups = len(chosen) / (time.perf_counter() - t0)
+        cache = TopKCache(path)
+        order = [chosen[i % len(chosen)] for i in np.random.default_rng(0).permutation(max(len(chosen), 2000))]
+        lat = []
+        for u in order:
+            t0 = time.perf_counter()
+            cache.get(u)
+            lat.append((time.perf_counter() - t0) * 1000)
+        cache.close()
+    return {
+        "machine": machine(), "date": time.strftime("%Y-%m-%d"), "users": len(chosen), "k": k,
+        "lookup_p50_ms": round(float(np.percentile(lat, 50)), 4),
+        "lookup_p99_ms": round(float(np.percentile(lat, 99)), 4),
+        "build_users_per_second": stats["users_per_second"], "live_users_per_second": round(live_ups, 2),
+        "build_speedup_vs_live": round(stats["users_per_second"] / live_ups, 2),
+    }  # fmt: skip

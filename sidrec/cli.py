@@ -193,6 +193,79 @@ def cmd_llm_train(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- recommend and cache
+
+
+def cmd_recommend(args) -> int:
+    from sidrec.generate import GenerateConfig, Recommender
+    from sidrec.llm import torch_threads
+    from sidrec.tokenizer import load_titles
+    from sidrec.train import tokenizer_dir_for
+
+    history = [h.strip() for h in args.history.split(",") if h.strip()]
+    if not history:
+        raise SidrecError("--history needs at least one item id")
+    torch_threads()
+    tok_dir = tokenizer_dir_for(args.model_dir, args.tokenizer)
+    rec = Recommender.from_dirs(args.model_dir, tok_dir, GenerateConfig(num_beams=args.beams, top_k=args.k))
+    r = rec.recommend([history])[0]
+    titles = load_titles(tok_dir)
+    items = [
+        {"rank": n + 1, "item_id": i, "sid": s, "score": round(sc, 4), "title": titles.get(i, "")}
+        for n, (i, s, sc) in enumerate(zip(r.items, r.sids, r.scores, strict=True))
+    ]
+    human = "\n".join(f"{x['rank']:>2}. {x['sid']}  {x['score']:8.3f}  {x['title'] or x['item_id']}" for x in items)
+    human += f"\n({r.timings['total_ms']:.0f} ms)"
+    emit({"history": history, "items": items, "timings": r.timings}, args.json, human)
+    return 0
+
+
+def cmd_cache_build(args) -> int:
+    from sidrec.cache import build_cache
+    from sidrec.data import load_dataset
+    from sidrec.generate import GenerateConfig, Recommender
+    from sidrec.llm import torch_threads
+    from sidrec.train import model_fingerprint, tokenizer_dir_for
+
+    try:
+        i, n = (int(x) for x in args.shard.split("/"))
+    except ValueError:
+        raise SidrecError(f"--shard {args.shard!r}: expected i/n, e.g. 0/4") from None
+    torch_threads()
+    ds = load_dataset(args.data)
+    tok_dir = tokenizer_dir_for(args.model_dir, args.tokenizer)
+    rec = Recommender.from_dirs(args.model_dir, tok_dir, GenerateConfig(num_beams=args.beams, top_k=args.k))
+    histories = {u: seq[-rec.config.max_history :] for u, seq in ds.sequences.items()}
+    progress = None if args.quiet else stderr_progress()
+    stats = build_cache(rec, histories, args.out, model_fingerprint(args.model_dir), args.k, (i, n), progress=progress)
+    emit({"out": str(args.out), **stats}, args.json, f"{args.out}: {stats}")
+    return 0
+
+
+def cmd_cache_merge(args) -> int:
+    from sidrec.cache import merge_caches
+
+    n = merge_caches(args.parts, args.out)
+    emit({"out": str(args.out), "users": n}, args.json, f"merged {len(args.parts)} parts into {args.out}: {n} users")
+    return 0
+
+
+def cmd_bench_decode(args) -> int:
+    from sidrec.bench import bench_decode
+
+    result = bench_decode(args.model_dir, args.data, users=args.users, beams=args.beams, k=args.k)
+    emit(result, args.json, "\n".join(f"{k}: {v}" for k, v in result.items()))
+    return 0
+
+
+def cmd_bench_cache(args) -> int:
+    from sidrec.bench import bench_cache
+
+    result = bench_cache(args.model_dir, args.data, users=args.users, k=args.k)
+    emit(result, args.json, "\n".join(f"{k}: {v}" for k, v in result.items()))
+    return 0
+
+
 # ---------------------------------------------------------------- bench
 
 
@@ -286,6 +359,27 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--save-steps", type=int, default=50, help="checkpoint every N steps (for --resume)")
     sp.add_argument("--resume", action="store_true", help="continue from the last checkpoint in OUT-checkpoints")
 
+    sp = add(sub, "recommend", cmd_recommend, "top-k items for a history, by constrained beam search")
+    sp.add_argument("model_dir", type=Path)
+    sp.add_argument("--history", required=True, help="comma-separated item ids, oldest first")
+    sp.add_argument("-k", type=int, default=10)
+    sp.add_argument("--beams", type=int, default=20)
+    sp.add_argument("--tokenizer", type=Path, help="the SID tokenizer (default: the one the model names)")
+
+    cache = sub.add_parser("cache", help="the pre-computed top-K cache").add_subparsers(dest="cmd", required=True)
+    sp = add(cache, "build", cmd_cache_build, "compute top-k for every user into a SQLite file (resumable)")
+    sp.add_argument("model_dir", type=Path)
+    sp.add_argument("data", type=Path)
+    sp.add_argument("--out", type=Path, required=True)
+    sp.add_argument("-k", type=int, default=10)
+    sp.add_argument("--beams", type=int, default=20)
+    sp.add_argument("--shard", default="0/1", help="i/n: build every n-th user starting at i")
+    sp.add_argument("--tokenizer", type=Path)
+    sp.add_argument("--quiet", action="store_true")
+    sp = add(cache, "merge", cmd_cache_merge, "merge shard files built by one model")
+    sp.add_argument("parts", type=Path, nargs="+")
+    sp.add_argument("--out", type=Path, required=True)
+
     bench = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="cmd", required=True)
     sp = add(bench, "tokenizer", cmd_bench_tokenizer, "fit time, collisions and utilisation per method and embedding")
     sp.add_argument("data", type=Path, nargs="+")
@@ -297,6 +391,17 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--tokenizer", type=Path, required=True)
     sp.add_argument("--steps", type=int, default=20)
     sp.add_argument("--batch-size", type=int, default=16)
+    sp = add(bench, "decode", cmd_bench_decode, "our constrained beam search vs generate(), same run")
+    sp.add_argument("model_dir", type=Path)
+    sp.add_argument("data", type=Path)
+    sp.add_argument("--users", type=int, default=30)
+    sp.add_argument("--beams", type=int, default=20)
+    sp.add_argument("-k", type=int, default=10)
+    sp = add(bench, "cache", cmd_bench_cache, "cache lookup latency; batched build vs one-by-one live calls")
+    sp.add_argument("model_dir", type=Path)
+    sp.add_argument("data", type=Path)
+    sp.add_argument("--users", type=int, default=64)
+    sp.add_argument("-k", type=int, default=10)
     sp = add(bench, "ablation", cmd_bench_ablation, "validation loss after the same steps: inits and task mixes")
     sp.add_argument("data", type=Path)
     sp.add_argument("--tokenizer", type=Path, required=True)

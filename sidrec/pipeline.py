@@ -35,9 +35,10 @@ class FitResult:
     embeddings: np.ndarray | None  # what was quantized, one row per item (None for an imported index)
     keywords: dict[str, dict]
     timings: dict[str, float]
+    titles: dict[str, str]
 
     def save(self, folder: str | Path) -> None:
-        self.tokenizer.save(folder, keywords=self.keywords, embeddings=self.embeddings)
+        self.tokenizer.save(folder, keywords=self.keywords, embeddings=self.embeddings, titles=self.titles)
 
 
 def fit_catalogue(
@@ -60,7 +61,7 @@ def fit_catalogue(
     t3 = time.perf_counter()
     timings = {"embed_seconds": t1 - t0, "fit_seconds": t2 - t1, "keyword_seconds": t3 - t2, "total_seconds": t3 - t0}
     tok.stats.update({k: round(v, 3) for k, v in timings.items()})
-    return FitResult(tok, embeddings, keywords, timings)
+    return FitResult(tok, embeddings, keywords, timings, ds.items["title"].to_dict())
 
 
 def describe_tokens(
@@ -95,7 +96,7 @@ def import_published(
         raise SidrecError(f"{ds.name}: no published SID index to import")
     tok = import_index(ds.item_ids, index, ds.fingerprint())
     keywords = describe_tokens(ds, tok, progress)
-    return FitResult(tok, None, keywords, {})
+    return FitResult(tok, None, keywords, {}, ds.items["title"].to_dict())
 
 
 def train_llm(

@@ -232,10 +232,17 @@ class SIDTokenizer:
         return "".join(token(lv, int(c)) for lv, c in enumerate(codes))
 
     # ------------------------------------------------------------ save / load
-    def save(self, folder: str | Path, keywords: dict | None = None, embeddings: np.ndarray | None = None) -> None:
-        """Write the artifact atomically: manifest, codes and codebooks in safetensors, keywords JSON."""
+    def save(
+        self,
+        folder: str | Path,
+        keywords: dict | None = None,
+        embeddings: np.ndarray | None = None,
+        titles: dict[str, str] | None = None,
+    ) -> None:
+        """Write the artifact atomically: manifest, codes and codebooks in safetensors, keywords and titles JSON."""
         folder = Path(folder)
         keywords = keywords if keywords is not None else _read_optional_json(folder / "keywords.json")
+        titles = titles if titles is not None else _read_optional_json(folder / "titles.json")
         with atomic_dir(folder) as tmp:
             tensors = {"codes": torch.from_numpy(self.codes)}
             if self.books is not None:
@@ -255,6 +262,8 @@ class SIDTokenizer:
             write_json_atomic(tmp / "items.json", self.item_ids)
             if keywords is not None:
                 write_json_atomic(tmp / "keywords.json", keywords)
+            if titles is not None:  # for display: recommendations name their items
+                write_json_atomic(tmp / "titles.json", titles)
             write_manifest(
                 tmp,
                 KIND,
@@ -313,6 +322,11 @@ def load_keywords(folder: str | Path) -> dict:
     """The token keywords saved with a tokenizer: {token: {keywords, description, n_items}}."""
     data = _read_optional_json(Path(folder) / "keywords.json")
     return data or {}
+
+
+def load_titles(folder: str | Path) -> dict[str, str]:
+    """Item titles saved with a tokenizer (empty if none were saved)."""
+    return _read_optional_json(Path(folder) / "titles.json") or {}
 
 
 def load_embeddings(folder: str | Path) -> np.ndarray | None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -244,8 +245,12 @@ def train(
     resume: bool = False,
     progress: ProgressFn | None = None,
     should_stop: Callable[[], bool] | None = None,
+    tokenizer_dir: str | Path | None = None,
 ) -> dict:
-    """Fine-tune and save the artifact to `out`; checkpoints go to `out`-checkpoints. Returns metrics."""
+    """Fine-tune and save the artifact to `out`; checkpoints go to `out`-checkpoints. Returns metrics.
+
+    `tokenizer_dir`, when given, is recorded (relative to `out`) so that the model finds its tokenizer.
+    """
     from transformers import TrainingArguments, set_seed
 
     out = Path(out)
@@ -303,7 +308,8 @@ def train(
         "resumed_from_step": int(checkpoints[-1].name.split("-")[1]) if checkpoints else 0,
         "bf16": use_bf16,
     }
-    save_model(trainer.model, out, config, sid_tokens, tokenizer_fingerprint, metrics, history)
+    hint = os.path.relpath(Path(tokenizer_dir).resolve(), out.resolve()) if tokenizer_dir else None
+    save_model(trainer.model, out, config, sid_tokens, tokenizer_fingerprint, metrics, history, hint)
     return metrics
 
 
@@ -341,7 +347,9 @@ def evaluate_loss(model, dataset: ExampleDataset, pad_id: int, batch_size: int =
 # ---------------------------------------------------------------- artifact
 
 
-def save_model(model, out: Path, config: TrainConfig, sid_tokens, tokenizer_fingerprint, metrics, history) -> None:
+def save_model(
+    model, out: Path, config: TrainConfig, sid_tokens, tokenizer_fingerprint, metrics, history, tokenizer_dir=None
+) -> None:
     from peft import get_peft_model_state_dict
     from safetensors.torch import save_file
 
@@ -357,7 +365,13 @@ def save_model(model, out: Path, config: TrainConfig, sid_tokens, tokenizer_fing
         write_json_atomic(tmp / "sid_tokens.json", list(sid_tokens))
         write_json_atomic(tmp / "log.json", history)
         write_manifest(
-            tmp, KIND, FORMAT_VERSION, asdict(config), tokenizer_fingerprint=tokenizer_fingerprint, metrics=metrics
+            tmp,
+            KIND,
+            FORMAT_VERSION,
+            asdict(config),
+            tokenizer_fingerprint=tokenizer_fingerprint,
+            tokenizer_dir=tokenizer_dir,
+            metrics=metrics,
         )
 
 
@@ -393,6 +407,31 @@ def load_model(folder: str | Path, tokenizer_fingerprint: str | None = None):
         raise SidrecError(f"{folder}: adapter does not fit its base ({unexpected[0]} ...)")
     model.eval()
     return model, tokenizer, manifest
+
+
+def model_fingerprint(folder: str | Path) -> str:
+    """Identity of a trained model: a hash of its adapter tensors and manifest config."""
+    import hashlib
+
+    folder = Path(folder)
+    manifest = read_manifest(folder, KIND, FORMAT_VERSION)
+    h = hashlib.sha256((folder / "adapter.safetensors").read_bytes())
+    h.update(json.dumps(manifest["config"], sort_keys=True).encode())
+    return h.hexdigest()[:16]
+
+
+def tokenizer_dir_for(model_dir: str | Path, explicit: str | Path | None = None) -> Path:
+    """The SID tokenizer a model belongs to: given, recorded in the manifest, or the sibling `tokenizer/`."""
+    model_dir = Path(model_dir)
+    candidates = [Path(explicit)] if explicit else []
+    manifest = read_manifest(model_dir, KIND, FORMAT_VERSION)
+    if manifest.get("tokenizer_dir"):
+        candidates.append(model_dir / manifest["tokenizer_dir"])
+    candidates.append(model_dir.parent / "tokenizer")
+    for c in candidates:
+        if (c / "manifest.json").exists():
+            return c
+    raise SidrecError(f"{model_dir}: cannot find its SID tokenizer; pass --tokenizer DIR")
 
 
 def log_history(folder: str | Path) -> list[dict]:

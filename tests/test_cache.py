@@ -1,0 +1,83 @@
+"""The top-K cache: round trip, staleness, refusal of another model, shards, resume."""
+
+import sqlite3
+
+import pytest
+
+from sidrec.cache import TopKCache, build_cache, compare, merge_caches, rank_agreement
+from sidrec.errors import SidrecError
+from tests.test_generate import IDS, rec_factory, sid_tok  # noqa: F401  (fixtures)
+
+HIST = {f"u{n}": [IDS[(n * 5) % 14], IDS[(n * 3 + 1) % 14]] for n in range(9)}
+
+
+@pytest.fixture(scope="module")
+def rec(rec_factory):  # noqa: F811
+    return rec_factory(num_beams=6, top_k=5)
+
+
+def test_round_trip_equals_live(rec, tmp_path):
+    stats = build_cache(rec, HIST, tmp_path / "c.sqlite", "model-a", k=5, batch_size=4)
+    assert stats["users_built"] == 9
+    cache = TopKCache(tmp_path / "c.sqlite")
+    for user, history in HIST.items():
+        live = rec.recommend([history], k=5)[0]
+        got = cache.get(user)
+        assert got.items == live.items
+        assert got.scores == pytest.approx(live.scores, abs=1e-4)
+    assert cache.get("nobody") is None
+
+
+def test_stale_after_a_new_interaction(rec, tmp_path):
+    build_cache(rec, HIST, tmp_path / "c.sqlite", "model-a", k=5)
+    cache = TopKCache(tmp_path / "c.sqlite")
+    same = compare(cache, rec, "u1", HIST["u1"])
+    assert not same["stale"] and same["overlap"] == 1.0 and same["rank_agreement"] == 1.0
+    changed = compare(cache, rec, "u1", [*HIST["u1"], "i9"])
+    assert changed["stale"] and changed["cached"] == same["cached"]
+
+
+def test_refuses_another_model(rec, tmp_path):
+    build_cache(rec, HIST, tmp_path / "c.sqlite", "model-a", k=5)
+    with pytest.raises(SidrecError, match="built by another model"):
+        build_cache(rec, HIST, tmp_path / "c.sqlite", "model-b", k=5)
+    with pytest.raises(SidrecError, match="top-5"):
+        TopKCache(tmp_path / "c.sqlite", "model-a", k=10)
+
+
+def test_not_a_cache_file(tmp_path):
+    (tmp_path / "x.sqlite").write_text("hello, not sqlite" * 100)
+    with pytest.raises(SidrecError, match="not a sidrec cache"):
+        TopKCache(tmp_path / "x.sqlite")
+
+
+def test_shards_merge_to_one_build(rec, tmp_path):
+    build_cache(rec, HIST, tmp_path / "one.sqlite", "model-a", k=5)
+    parts = [tmp_path / f"p{i}.sqlite" for i in range(3)]
+    for i, part in enumerate(parts):
+        assert build_cache(rec, HIST, part, "model-a", k=5, shard=(i, 3))["users_built"] == 3
+    assert merge_caches(parts, tmp_path / "merged.sqlite") == 9
+    q = "SELECT user_id, items, history_hash FROM topk ORDER BY user_id"
+    one = sqlite3.connect(tmp_path / "one.sqlite").execute(q).fetchall()
+    merged = sqlite3.connect(tmp_path / "merged.sqlite").execute(q).fetchall()
+    assert one == merged
+
+
+def test_merge_refuses_mixed_models(rec, tmp_path):
+    build_cache(rec, HIST, tmp_path / "a.sqlite", "model-a", k=5, shard=(0, 2))
+    build_cache(rec, HIST, tmp_path / "b.sqlite", "model-b", k=5, shard=(1, 2))
+    with pytest.raises(SidrecError, match="another model"):
+        merge_caches([tmp_path / "a.sqlite", tmp_path / "b.sqlite"], tmp_path / "m.sqlite")
+
+
+def test_interrupted_build_resumes(rec, tmp_path):
+    path = tmp_path / "c.sqlite"
+    build_cache(rec, {u: HIST[u] for u in list(HIST)[:4]}, path, "model-a", k=5)
+    assert build_cache(rec, HIST, path, "model-a", k=5)["users_built"] == 5
+    assert len(TopKCache(path)) == 9
+
+
+def test_rank_agreement_hand_cases():
+    assert rank_agreement(["a", "b", "c"], ["a", "b", "c"]) == 1.0
+    assert rank_agreement(["a", "b", "c"], ["c", "b", "a"]) == 0.0
+    assert rank_agreement(["a", "b"], ["x", "y"]) == 1.0
