@@ -14,6 +14,7 @@ PAGES = [
     st.Page("pages/home.py", title="Home", icon="🏠", default=True),
     st.Page("pages/catalogue.py", title="Catalogue", icon="📦"),
     st.Page("pages/tokenizer.py", title="Tokenizer", icon="🧩"),
+    st.Page("pages/align.py", title="Align", icon="🎯"),
     st.Page("pages/codebook_explorer.py", title="Codebook Explorer", icon="🗺️"),
 ]
 

@@ -6,7 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-PAGES = ["pages/home.py", "pages/catalogue.py", "pages/tokenizer.py", "pages/codebook_explorer.py"]
+PAGES = ["pages/home.py", "pages/catalogue.py", "pages/tokenizer.py", "pages/codebook_explorer.py", "pages/align.py"]
 
 
 def run_page(page: str, **query) -> AppTest:
