@@ -1,0 +1,179 @@
+"""Baselines trained and scored on the same split as the SID-LLM: popularity and SASRec.
+
+- Popularity: items ranked by their count in the training sequences.
+- SASRec (Kang & McAuley, 2018), compact: item + position embeddings, causal
+  self-attention blocks, the last position's state scored against every item
+  embedding; cross-entropy over all items at every position of the training
+  sequences; early stopping on validation NDCG@10; the best weights are kept.
+  Its config is saved with it like every artifact (safetensors + manifest).
+
+Both read only `Split.train_sequences` for training (and `Split.valid` for early
+stopping), never a test target.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from sidrec.artifacts import atomic_dir, read_manifest, write_json_atomic, write_manifest
+from sidrec.data import Sample, Split
+from sidrec.metrics import summarize
+
+ProgressFn = Callable[[float, str], None]
+
+
+class Popularity:
+    def __init__(self, split: Split):
+        counts = Counter(i for seq in split.train_sequences.values() for i in seq)
+        self.ranked = [i for i, _ in counts.most_common()]
+
+    def recommend(self, histories: list[list[str]], k: int = 10) -> list[list[str]]:
+        return [self.ranked[:k] for _ in histories]
+
+
+@dataclass(frozen=True)
+class SASRecConfig:
+    hidden: int = 64
+    blocks: int = 2
+    heads: int = 2
+    dropout: float = 0.2
+    max_len: int = 20
+    lr: float = 1e-3
+    batch_size: int = 128
+    max_epochs: int = 200
+    patience: int = 10  # epochs without a better validation NDCG@10
+    seed: int = 0
+
+
+class SASRecNet(nn.Module):
+    def __init__(self, n_items: int, config: SASRecConfig):
+        super().__init__()
+        self.config = config
+        self.item = nn.Embedding(n_items + 1, config.hidden, padding_idx=0)  # 0 = padding
+        self.pos = nn.Embedding(config.max_len, config.hidden)
+        layer = nn.TransformerEncoderLayer(
+            config.hidden, config.heads, config.hidden * 4, config.dropout, batch_first=True, norm_first=True
+        )
+        self.encoder = nn.TransformerEncoder(layer, config.blocks, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(config.hidden)
+        self.drop = nn.Dropout(config.dropout)
+
+    def forward(self, seq: torch.Tensor) -> torch.Tensor:
+        """seq (B, T) item indices, left-padded with 0 -> states (B, T, H)."""
+        t = seq.shape[1]
+        keep = (seq != 0).unsqueeze(-1).float()  # (B, T, 1): padding positions are zeroed, not key-masked,
+        x = (self.item(seq) * self.config.hidden**0.5 + self.pos(torch.arange(t))[None]) * keep  # so no row is NaN
+        causal = torch.triu(torch.ones(t, t, dtype=torch.bool), 1)
+        h = self.encoder(self.drop(x), mask=causal)
+        return self.norm(h) * keep
+
+    def scores(self, seq: torch.Tensor) -> torch.Tensor:
+        """(B, n_items + 1) scores of every item after the last position (index 0 = padding)."""
+        return self(seq)[:, -1] @ self.item.weight.T
+
+
+class SASRec:
+    """Train, recommend, save and load."""
+
+    def __init__(self, item_ids: list[str], config: SASRecConfig = SASRecConfig()):
+        self.item_ids = list(item_ids)
+        self.index = {iid: n + 1 for n, iid in enumerate(self.item_ids)}
+        self.config = config
+        torch.manual_seed(config.seed)
+        self.net = SASRecNet(len(self.item_ids), config)
+
+    def _pad(self, histories: list[list[str]]) -> torch.Tensor:
+        L = self.config.max_len
+        rows = [[self.index[i] for i in h if i in self.index][-L:] for h in histories]
+        return torch.tensor([[0] * (L - len(r)) + r for r in rows], dtype=torch.long)
+
+    @torch.no_grad()
+    def recommend(self, histories: list[list[str]], k: int = 10) -> list[list[str]]:
+        self.net.eval()
+        out = []
+        for b in range(0, len(histories), 512):
+            scores = self.net.scores(self._pad(histories[b : b + 512]))
+            scores[:, 0] = float("-inf")
+            top = scores.topk(k, dim=1).indices
+            out += [[self.item_ids[j - 1] for j in row] for row in top.tolist()]
+        return out
+
+    def fit(self, split: Split, progress: ProgressFn | None = None) -> dict:
+        """Next-item cross-entropy over all items on the training sequences; early stopping on valid NDCG@10."""
+        cfg = self.config
+        torch.manual_seed(cfg.seed)
+        gen = torch.Generator().manual_seed(cfg.seed)
+        seqs = [s for s in split.train_sequences.values() if len(s) >= 2]
+        # every training sequence, cut into windows of max_len + 1 (inputs and shifted targets)
+        windows = []
+        for s in seqs:
+            ids = [self.index[i] for i in s]
+            for end in range(len(ids), 1, -cfg.max_len):
+                windows.append(ids[max(0, end - cfg.max_len - 1) : end])
+        data = torch.zeros((len(windows), cfg.max_len + 1), dtype=torch.long)
+        for n, w in enumerate(windows):
+            data[n, cfg.max_len + 1 - len(w) :] = torch.tensor(w)
+        opt = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
+        valid = split.valid[:2000]
+        best, best_state, bad, epoch = -1.0, None, 0, 0
+        start = time.perf_counter()
+        for epoch in range(1, cfg.max_epochs + 1):
+            self.net.train()
+            for idx in torch.randperm(len(data), generator=gen).split(cfg.batch_size):
+                batch = data[idx]
+                inp, tgt = batch[:, :-1], batch[:, 1:]
+                logits = self.net(inp) @ self.net.item.weight.T  # (B, T, n+1)
+                loss = nn.functional.cross_entropy(
+                    logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=0
+                )
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+            ndcg = evaluate_lists(self.recommend([list(s.history) for s in valid]), valid)["ndcg@10"] if valid else 0.0
+            if progress:
+                progress(epoch / cfg.max_epochs, f"SASRec epoch {epoch}: valid NDCG@10 {ndcg:.4f}")
+            if ndcg > best:
+                best, bad = ndcg, 0
+                best_state = {k: v.clone() for k, v in self.net.state_dict().items()}
+            else:
+                bad += 1
+                if bad >= cfg.patience:
+                    break
+        if best_state is not None:
+            self.net.load_state_dict(best_state)
+        return {
+            "epochs": epoch,
+            "best_valid_ndcg@10": round(best, 4),
+            "train_seconds": round(time.perf_counter() - start, 1),
+        }
+
+    def save(self, folder: str | Path, metrics: dict | None = None) -> None:
+        from safetensors.torch import save_file
+
+        with atomic_dir(folder) as tmp:
+            save_file({k: v.contiguous() for k, v in self.net.state_dict().items()}, str(tmp / "model.safetensors"))
+            write_json_atomic(tmp / "items.json", self.item_ids)
+            write_manifest(tmp, "sasrec", 1, asdict(self.config), metrics=metrics or {})
+
+    @classmethod
+    def load(cls, folder: str | Path) -> SASRec:
+        import json
+
+        from safetensors.torch import load_file
+
+        folder = Path(folder)
+        manifest = read_manifest(folder, "sasrec", 1)
+        model = cls(json.loads((folder / "items.json").read_text()), SASRecConfig(**manifest["config"]))
+        model.net.load_state_dict(load_file(str(folder / "model.safetensors")))
+        return model
+
+
+def evaluate_lists(lists: list[list[str]], samples: list[Sample]) -> dict[str, float]:
+    return summarize(lists, [s.target for s in samples])

@@ -1,0 +1,42 @@
+"""Ranking metrics with one relevant item per query: Recall@K (hit rate) and NDCG@K.
+
+>>> recall_at(["a", "b", "c"], "c", 2), recall_at(["a", "b", "c"], "c", 3)
+(0.0, 1.0)
+>>> round(ndcg_at(["a", "b", "c"], "c", 3), 4)  # 1 / log2(3 + 1)
+0.5
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+KS = (5, 10)
+
+
+def rank_of(ranked: Sequence[str], target: str) -> int | None:
+    """1-based rank of the target, None if absent."""
+    for n, item in enumerate(ranked, start=1):
+        if item == target:
+            return n
+    return None
+
+
+def recall_at(ranked: Sequence[str], target: str, k: int) -> float:
+    r = rank_of(ranked, target)
+    return 1.0 if r is not None and r <= k else 0.0
+
+
+def ndcg_at(ranked: Sequence[str], target: str, k: int) -> float:
+    r = rank_of(ranked, target)
+    return 1.0 / math.log2(r + 1) if r is not None and r <= k else 0.0
+
+
+def summarize(lists: Sequence[Sequence[str]], targets: Sequence[str], ks: Sequence[int] = KS) -> dict[str, float]:
+    """Mean Recall@K and NDCG@K over queries."""
+    n = max(len(targets), 1)
+    out = {}
+    for k in ks:
+        out[f"recall@{k}"] = round(sum(recall_at(lst, t, k) for lst, t in zip(lists, targets, strict=True)) / n, 4)
+        out[f"ndcg@{k}"] = round(sum(ndcg_at(lst, t, k) for lst, t in zip(lists, targets, strict=True)) / n, 4)
+    return out

@@ -1,0 +1,165 @@
+"""Background training jobs (tiny random Llama, small sample catalogue) and nearest words of an embedding row."""
+
+import threading
+
+import pytest
+import torch
+
+from sidrec import pipeline
+from sidrec.cli import main
+from sidrec.data import load_dataset
+from sidrec.errors import SidrecError
+from sidrec.jobs import JobBoard, TrainingJob, loss_curves, nearest_words, one_line
+from sidrec.llm import load_base
+from sidrec.sample import SampleConfig, write_sample
+from sidrec.tasks import TaskConfig
+from sidrec.train import TrainConfig, log_history
+from tests.test_llm import WORDS, tiny_base
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    """(dataset, tokenizer dir, tiny base dir)."""
+    root = tmp_path_factory.mktemp("jobs")
+    write_sample(root / "data", SampleConfig(n_items=300, n_users=150))
+    tok = root / "tokenizer"
+    assert main(["tokenizer", "fit", str(root / "data"), "--out", str(tok), "--codebook-size", "16", "--quiet"]) == 0
+    return load_dataset(root / "data"), tok, tiny_base(root / "tiny")
+
+
+def config(base, **kw):
+    defaults = dict(
+        base=base,
+        max_steps=3,
+        batch_size=4,
+        logging_steps=1,
+        save_steps=1000,
+        eval_examples=8,
+        bf16=False,
+        save_dtype="float32",
+        warmup_ratio=0.0,
+        tasks=TaskConfig(tasks=("sequential", "textual")),
+    )
+    return TrainConfig(**{**defaults, **kw})
+
+
+def test_job_runs_to_the_end_and_saves(setup, tmp_path):
+    ds, tok, base = setup
+    job = TrainingJob(ds, tok, tmp_path / "llm", config(base)).start()
+    assert job.join(timeout=300)
+    assert job.status == "done", job.error
+    assert job.metrics["steps"] == 3 and (tmp_path / "llm" / "manifest.json").exists()
+    assert [d["step"] for d in job.logs if "loss" in d] == [1, 2, 3]
+    assert all("loss_sequential" in d for d in job.logs if "loss" in d)
+    assert job.latest["max_steps"] == 3
+    assert len(log_history(tmp_path / "llm")) == 3
+
+
+def test_a_stopped_job_still_saves(setup, tmp_path):
+    ds, tok, base = setup
+    job = TrainingJob(ds, tok, tmp_path / "llm", config(base, max_steps=50)).start()
+    job.stop()
+    assert job.join(timeout=300)
+    assert job.status in ("stopped", "done"), job.error
+    if job.status == "stopped":
+        assert job.metrics["steps"] < 50
+    assert (tmp_path / "llm" / "manifest.json").exists()
+
+
+def test_a_bad_tokenizer_fails_with_one_line(setup, tmp_path):
+    ds, _, base = setup
+    job = TrainingJob(ds, tmp_path / "no-tokenizer", tmp_path / "llm", config(base)).start()
+    assert job.join(timeout=60)
+    assert job.status == "failed" and job.error and "\n" not in job.error
+    assert "no-tokenizer" in job.error
+    assert not (tmp_path / "llm").exists()
+
+
+def test_an_unexpected_error_is_reported_not_raised(monkeypatch, tmp_path):
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr(pipeline, "train_llm", broken)
+    job = TrainingJob(None, tmp_path, tmp_path / "llm", TrainConfig()).start()
+    assert job.join(timeout=10)
+    assert (job.status, job.error) == ("failed", "RuntimeError: boom")
+
+
+def test_board_refuses_a_second_running_job(monkeypatch, tmp_path):
+    """A fake trainer that logs once and waits for the stop request, like a long run."""
+    logged = threading.Event()
+
+    def fake(ds, tokenizer_dir, out, config, resume=False, progress=None, should_stop=None):
+        progress({"step": 1, "max_steps": config.max_steps, "loss": 1.0})
+        logged.set()
+        while not should_stop():
+            threading.Event().wait(0.01)
+        return {"steps": 1}
+
+    monkeypatch.setattr(pipeline, "train_llm", fake)
+    board = JobBoard()
+    first = board.start("ws", TrainingJob(None, tmp_path, tmp_path / "a", TrainConfig(max_steps=10)))
+    assert logged.wait(10) and first.running and board.get("ws") is first
+    with pytest.raises(SidrecError, match="already running"):
+        board.start("ws", TrainingJob(None, tmp_path, tmp_path / "b", TrainConfig(max_steps=10)))
+    other = board.start("other-ws", TrainingJob(None, tmp_path, tmp_path / "c", TrainConfig(max_steps=10)))
+    first.stop()
+    other.stop()
+    assert first.join(10) and other.join(10)
+    assert first.status == "stopped" and first.logs == [{"step": 1, "max_steps": 10, "loss": 1.0}]
+    again = board.start("ws", TrainingJob(None, tmp_path, tmp_path / "d", TrainConfig(max_steps=10)))
+    again.stop()
+    assert again.join(10) and board.get("ws") is again
+
+
+def test_one_line():
+    assert one_line(SidrecError("bad folder")) == "bad folder"
+    assert one_line(ValueError("x\ny")) == "ValueError: x"
+    assert one_line(KeyError()) == "KeyError"
+
+
+def test_loss_curves_long_table():
+    logs = [
+        {"step": 5, "loss": 2.0, "loss_sequential": 2.5, "loss_textual": 1.5, "learning_rate": 1e-3},
+        {"step": 10, "loss": 1.0, "loss_sequential": 1.2},
+        {"train_runtime": 3.0},
+    ]
+    df = loss_curves(logs)
+    assert df.values.tolist() == [
+        [5, "total", 2.0],
+        [5, "sequential", 2.5],
+        [5, "textual", 1.5],
+        [10, "total", 1.0],
+        [10, "sequential", 1.2],
+    ]
+    assert loss_curves([]).empty and list(loss_curves([]).columns) == ["step", "curve", "loss"]
+
+
+def test_nearest_words_hand_made_rows(tmp_path):
+    _, tok = load_base(tiny_base(tmp_path / "tiny"))
+    n_base = len(tok)
+    ids = {w: tok.convert_tokens_to_ids(w) for w in WORDS}
+    d = 8
+    matrix = torch.zeros(n_base + 2, d)
+    matrix[:n_base, 2:] = torch.randn(n_base, d - 2, generator=torch.Generator().manual_seed(0))  # orthogonal to e0, e1
+    matrix[ids["tent"]] = torch.eye(d)[0]
+    matrix[ids["stove"]] = torch.eye(d)[0] + torch.eye(d)[1]  # 45 degrees from "tent"
+    matrix[ids["lamp"]] = -torch.eye(d)[0]  # opposite
+    matrix[n_base] = 3 * torch.eye(d)[0]  # a SID row: "tent", scaled (cosine ignores the norm)
+    matrix[n_base + 1] = torch.eye(d)[1]
+    near = nearest_words(matrix, tok, [n_base, n_base + 1], n_base_rows=n_base, k=3)
+    assert near[n_base][:2] == ["tent", "stove"]
+    assert near[n_base + 1][0] == "stove"
+    assert "lamp" not in near[n_base] and len(near[n_base]) == 3
+    assert not {"<pad>", "<unk>", "</s>"} & {w for words in near.values() for w in words}, "special tokens are no words"
+
+
+def test_nearest_words_strips_space_marks_and_skips_empty_tokens():
+    class Tok:
+        vocab = ["Ġ", "Ġtent", "tent", "▁stove", "lamp"]
+
+        def convert_ids_to_tokens(self, ids):
+            return [self.vocab[i] for i in ids]
+
+    matrix = torch.tensor([[1.0, 0.0], [0.99, 0.1], [0.98, 0.2], [0.9, 0.4], [0.0, 1.0], [1.0, 0.0]])
+    assert nearest_words(matrix, Tok(), [5], n_base_rows=5, k=3) == {5: ["tent", "stove", "lamp"]}
