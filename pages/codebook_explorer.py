@@ -116,7 +116,7 @@ elif st.toggle("Show the SID tokens in the LLM's embedding space (loads the mode
             shown, x="x", y="y", color="kind", symbol="kind", hover_name="label",
             hover_data={"keywords": True, "description": True, "x": False, "y": False, "kind": False},
             color_discrete_map={"initial": "#9aa5b1", "trained": "#d62728", "keyword": "#1f77b4"},
-            title=f"UMAP of the level-{chr(97 + level)} SID rows (as initialised and after training) among their keywords",
+            title=f"Level-{chr(97 + level)} SID rows, as initialised and after training, among their keywords (UMAP)",
             height=620,
         )  # fmt: skip
         fig.update_traces(marker={"size": 7, "opacity": 0.8})
