@@ -250,6 +250,27 @@ def cmd_cache_merge(args) -> int:
     return 0
 
 
+def cmd_evaluate(args) -> int:
+    from sidrec.artifacts import write_json_atomic
+    from sidrec.evaluate import EvalConfig, evaluate
+
+    config = EvalConfig(split=args.split, num_beams=args.beams, k=args.k, max_users=args.max_users)
+    if args.no_llm:
+        model_dir = None
+    else:
+        model_dir = args.model_dir
+    result = evaluate(model_dir, args.data, config, None if args.quiet else stderr_progress())
+    if args.out:
+        write_json_atomic(args.out, result)
+    summary = {k: v for k, v in result.items() if k != "per_user"}
+    lines = [f"{result['dataset']} {result['split']} ({result['users']} users, {result['seconds']} s)"]
+    lines += [
+        f"{name:>10}: " + "  ".join(f"{m} {v:.4f}" for m, v in ms.items()) for name, ms in result["models"].items()
+    ]
+    emit(summary, args.json, "\n".join(lines))
+    return 0
+
+
 def cmd_bench_decode(args) -> int:
     from sidrec.bench import bench_decode
 
@@ -365,6 +386,17 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("-k", type=int, default=10)
     sp.add_argument("--beams", type=int, default=20)
     sp.add_argument("--tokenizer", type=Path, help="the SID tokenizer (default: the one the model names)")
+
+    sp = add(sub, "evaluate", cmd_evaluate, "Recall/NDCG@5,10 of the model against popularity and SASRec")
+    sp.add_argument("model_dir", type=Path)
+    sp.add_argument("data", type=Path)
+    sp.add_argument("--split", default="test", choices=["test", "valid"])
+    sp.add_argument("--beams", type=int, default=20)
+    sp.add_argument("-k", type=int, default=10)
+    sp.add_argument("--max-users", type=int, default=0, help="evaluate the first N users only (0 = all)")
+    sp.add_argument("--out", type=Path, help="write the full result with per-user rows to this JSON file")
+    sp.add_argument("--no-llm", action="store_true", help="baselines only")
+    sp.add_argument("--quiet", action="store_true")
 
     cache = sub.add_parser("cache", help="the pre-computed top-K cache").add_subparsers(dest="cmd", required=True)
     sp = add(cache, "build", cmd_cache_build, "compute top-k for every user into a SQLite file (resumable)")
