@@ -1,10 +1,9 @@
 """Align: the aligned model and its losses, training a new one in the background, the task examples, and what
 a SID token means to the model before and after training. No LLM is loaded until "Compare" is pressed."""
 
-import json
 from dataclasses import replace
-from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import plotly.express as px
 import streamlit as st
@@ -12,9 +11,10 @@ import streamlit as st
 from sidrec.artifacts import read_manifest
 from sidrec.data import split_dataset
 from sidrec.errors import SidrecError
-from sidrec.jobs import JobBoard, TrainingJob, input_matrix, loss_curves, nearest_words
+from sidrec.jobs import JobBoard, TrainingJob, loss_curves
 from sidrec.llm import INITS, format_prompt
 from sidrec.tasks import TASKS, TaskConfig, examples_for_user
+from sidrec.token_space import nearest_words, trained_rows
 from sidrec.train import FORMAT_VERSION, KIND, TrainConfig, log_history
 from ui import current_workspace, dataset, need_tokenizer, progress_bar
 
@@ -51,25 +51,10 @@ def train_split(key: str, _ds):
     return split_dataset(_ds)
 
 
-@st.cache_resource(show_spinner="Loading the base model with its SID rows initialised…", max_entries=1)
-def initial_rows(folder: str, created: str, _keywords: dict):
-    """(input matrix (V, d), LLM tokenizer, n_base_rows) of the base model as training started from it."""
-    from sidrec.train import prepare_model
-
-    config = TrainConfig.from_dict(read_manifest(folder, KIND, FORMAT_VERSION)["config"])
-    sid_tokens = json.loads((Path(folder) / "sid_tokens.json").read_text())
-    model, tokenizer, sid_ids = prepare_model(config, sid_tokens, _keywords)
-    return input_matrix(model, len(tokenizer)), tokenizer, min(sid_ids)
-
-
-@st.cache_resource(show_spinner="Loading the trained model…", max_entries=1)
-def trained_rows(folder: str, created: str):
-    """(input matrix (V, d), LLM tokenizer, n_base_rows) of the trained model."""
-    from sidrec.train import load_model
-
-    model, tokenizer, _ = load_model(folder)
-    sid_tokens = json.loads((Path(folder) / "sid_tokens.json").read_text())
-    return input_matrix(model, len(tokenizer)), tokenizer, min(tokenizer.convert_tokens_to_ids(sid_tokens))
+@st.cache_resource(show_spinner="Loading the base and the trained model…", max_entries=1)
+def token_rows(folder: str, created: str, tok_key: str, _keywords: dict):
+    """SID rows as initialised and after training, with the vocabulary rows (sidrec.token_space)."""
+    return trained_rows(folder, _keywords, tok_key)
 
 
 def loss_chart(logs: list[dict], title: str):
@@ -250,15 +235,13 @@ if st.button("Compare", help="Loads the base and the trained model (a few second
     st.session_state[flag] = True
 if st.session_state.get(flag):
     try:
-        before = initial_rows(str(folder), manifest.get("created", ""), keywords)
-        after = trained_rows(str(folder), manifest.get("created", ""))
+        rows = token_rows(str(folder), manifest.get("created", ""), tok.fingerprint(), keywords)
     except SidrecError as e:
         st.error(f"Cannot load the model: {e}")
         st.stop()
-    words = {}
-    for label, (matrix, llm_tok, n_base) in (("before training", before), ("after training", after)):
-        tid = llm_tok.convert_tokens_to_ids(token)
-        words[f"nearest words {label}"] = pd.Series(nearest_words(matrix, llm_tok, [tid], n_base, N_WORDS)[tid])
+    n = rows.tokens.index(token)
+    before, after = nearest_words(rows, np.stack([rows.initial[n], rows.trained[n]]), N_WORDS)
+    words = {"nearest words before training": pd.Series(before), "nearest words after training": pd.Series(after)}
     st.dataframe(pd.DataFrame(words).fillna(""), hide_index=True)
     st.caption(
         f"Cosine similarity of `{token}`'s input row with every word of the base vocabulary: before training the "

@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 import pandas as pd
-import torch
 
 from sidrec import pipeline
 from sidrec.data import Dataset
@@ -29,7 +28,6 @@ from sidrec.tasks import TASKS
 
 log = logging.getLogger(__name__)
 STATUSES = ("pending", "running", "done", "stopped", "failed")
-WORD_MARKERS = "Ġ▁"  # byte-level BPE and SentencePiece marks of a leading space
 
 
 def one_line(error: BaseException) -> str:
@@ -158,45 +156,3 @@ def loss_curves(logs: list[dict]) -> pd.DataFrame:
         rows.append((d["step"], "total", float(d["loss"])))
         rows += [(d["step"], t, float(d[f"loss_{t}"])) for t in TASKS if f"loss_{t}" in d]
     return pd.DataFrame(rows, columns=["step", "curve", "loss"])
-
-
-@torch.no_grad()
-def input_matrix(model, n_rows: int) -> torch.Tensor:
-    """The first n_rows input embedding rows (n_rows, d), through the embedding's forward.
-
-    A peft model keeps trained SID rows in a wrapper beside the frozen weight, so the
-    forward (not `.weight`) is what the model actually sees.
-    """
-    return model.get_input_embeddings()(torch.arange(n_rows)).detach().float()  # (n_rows, d)
-
-
-def _word(token: str) -> str:
-    return token.lstrip(WORD_MARKERS).strip()
-
-
-@torch.no_grad()
-def nearest_words(matrix, tokenizer, token_ids, n_base_rows: int, k: int = 8) -> dict[int, list[str]]:
-    """For each token id, the k original-vocabulary words whose rows are nearest by cosine similarity.
-
-    matrix: (V, d) input embeddings; rows < n_base_rows are the original vocabulary.
-    Words are decoded with `convert_ids_to_tokens`, stripped of leading-space marks
-    ('Ġ', '▁'); special tokens and tokens empty after stripping are skipped, and a word
-    already listed (e.g. "tent" and "Ġtent") is listed once.
-    """
-    matrix = torch.as_tensor(matrix).float()
-    base = torch.nn.functional.normalize(matrix[:n_base_rows], dim=1)  # (n_base, d)
-    special = set(getattr(tokenizer, "all_special_ids", []))
-    out: dict[int, list[str]] = {}
-    for tid in token_ids:
-        query = torch.nn.functional.normalize(matrix[int(tid)], dim=0)  # (d,)
-        order = [i for i in torch.argsort(base @ query, descending=True).tolist() if i not in special]  # (n_base,)
-        words: list[str] = []
-        for start in range(0, len(order), 4 * k):  # decode a few candidates at a time
-            for tok in tokenizer.convert_ids_to_tokens(order[start : start + 4 * k]):
-                word = _word(tok or "")
-                if word and word not in words:
-                    words.append(word)
-            if len(words) >= k:
-                break
-        out[int(tid)] = words[:k]
-    return out

@@ -68,18 +68,21 @@ def keyword_vectors(rows: TokenRows, words: list[str]) -> np.ndarray:
 
 
 def nearest_words(rows: TokenRows, vectors: np.ndarray, k: int = 8) -> list[list[str]]:
-    """The k vocabulary tokens whose rows are closest (cosine) to each vector.
+    """The k vocabulary words whose rows are closest (cosine) to each vector.
 
-    Sub-word markers are stripped and tokens that are only punctuation or space are skipped.
+    Leading-space marks ('Ġ', '▁') are stripped; special tokens, tokens with no
+    letter or digit, and repeats ("tent" after "Ġtent") are skipped.
     """
     vocab = rows.vocab / np.maximum(np.linalg.norm(rows.vocab, axis=1, keepdims=True), 1e-8)
     v = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-8)
-    sims = v @ vocab.T  # (n, V)
+    special = set(getattr(rows.tokenizer, "all_special_ids", []))
     out = []
-    for row in sims:
-        words = []
-        for i in np.argsort(-row):
-            w = rows.tokenizer.convert_ids_to_tokens(int(i)).replace("Ġ", "").replace("▁", "").strip()
+    for row in v @ vocab.T:  # (V,) similarities of one vector
+        words: list[str] = []
+        for i in np.argsort(-row, kind="stable"):
+            if int(i) in special:
+                continue
+            w = (rows.tokenizer.convert_ids_to_tokens(int(i)) or "").lstrip("Ġ▁").strip()
             if any(ch.isalnum() for ch in w) and w not in words:
                 words.append(w)
             if len(words) == k:

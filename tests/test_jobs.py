@@ -3,18 +3,16 @@
 import threading
 
 import pytest
-import torch
 
 from sidrec import pipeline
 from sidrec.cli import main
 from sidrec.data import load_dataset
 from sidrec.errors import SidrecError
-from sidrec.jobs import JobBoard, TrainingJob, loss_curves, nearest_words, one_line
-from sidrec.llm import load_base
+from sidrec.jobs import JobBoard, TrainingJob, loss_curves, one_line
 from sidrec.sample import SampleConfig, write_sample
 from sidrec.tasks import TaskConfig
 from sidrec.train import TrainConfig, log_history
-from tests.test_llm import WORDS, tiny_base
+from tests.test_llm import tiny_base
 
 
 @pytest.fixture(scope="module")
@@ -133,33 +131,3 @@ def test_loss_curves_long_table():
         [10, "sequential", 1.2],
     ]
     assert loss_curves([]).empty and list(loss_curves([]).columns) == ["step", "curve", "loss"]
-
-
-def test_nearest_words_hand_made_rows(tmp_path):
-    _, tok = load_base(tiny_base(tmp_path / "tiny"))
-    n_base = len(tok)
-    ids = {w: tok.convert_tokens_to_ids(w) for w in WORDS}
-    d = 8
-    matrix = torch.zeros(n_base + 2, d)
-    matrix[:n_base, 2:] = torch.randn(n_base, d - 2, generator=torch.Generator().manual_seed(0))  # orthogonal to e0, e1
-    matrix[ids["tent"]] = torch.eye(d)[0]
-    matrix[ids["stove"]] = torch.eye(d)[0] + torch.eye(d)[1]  # 45 degrees from "tent"
-    matrix[ids["lamp"]] = -torch.eye(d)[0]  # opposite
-    matrix[n_base] = 3 * torch.eye(d)[0]  # a SID row: "tent", scaled (cosine ignores the norm)
-    matrix[n_base + 1] = torch.eye(d)[1]
-    near = nearest_words(matrix, tok, [n_base, n_base + 1], n_base_rows=n_base, k=3)
-    assert near[n_base][:2] == ["tent", "stove"]
-    assert near[n_base + 1][0] == "stove"
-    assert "lamp" not in near[n_base] and len(near[n_base]) == 3
-    assert not {"<pad>", "<unk>", "</s>"} & {w for words in near.values() for w in words}, "special tokens are no words"
-
-
-def test_nearest_words_strips_space_marks_and_skips_empty_tokens():
-    class Tok:
-        vocab = ["Ġ", "Ġtent", "tent", "▁stove", "lamp"]
-
-        def convert_ids_to_tokens(self, ids):
-            return [self.vocab[i] for i in ids]
-
-    matrix = torch.tensor([[1.0, 0.0], [0.99, 0.1], [0.98, 0.2], [0.9, 0.4], [0.0, 1.0], [1.0, 0.0]])
-    assert nearest_words(matrix, Tok(), [5], n_base_rows=5, k=3) == {5: ["tent", "stove", "lamp"]}

@@ -7,6 +7,7 @@ import torch
 from sidrec.errors import SidrecError
 from sidrec.llm import add_sid_vocabulary, encode_example, init_sid_rows, load_base
 from sidrec.tasks import Example
+from sidrec.token_space import TokenRows, nearest_words
 from sidrec.train import TrainConfig, load_model, response_loss, train
 
 WORDS = "purchase history next item answer yes no tent stove camping coffee grinder kitchen outdoor light lamp".split()
@@ -252,3 +253,36 @@ def test_token_space_recovers_init_and_finds_the_keyword_word(base, tmp_path):
     points = token_map(rows, KEYWORDS)
     assert (points["kind"] == "initial").sum() == (points["kind"] == "trained").sum() == len(SID_TOKENS)
     assert "tent" in set(points.loc[points["kind"] == "keyword", "label"])
+
+
+def test_nearest_words_hand_made_rows(tmp_path):
+    _, tok = load_base(tiny_base(tmp_path / "tiny"))
+    n_base = len(tok)
+    ids = {w: tok.convert_tokens_to_ids(w) for w in WORDS}
+    d = 8
+    matrix = torch.zeros(n_base + 2, d)
+    matrix[:n_base, 2:] = torch.randn(n_base, d - 2, generator=torch.Generator().manual_seed(0))  # orthogonal to e0, e1
+    matrix[ids["tent"]] = torch.eye(d)[0]
+    matrix[ids["stove"]] = torch.eye(d)[0] + torch.eye(d)[1]  # 45 degrees from "tent"
+    matrix[ids["lamp"]] = -torch.eye(d)[0]  # opposite
+    matrix[n_base] = 3 * torch.eye(d)[0]  # a SID row: "tent", scaled (cosine ignores the norm)
+    matrix[n_base + 1] = torch.eye(d)[1]
+    rows = TokenRows([], matrix[n_base:].numpy(), None, matrix[:n_base].numpy(), tok)
+    near = nearest_words(rows, matrix[n_base:].numpy(), k=3)
+    assert near[0][:2] == ["tent", "stove"]
+    assert near[1][0] == "stove"
+    assert "lamp" not in near[0] and len(near[0]) == 3
+    assert not {"<pad>", "<unk>", "</s>"} & {w for words in near for w in words}, "special tokens are no words"
+
+
+def test_nearest_words_strips_space_marks_and_skips_empty_tokens():
+    class Tok:
+        vocab = ["Ġ", "Ġtent", "tent", "▁stove", "lamp"]
+        all_special_ids = []
+
+        def convert_ids_to_tokens(self, i):
+            return self.vocab[i]
+
+    vocab = np.array([[1.0, 0.0], [0.99, 0.1], [0.98, 0.2], [0.9, 0.4], [0.0, 1.0]], np.float32)
+    rows = TokenRows([], vocab[:0], None, vocab, Tok())
+    assert nearest_words(rows, np.array([[1.0, 0.0]], np.float32), k=3) == [["tent", "stove", "lamp"]]
