@@ -16,6 +16,7 @@ import numpy as np
 
 from sidrec.data import Dataset, split_dataset
 from sidrec.embed import encode_texts, item_embeddings
+from sidrec.errors import SidrecError
 from sidrec.keywords import KeywordConfig, token_keywords
 from sidrec.tokenizer import SIDTokenizer, TokenizerConfig, fit_tokenizer, import_index
 
@@ -89,8 +90,6 @@ def import_published(
     ds: Dataset, index: dict[str, list[str]] | None = None, progress: ProgressFn | None = None
 ) -> FitResult:
     """A tokenizer from the dataset's published SID index (or one given), with keywords."""
-    from sidrec.errors import SidrecError
-
     index = index if index is not None else ds.published_index
     if index is None:
         raise SidrecError(f"{ds.name}: no published SID index to import")
@@ -116,9 +115,7 @@ def train_llm(
     config = config or TrainConfig()
     tok = SIDTokenizer.load(tokenizer_dir)
     if tok.data_fingerprint and tok.data_fingerprint != ds.fingerprint():
-        from sidrec.errors import SidrecError
-
-        raise SidrecError(f"{tokenizer_dir}: this tokenizer was fitted on another catalogue than {ds.name}")
+            raise SidrecError(f"{tokenizer_dir}: this tokenizer was fitted on another catalogue than {ds.name}")
     keywords = load_keywords(tokenizer_dir)
     split = split_dataset(ds)
     train_examples = build_training_set(split, ds.items, tok, keywords, config.tasks)

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from sidrec.artifacts import atomic_dir, read_manifest, write_json_atomic, write_manifest
+from sidrec.artifacts import atomic_dir, fingerprint, read_manifest, write_json_atomic, write_manifest
 from sidrec.embed import EmbedConfig, cold_item_embedding
 from sidrec.errors import SidrecError
 from sidrec.quantize import RQVAE, QuantizerConfig, fit_rqvae, quantize_with, residual_kmeans
@@ -277,8 +277,6 @@ class SIDTokenizer:
 
     def fingerprint(self) -> str:
         """Identity of the item <-> SID map; models name the tokenizer by it."""
-        from sidrec.artifacts import fingerprint
-
         return fingerprint(self.item_ids, self.codes.tolist())
 
     @classmethod
