@@ -9,9 +9,11 @@ items with their log-probabilities and per-step timings. A live beam whose
 state has no children raises: there is no silent fallback to unconstrained
 decoding.
 
-score="level" (default) normalises over the level's SID tokens; score="vocab"
-normalises over the whole vocabulary (the reference `generate` path does that),
-for exact parity checks. `constrained=False` drops the trie (comparison only:
+score="vocab" (default) normalises over the whole vocabulary, as the reference
+`generate` path does, so both return the same lists; score="level" normalises
+over the level's SID tokens only (cheaper: no full output head per beam).
+A model loaded from disk has its LoRA merged into the base weights (the same
+logits to float32 rounding, one matmul per projection instead of three). `constrained=False` drops the trie (comparison only:
 it reports invalid SIDs). `hf_generate` is the reference implementation with
 `transformers` `generate(num_beams=..., prefix_allowed_tokens_fn=...)`.
 """
@@ -25,7 +27,9 @@ import numpy as np
 import torch
 
 from sidrec.errors import SidrecError
+from sidrec import shared_prefix
 from sidrec.llm import format_prompt
+from sidrec.shared_prefix import SharedPrefixCache
 from sidrec.tasks import recommendation_prompt
 from sidrec.tokenizer import SIDTokenizer, token
 from sidrec.trie import PrefixTrie
@@ -35,9 +39,10 @@ from sidrec.trie import PrefixTrie
 class GenerateConfig:
     num_beams: int = 20
     top_k: int = 10
-    score: str = "level"  # level | vocab (see module docstring)
+    score: str = "vocab"  # vocab | level (see module docstring)
     max_history: int = 20
     batch_size: int = 8  # users per forward pass
+    shared_prefix: bool = True  # one prompt cache per user, not per beam (Llama-family models; see shared_prefix)
 
 
 @dataclass
@@ -65,6 +70,7 @@ class Recommender:
         self.config = config
         self.decoder, self.base = _decoder(model)
         self.trie = PrefixTrie(sid_tokenizer.codes)
+        self.shared_prefix = config.shared_prefix and shared_prefix.supports(self.decoder)
         self._index_tokens()
 
     def _index_tokens(self) -> None:
@@ -91,7 +97,7 @@ class Recommender:
 
         sid_tok = SIDTokenizer.load(tokenizer_dir)
         model, llm_tok, _ = load_model(model_dir, sid_tok.fingerprint())
-        return cls(model, llm_tok, sid_tok, config)
+        return cls(model.merge_and_unload(), llm_tok, sid_tok, config)
 
     def add_items(self, item_ids: list[str], texts: list[str]) -> list[str]:
         """Cold start: new items get SIDs from their text and become recommendable at once."""
@@ -114,7 +120,7 @@ class Recommender:
         return logp.masked_fill(missing, float("-inf"))
 
     # ------------------------------------------------------------ search
-    @torch.no_grad()
+    @torch.inference_mode()
     def recommend(
         self, histories: list[list[str]], k: int | None = None, num_beams: int | None = None, constrained: bool = True
     ) -> list[Recommendation]:
@@ -140,6 +146,7 @@ class Recommender:
         pos = (mask.cumsum(1) - 1).clamp_min(0)
         out = self.decoder(input_ids=enc["input_ids"], attention_mask=mask, position_ids=pos, use_cache=True)
         cache, hidden = out.past_key_values, out.last_hidden_state[:, -1]  # (U, d)
+        shared = SharedPrefixCache(cache, mask) if self.shared_prefix else None
         n_users = len(histories)
         encode_ms = (time.perf_counter() - t0) * 1000
 
@@ -151,7 +158,10 @@ class Recommender:
         last_pos = pos[:, -1]
         for level in range(self.trie.n_levels):
             ts = time.perf_counter()
-            if level > 0:
+            if level > 0 and shared is not None:
+                last_pos = last_pos + 1
+                hidden = shared_prefix.step(self.decoder, shared, self.level_ids[level - 1][prefix[:, -1]], last_pos)
+            elif level > 0:
                 mask = torch.cat([mask, torch.ones((len(mask), 1), dtype=mask.dtype)], 1)
                 last_pos = last_pos + 1
                 tokens = self.level_ids[level - 1][prefix[:, -1]]
@@ -178,7 +188,10 @@ class Recommender:
                 states = nxt[origin, code].clamp_min(0)
             scores = top_scores.flatten()
             prefix = torch.cat([prefix[origin], code[:, None]], 1)
-            if level == 0:
+            if shared is not None:
+                shared.reorder(origin)
+                last_pos = last_pos[origin]
+            elif level == 0:
                 cache.batch_repeat_interleave(new_width)
                 mask = mask.repeat_interleave(new_width, 0)
                 last_pos = last_pos.repeat_interleave(new_width, 0)

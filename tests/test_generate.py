@@ -115,6 +115,17 @@ def test_identical_to_the_reference_generate(rec_factory, beams, k):
         assert np.allclose(ours.scores, ref.scores, atol=1e-4)
 
 
+@pytest.mark.parametrize("batch_size", [1, 4])
+def test_shared_prompt_cache_equals_per_beam_copies(rec_factory, batch_size):
+    shared = rec_factory(num_beams=6, top_k=5, batch_size=batch_size)
+    copied = rec_factory(num_beams=6, top_k=5, batch_size=batch_size, shared_prefix=False)
+    assert shared.shared_prefix and not copied.shared_prefix
+    for a, b in zip(shared.recommend(HISTORIES), copied.recommend(HISTORIES), strict=True):
+        assert a.items == b.items
+        assert np.allclose(a.scores, b.scores, atol=1e-5)
+        assert [[s for s, _ in lv] for lv in a.beams] == [[s for s, _ in lv] for lv in b.beams]
+
+
 def test_state_without_children_raises(rec_factory):
     rec = rec_factory(num_beams=6, top_k=5)
     rec.trie.levels[1].dense[:] = -1  # corrupt: no level-1 state has a child

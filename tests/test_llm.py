@@ -286,3 +286,17 @@ def test_nearest_words_strips_space_marks_and_skips_empty_tokens():
     vocab = np.array([[1.0, 0.0], [0.99, 0.1], [0.98, 0.2], [0.9, 0.4], [0.0, 1.0]], np.float32)
     rows = TokenRows([], vocab[:0], None, vocab, Tok())
     assert nearest_words(rows, np.array([[1.0, 0.0]], np.float32), k=3) == [["tent", "stove", "lamp"]]
+
+
+@pytest.mark.parametrize("tie", [True, False])
+def test_merged_lora_gives_the_trained_logits(tmp_path, tie):
+    """Inference merges the adapter and the trained SID rows into the base: same logits, tied head or not."""
+    folder = tiny_base(tmp_path / "base", tie=tie)
+    cfg = config(folder, max_steps=3)
+    train(examples(), examples(8), SID_TOKENS, KEYWORDS, "fp-1", tmp_path / "m", cfg)
+    model, tok, _ = load_model(tmp_path / "m")
+    batch = tok(["purchase history <a_1><b_0><c_0> next item ? <a_0><b_1>"], return_tensors="pt")
+    with torch.no_grad():
+        before = model(**batch).logits
+        after = model.merge_and_unload()(**batch).logits
+    assert torch.allclose(before, after, atol=1e-5)
