@@ -311,9 +311,12 @@ def cmd_bench_train(args) -> int:
 
 
 def cmd_bench_ablation(args) -> int:
+    from sidrec.artifacts import write_json_atomic
     from sidrec.bench import bench_ablation
 
     result = bench_ablation(args.data, args.tokenizer, steps=args.steps)
+    if args.out:
+        write_json_atomic(args.out, result)
     human = "\n".join(f"{r['variant']}: valid loss {r['valid_loss']}" for r in result["rows"])
     emit(result, args.json, human)
     return 0
@@ -438,6 +441,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("data", type=Path)
     sp.add_argument("--tokenizer", type=Path, required=True)
     sp.add_argument("--steps", type=int, default=40)
+    sp.add_argument("--out", type=Path, help="write the result to this JSON file (the app reads ablation.json)")
     return p
 
 

@@ -14,10 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
+
 from sidrec.baselines import Popularity, SASRec, SASRecConfig
 from sidrec.data import Sample, load_dataset, split_dataset
 from sidrec.errors import SidrecError
-from sidrec.metrics import rank_of, summarize
+from sidrec.metrics import KS, rank_of, summarize
 
 ProgressFn = Callable[[float, str], None]
 
@@ -111,3 +113,12 @@ def evaluate(
         "timings": timings,
         "per_user": per_user,
     }
+
+
+def metrics_table(models: dict[str, dict[str, float]]) -> pd.DataFrame:
+    """An evaluation's {model: {metric: value}} as one row per model (the SID-LLM first) and one column per metric
+    (recall@5, recall@10, ndcg@5, ndcg@10, those present)."""
+    order = [f"{m}@{k}" for m in ("recall", "ndcg") for k in KS]
+    frame = pd.DataFrame.from_dict(models, orient="index")
+    frame = frame.loc[sorted(frame.index, key=lambda name: name != "sid-llm")]
+    return frame[[m for m in order if m in frame.columns]].rename_axis("model").reset_index()

@@ -1,4 +1,5 @@
-"""Views of a tokenizer for people: 2-D maps, the SID prefix tree, token tables.
+"""Views for people: 2-D maps, the SID prefix tree and token tables of a tokenizer; the beam tree of one search;
+cached and live lists side by side; a target's tokens in an evaluation.
 
 Pure functions returning numpy arrays and DataFrames; plotting is the caller's.
 The UMAP projection is cached on disk by a hash of its input, so a second visit
@@ -10,12 +11,26 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from sidrec.embed import cache_dir
+from sidrec.errors import SidrecError
 from sidrec.tokenizer import SIDTokenizer, token
+
+if TYPE_CHECKING:
+    from sidrec.generate import Recommendation
+
+# The part a prefix kept by the beam search plays in the outcome; see beam_tree.
+BEAM_ROLES = (
+    "pruned at a later level",
+    "kept to the end, below the top-K",
+    "not a real item",
+    "on the path to a top-K item",
+    "top-K item",
+)
 
 
 @dataclass(frozen=True)
@@ -99,3 +114,103 @@ def items_frame(tok: SIDTokenizer, items: pd.DataFrame) -> pd.DataFrame:
     for level in range(codes.shape[1]):
         df[f"level_{level}"] = [token(level, c) for c in codes[:, level]]
     return df
+
+
+# ---------------------------------------------------------------- one beam search
+
+
+def sid_prefixes(sid: str) -> list[str]:
+    """Every prefix of a SID, shortest first.
+
+    >>> sid_prefixes("<a_1><b_2><c_3>")
+    ['<a_1>', '<a_1><b_2>', '<a_1><b_2><c_3>']
+    """
+    return [sid[: n + 1] for n, ch in enumerate(sid) if ch == ">"]
+
+
+def is_item(tok: SIDTokenizer, sid: str) -> bool:
+    """Whether a full SID names an item of the tokenizer."""
+    try:
+        tok.decode(sid)
+    except SidrecError:
+        return False
+    return True
+
+
+def beam_tree(r: Recommendation, tok: SIDTokenizer) -> pd.DataFrame:
+    """One row per prefix kept at each level: level (1-based), prefix, parent, score and its role (BEAM_ROLES).
+
+    A prefix is a "top-K item" or "on the path to a top-K item"; else "pruned at a later level" if no final beam
+    grew from it; else, at the last level, "not a real item" (unconstrained search only); else "kept to the end,
+    below the top-K".
+    """
+    top = set(r.sids)
+    to_top = {p for sid in top for p in sid_prefixes(sid)}
+    to_end = {p for sid, _ in (r.beams[-1] if r.beams else []) for p in sid_prefixes(sid)}
+    rows = []
+    for lv, kept in enumerate(r.beams):
+        for prefix, score in kept:
+            if prefix in top:
+                role = "top-K item"
+            elif prefix in to_top:
+                role = "on the path to a top-K item"
+            elif prefix not in to_end:
+                role = "pruned at a later level"
+            elif lv == len(r.beams) - 1 and not is_item(tok, prefix):
+                role = "not a real item"
+            else:
+                role = "kept to the end, below the top-K"
+            parent = prefix[: prefix.rfind("<")]
+            rows.append({"level": lv + 1, "prefix": prefix, "parent": parent, "score": score, "role": role})
+    return pd.DataFrame(rows, columns=["level", "prefix", "parent", "score", "role"])
+
+
+def beam_outcomes(r: Recommendation, tok: SIDTokenizer) -> tuple[int, int, int]:
+    """(final beams, beams naming no item, beams naming an item a better beam named), counted before any dedup."""
+    final = r.beams[-1] if r.beams else []
+    items = [tok.decode(sid) for sid, _ in final if is_item(tok, sid)]
+    return len(final), len(final) - len(items), len(items) - len(set(items))
+
+
+# ---------------------------------------------------------------- cached and live
+
+
+def side_by_side(cached: list[str], live: list[str], titles: dict[str, str]) -> pd.DataFrame:
+    """Rank, then the cached and the live list as "title [id]", aligned on rank (None where a list is shorter);
+    a "✓ " marks an item that is in the other list too."""
+
+    def column(items: list[str], other: list[str]) -> pd.Series:
+        return pd.Series([f"{'✓ ' if i in other else ''}{titles.get(i, '')} [{i}]" for i in items], dtype=object)
+
+    table = pd.DataFrame({"cached": column(cached, live), "live": column(live, cached)})
+    table.insert(0, "rank", range(1, len(table) + 1))
+    return table
+
+
+def overlap_counts(overlaps: list[float], k: int) -> pd.DataFrame:
+    """Users per overlap value 0, 1/k, ..., 1, zeros kept.
+
+    >>> overlap_counts([1.0, 0.5, 1.0], 2).to_dict("list")
+    {'overlap': [0.0, 0.5, 1.0], 'users': [0, 1, 2]}
+    """
+    common = pd.Series(overlaps, dtype=float).mul(k).round().astype(int).value_counts()
+    common = common.reindex(range(k + 1), fill_value=0)
+    return pd.DataFrame({"overlap": [n / k for n in common.index], "users": common.tolist()})
+
+
+# ---------------------------------------------------------------- an evaluated user
+
+
+def target_tokens(codes: tuple[int, ...], diverged_at: int | None, keywords: dict[str, dict]) -> pd.DataFrame:
+    """A target's SID tokens with their keywords and what became of its prefix at each level of the search
+    (`diverged_at`: the 0-based level where it left the beams, None if it never did)."""
+    rows = []
+    for lv, code in enumerate(codes):
+        t = token(lv, code)
+        if diverged_at is None or lv < diverged_at:
+            fate = "kept in the beams"
+        else:
+            fate = "left the beams here" if lv == diverged_at else "—"
+        words = ", ".join(keywords.get(t, {}).get("keywords", [])[:6])
+        rows.append({"level": lv + 1, "token": t, "keywords": words, "prefix": fate})
+    return pd.DataFrame(rows, columns=["level", "token", "keywords", "prefix"])

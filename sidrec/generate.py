@@ -13,8 +13,9 @@ score="vocab" (default) normalises over the whole vocabulary, as the reference
 `generate` path does, so both return the same lists; score="level" normalises
 over the level's SID tokens only (cheaper: no full output head per beam).
 A model loaded from disk has its LoRA merged into the base weights (the same
-logits to float32 rounding, one matmul per projection instead of three). `constrained=False` drops the trie (comparison only:
-it reports invalid SIDs). `hf_generate` is the reference implementation with
+logits to float32 rounding, one matmul per projection instead of three), and
+the beams of a user share one copy of its prompt cache (`shared_prefix`).
+`constrained=False` drops the trie (comparison only: it reports invalid SIDs). `hf_generate` is the reference implementation with
 `transformers` `generate(num_beams=..., prefix_allowed_tokens_fn=...)`.
 """
 
@@ -26,8 +27,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from sidrec.errors import SidrecError
 from sidrec import shared_prefix
+from sidrec.errors import SidrecError
 from sidrec.llm import format_prompt
 from sidrec.shared_prefix import SharedPrefixCache
 from sidrec.tasks import recommendation_prompt

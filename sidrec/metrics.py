@@ -40,3 +40,13 @@ def summarize(lists: Sequence[Sequence[str]], targets: Sequence[str], ks: Sequen
         out[f"recall@{k}"] = round(sum(recall_at(lst, t, k) for lst, t in zip(lists, targets, strict=True)) / n, 4)
         out[f"ndcg@{k}"] = round(sum(ndcg_at(lst, t, k) for lst, t in zip(lists, targets, strict=True)) / n, 4)
     return out
+
+
+def recall_curve(ranks: Sequence[int | None], ks: Sequence[int]) -> list[float]:
+    """Recall@K for each K from the target's rank per query (None: not in the list).
+
+    >>> recall_curve([1, 3, None, None], [1, 2, 3])
+    [0.25, 0.25, 0.5]
+    """
+    n = max(len(ranks), 1)
+    return [sum(r is not None and r <= k for r in ranks) / n for k in ks]

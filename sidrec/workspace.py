@@ -8,12 +8,14 @@ reload or a second browser tab loses nothing and a bad upload leaves every
 existing workspace as it was.
 
 Layout of a workspace folder:  <root>/<name>/data/  <root>/<name>/tokenizer/ ...
+`artifact_command` names the command line that makes a missing artifact.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -118,3 +120,30 @@ def create_workspace(name: str, files: dict[str, bytes], overwrite: bool = False
 def delete_workspace(name: str) -> None:
     name = check_name(name)
     shutil.rmtree(workspaces_root() / name, ignore_errors=True)
+
+
+def artifact_command(ws: Workspace, kind: str) -> str:
+    """The `python -m sidrec ...` line that makes one of the workspace's artifacts, with its paths (relative to the
+    project root, where commands run, when inside it). It writes to the workspace's own folder, as the app does.
+
+    For the sample: artifact_command(sample_workspace(), "cache.sqlite") ->
+    'python -m sidrec cache build models/sample/llm sample_data --out workspaces/sample/cache.sqlite'
+    """
+
+    def shown(path: Path) -> str:
+        path = path.absolute()
+        return shlex.quote(str(path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path))
+
+    data, out = shown(ws.data_dir), shown(ws.artifact_path_for_writing(kind))
+    tok = shown(ws.artifact("tokenizer") or ws.artifact_path_for_writing("tokenizer"))
+    llm = shown(ws.artifact("llm") or ws.artifact_path_for_writing("llm"))
+    commands = {
+        "tokenizer": f"tokenizer fit {data} --out {out}",
+        "llm": f"llm train {data} --tokenizer {tok} --out {out}",
+        "cache.sqlite": f"cache build {llm} {data} --out {out}",
+        "evaluation.json": f"evaluate {llm} {data} --out {out}",
+        "ablation.json": f"bench ablation {data} --tokenizer {tok} --out {out}",
+    }
+    if kind not in commands:
+        raise SidrecError(f"no command makes {kind!r}")
+    return f"python -m sidrec {commands[kind]}"
