@@ -1,22 +1,25 @@
 """Constrained beam search over SIDs: the model may only ever name real items.
 
-For a batch of users: encode each prompt once, expand its KV cache to the
-beams, then run exactly L steps (L = tokens per SID). At step l only the SID
-tokens of level l are scored (a (B, K_l) product with their output rows, not
-the full vocabulary head), the prefix trie masks the codes a beam may take, and
-the best beams over all (beam, code) pairs are kept. The result is the top-K
-items with their log-probabilities and per-step timings. A live beam whose
-state has no children raises: there is no silent fallback to unconstrained
-decoding.
+For a batch of users: encode each prompt once, then run exactly L steps
+(L = tokens per SID). At step l the beams score the SID tokens of level l, the
+prefix trie masks the codes a beam may take, and the best beams over all
+(beam, code) pairs are kept. The result is the top-K items with their
+log-probabilities, the beams kept at every level and per-step timings. A live
+beam whose state has no children raises: there is no silent fallback to
+unconstrained decoding.
 
-score="vocab" (default) normalises over the whole vocabulary, as the reference
-`generate` path does, so both return the same lists; score="level" normalises
-over the level's SID tokens only (cheaper: no full output head per beam).
-A model loaded from disk has its LoRA merged into the base weights (the same
-logits to float32 rounding, one matmul per projection instead of three), and
-the beams of a user share one copy of its prompt cache (`shared_prefix`).
-`constrained=False` drops the trie (comparison only: it reports invalid SIDs). `hf_generate` is the reference implementation with
-`transformers` `generate(num_beams=..., prefix_allowed_tokens_fn=...)`.
+Scores: score="vocab" (default) normalises over the whole vocabulary, as the
+reference `generate` path does, so both return the same lists; score="level"
+normalises over the level's SID tokens only (no full output head per beam).
+
+Speed: a model loaded from disk has its LoRA merged into the base weights (the
+same logits to float32 rounding, one matmul per projection instead of three),
+and the beams of a user share one copy of its prompt cache (`shared_prefix`;
+models it does not support copy the cache to every beam instead).
+
+`constrained=False` drops the trie (comparison only: it reports invalid SIDs).
+`hf_generate` is the reference implementation with `transformers`
+`generate(num_beams=..., prefix_allowed_tokens_fn=...)`.
 """
 
 from __future__ import annotations
