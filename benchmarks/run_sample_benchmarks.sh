@@ -16,4 +16,4 @@ run bench_decode  $PY -m sidrec bench decode $M sample_data --users 30
 run bench_cache   $PY -m sidrec bench cache $M sample_data --users 64
 run evaluate_sample $PY -m sidrec evaluate $M sample_data --out models/sample/evaluation.json --quiet
 run cache_build   $PY -m sidrec cache build $M sample_data --out models/sample/cache.sqlite --quiet
-run bench_ablation $PY -m sidrec bench ablation sample_data --tokenizer models/sample/tokenizer --steps 40
+run bench_ablation $PY -m sidrec bench ablation sample_data --tokenizer models/sample/tokenizer --steps 120 --users 300 --out models/sample/ablation.json

@@ -314,10 +314,16 @@ def cmd_bench_ablation(args) -> int:
     from sidrec.artifacts import write_json_atomic
     from sidrec.bench import bench_ablation
 
-    result = bench_ablation(args.data, args.tokenizer, steps=args.steps)
+    result = bench_ablation(
+        args.data, args.tokenizer, steps=args.steps, variants=args.variants, users=args.users,
+        progress=lambda msg: print(msg, file=sys.stderr, flush=True),
+    )  # fmt: skip
     if args.out:
         write_json_atomic(args.out, result)
-    human = "\n".join(f"{r['variant']}: valid loss {r['valid_loss']}" for r in result["rows"])
+    human = "\n".join(
+        f"{r['variant']}: valid loss {r['valid_loss']}" + (f", recall@10 {r['recall@10']}" if "recall@10" in r else "")
+        for r in result["rows"]
+    )
     emit(result, args.json, human)
     return 0
 
@@ -437,10 +443,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("data", type=Path)
     sp.add_argument("--users", type=int, default=64)
     sp.add_argument("-k", type=int, default=10)
-    sp = add(bench, "ablation", cmd_bench_ablation, "validation loss after the same steps: inits and task mixes")
+    sp = add(
+        bench, "ablation", cmd_bench_ablation, "the same training steps per variant: inits, task mixes, tokenizers"
+    )
     sp.add_argument("data", type=Path)
     sp.add_argument("--tokenizer", type=Path, required=True)
     sp.add_argument("--steps", type=int, default=40)
+    sp.add_argument("--users", type=int, default=0, help="also Recall/NDCG@10 on this many test users (0: loss only)")
+    sp.add_argument("--variants", nargs="+", metavar="NAME", help="a subset of the variants (default: all)")
     sp.add_argument("--out", type=Path, help="write the result to this JSON file (the app reads ablation.json)")
     return p
 
