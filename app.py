@@ -16,6 +16,10 @@ PAGES = [
     st.Page("pages/tokenizer.py", title="Tokenizer", icon="🧩"),
     st.Page("pages/align.py", title="Align", icon="🎯"),
     st.Page("pages/codebook_explorer.py", title="Codebook Explorer", icon="🗺️"),
+    st.Page("pages/recommend.py", title="Recommend", icon="🔮"),
+    st.Page("pages/cache_vs_live.py", title="Cache vs Live", icon="⚡"),
+    st.Page("pages/evaluate.py", title="Evaluate", icon="📊"),
+    st.Page("pages/walkthrough.py", title="Walkthrough", icon="🧭"),
 ]
 
 page = st.navigation(PAGES)

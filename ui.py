@@ -1,18 +1,21 @@
-"""Streamlit glue shared by the pages: the current workspace, cached loaders, progress.
+"""Streamlit glue shared by the pages: the current workspace, cached loaders, progress, what is missing.
 
 Only this file and pages/ import streamlit; the library never does.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import streamlit as st
 
 from sidrec.data import Dataset, summarize
 from sidrec.errors import SidrecError
+from sidrec.generate import Recommender
 from sidrec.tokenizer import SIDTokenizer, load_embeddings, load_keywords
-from sidrec.workspace import SAMPLE, Workspace, get_workspace, list_workspaces
+from sidrec.train import tokenizer_dir_for
+from sidrec.workspace import SAMPLE, Workspace, artifact_command, get_workspace, list_workspaces
 
 
 def _mtime(path: Path | None) -> float:
@@ -101,3 +104,68 @@ def need_tokenizer(ws: Workspace):
         st.page_link("pages/tokenizer.py", label="Go to the Tokenizer page", icon="🧩")
         st.stop()
     return tok
+
+
+def missing(ws: Workspace, kind: str, message: str) -> None:
+    """An info box: `message`, then the command that makes the artifact for this workspace."""
+    st.info(f"{message}\n\nTo make it from the command line:\n```bash\n{artifact_command(ws, kind)}\n```")
+
+
+@st.cache_resource(show_spinner="Loading the aligned model…", max_entries=2)
+def _load_recommender(model_dir: str, tokenizer_dir: str, stamp: float) -> Recommender:
+    return Recommender.from_dirs(model_dir, tokenizer_dir)
+
+
+def model_key(ws: Workspace) -> str | None:
+    """Names the workspace's aligned model and its version (the manifest's mtime); None if it has none."""
+    model_dir = ws.artifact("llm")
+    return None if model_dir is None else f"{model_dir}:{_mtime(model_dir / 'manifest.json')}"
+
+
+def recommender(ws: Workspace) -> Recommender | None:
+    """The workspace's aligned model with the SID tokenizer it was trained with, loaded once and shared by every
+    session and page; None if the workspace has none. Raises SidrecError if it cannot be loaded."""
+    model_dir = ws.artifact("llm")
+    if model_dir is None:
+        return None
+    return _load_recommender(str(model_dir), str(tokenizer_dir_for(model_dir)), _mtime(model_dir / "manifest.json"))
+
+
+def need_recommender(ws: Workspace) -> Recommender:
+    """The workspace's recommender, or an info box pointing to the Align page (or an error) and a stop."""
+    try:
+        rec = recommender(ws)
+    except SidrecError as e:
+        st.error(f"The workspace's model cannot be loaded: {e}")
+        st.stop()
+    if rec is None:
+        missing(ws, "llm", "This workspace has no aligned model yet: train one on the Align page.")
+        st.page_link("pages/align.py", label="Go to the Align page", icon="🎯")
+        st.stop()
+    return rec
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _read_json(path: str, stamp: float) -> dict:
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise SidrecError(f"{path}: unreadable ({e})") from None
+
+
+def artifact_json(ws: Workspace, kind: str) -> tuple[dict | None, str]:
+    """(content, where it comes from) of a JSON artifact such as evaluation.json; (None, "") if the workspace has
+    none, or it cannot be read (an error box says why)."""
+    path = ws.artifact(kind)
+    if path is None:
+        return None, ""
+    origin = "the demo models" if ws.builtin_dir and ws.builtin_dir in path.parents else "this workspace"
+    try:
+        content = _read_json(str(path), _mtime(path))
+    except SidrecError as e:
+        st.error(str(e))
+        return None, ""
+    if not isinstance(content, dict):
+        st.error(f"{path}: not a JSON object")
+        return None, ""
+    return content, origin

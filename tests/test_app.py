@@ -6,7 +6,17 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-PAGES = ["pages/home.py", "pages/catalogue.py", "pages/tokenizer.py", "pages/codebook_explorer.py", "pages/align.py"]
+PAGES = [
+    "pages/home.py",
+    "pages/catalogue.py",
+    "pages/tokenizer.py",
+    "pages/codebook_explorer.py",
+    "pages/align.py",
+    "pages/recommend.py",
+    "pages/cache_vs_live.py",
+    "pages/evaluate.py",
+    "pages/walkthrough.py",
+]
 
 
 def run_page(page: str, **query) -> AppTest:

@@ -37,7 +37,17 @@ PAGE_TIMEOUT_S = 120
 SETTLE_S = 1.5
 
 # URL paths of the app's pages ("" is the home page). Add new pages here.
-PAGES = ["", "catalogue", "tokenizer", "codebook_explorer", "align"]
+PAGES = [
+    "",
+    "catalogue",
+    "tokenizer",
+    "codebook_explorer",
+    "align",
+    "recommend",
+    "cache_vs_live",
+    "evaluate",
+    "walkthrough",
+]
 
 pytestmark = [
     pytest.mark.browser,

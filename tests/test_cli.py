@@ -60,3 +60,12 @@ def test_unknown_item_is_one_line_status_2(fitted, capsys):
 def test_show_refuses_a_folder_that_is_not_a_tokenizer(tmp_path, capsys):
     assert main(["tokenizer", "show", str(tmp_path)]) == 2
     assert "not a sidrec tokenizer artifact" in capsys.readouterr().err
+
+
+def test_bench_ablation_writes_the_table_the_app_reads(tmp_path, monkeypatch, capsys):
+    result = {"steps": 2, "rows": [{"variant": "default (sa, all tasks)", "valid_loss": 2.0, "steps": 2}]}
+    monkeypatch.setattr("sidrec.bench.bench_ablation", lambda data, tokenizer, steps, **kw: result)
+    out = tmp_path / "ws" / "ablation.json"
+    argv = ["bench", "ablation", str(tmp_path), "--tokenizer", str(tmp_path), "--steps", "2", "--out", str(out)]
+    assert main([*argv, "--json"]) == 0
+    assert json.loads(out.read_text()) == result == last_json(capsys)

@@ -6,7 +6,8 @@ import pytest
 
 from sidrec.baselines import Popularity, SASRec, SASRecConfig, evaluate_lists
 from sidrec.data import leave_one_out
-from sidrec.metrics import ndcg_at, rank_of, recall_at, summarize
+from sidrec.evaluate import metrics_table
+from sidrec.metrics import ndcg_at, rank_of, recall_at, recall_curve, summarize
 
 
 @pytest.mark.parametrize(
@@ -67,3 +68,19 @@ def test_sasrec_save_load_same_lists(tmp_path):
     back = SASRec.load(tmp_path / "s")
     histories = [list(s.history) for s in split.test]
     assert back.recommend(histories) == model.recommend(histories)
+
+
+def test_recall_curve_from_ranks_agrees_with_the_summary():
+    lists = [["a", "b", "c"], ["b", "c", "a"], ["c", "b", "x"], ["x", "y", "z"]]
+    targets = ["a", "a", "b", "a"]
+    ranks = [rank_of(lst, t) for lst, t in zip(lists, targets, strict=True)]
+    assert ranks == [1, 3, 2, None]
+    assert recall_curve(ranks, [1, 2, 3]) == [0.25, 0.5, 0.75]
+    assert recall_curve(ranks, [2])[0] == summarize(lists, targets, ks=(2,))["recall@2"]
+
+
+def test_metrics_table_puts_the_sid_llm_first():
+    table = metrics_table({"popularity": {"ndcg@5": 0.1, "recall@5": 0.2}, "sid-llm": {"recall@5": 0.4}})
+    assert table.columns.tolist() == ["model", "recall@5", "ndcg@5"]
+    assert table["model"].tolist() == ["sid-llm", "popularity"]
+    assert table["recall@5"].tolist() == [0.4, 0.2]

@@ -1,9 +1,12 @@
-"""Workspaces: a bad upload changes nothing; a good one survives a reload."""
+"""Workspaces: a bad upload changes nothing; a good one survives a reload; the commands that make its artifacts."""
+
+import shlex
 
 import pytest
 
+from sidrec.cli import build_parser
 from sidrec.errors import SidrecError
-from sidrec.workspace import create_workspace, get_workspace, list_workspaces
+from sidrec.workspace import artifact_command, create_workspace, get_workspace, list_workspaces
 
 ITEMS = b"item_id,title\ni1,Tent\ni2,Stove\ni3,Lamp\n"
 INTER = b"user_id,item_id\nu1,i1\nu1,i2\nu1,i3\n"
@@ -45,3 +48,22 @@ def test_sample_workspace_reads_builtin_artifacts_but_writes_its_own(root):
     ws = get_workspace("sample")
     assert ws.builtin_dir.name == "sample" and ws.builtin_dir.parent.name == "models"
     assert root in ws.artifact_path_for_writing("tokenizer").parents
+
+
+@pytest.mark.parametrize("kind", ["tokenizer", "llm", "cache.sqlite", "evaluation.json", "ablation.json"])
+def test_artifact_command_parses_and_writes_where_the_app_reads(kind, tmp_path, monkeypatch):
+    monkeypatch.setenv("SIDREC_WORKSPACES", str(tmp_path / "my workspaces"))  # a space: the paths are quoted
+    ws = create_workspace("shop", {"items.csv": ITEMS, "interactions.csv": INTER})
+    argv = shlex.split(artifact_command(ws, kind))
+    assert argv[:3] == ["python", "-m", "sidrec"]
+    args = build_parser().parse_args(argv[3:])
+    assert args.out == ws.artifact_path_for_writing(kind)
+    assert getattr(args, "data", ws.data_dir) == ws.data_dir
+
+
+def test_sample_commands_read_the_demo_models_and_write_the_workspace():
+    command = artifact_command(get_workspace("sample"), "cache.sqlite")
+    assert command.startswith("python -m sidrec cache build models/sample/llm sample_data --out ")
+    assert command.endswith("/sample/cache.sqlite") and "models/sample/cache.sqlite" not in command
+    with pytest.raises(SidrecError, match="no command"):
+        artifact_command(get_workspace("sample"), "data")

@@ -1,0 +1,229 @@
+"""Evaluate: the SID-LLM against popularity and SASRec, the ablation table, and one user's outcome explained.
+
+Reads the workspace's `evaluation.json` and `ablation.json` (its own folder first, then the demo's). "Run
+evaluation" writes a new `evaluation.json` to the workspace's own folder; no LLM is loaded until that form is sent.
+"""
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+import streamlit as st
+
+from sidrec.artifacts import write_json_atomic
+from sidrec.errors import SidrecError
+from sidrec.evaluate import EvalConfig, evaluate, metrics_table
+from sidrec.explore import target_tokens
+from sidrec.metrics import KS, recall_curve
+from sidrec.tokenizer import token
+from ui import artifact_json, current_workspace, dataset, missing, progress_bar, tokenizer
+
+METRICS = tuple(f"{m}@{k}" for m in ("recall", "ndcg") for k in KS)
+BASELINES_ONLY = "Baselines only (popularity, SASRec)"
+HIGHLIGHT = "background-color: rgba(255, 196, 0, 0.35)"
+
+st.title("📊 Evaluate")
+ws = current_workspace()
+ds = dataset(ws)
+if not ds.sequences:
+    st.info("Evaluation needs purchase histories, and this catalogue has no interactions.")
+    st.stop()
+
+
+def eval_form_ui(has_model: bool) -> tuple[str, EvalConfig] | None:
+    """The evaluation form; (model choice, config) when submitted."""
+    with st.form("eval_run"):
+        choices = (["SID-LLM and baselines"] if has_model else []) + [BASELINES_ONLY]
+        c1, c2, c3, c4, c5 = st.columns([3, 1, 1, 1, 1])
+        model = c1.selectbox("Models", choices, help="The SID-LLM is the workspace's aligned model (Align page)")
+        split = c2.selectbox("Split", ["test", "valid"])
+        beams = c3.number_input("Beams", 1, 100, EvalConfig().num_beams)
+        k = c4.number_input("K", 1, 50, EvalConfig().k, help="Length of each list; metrics are read at 5 and 10")
+        users = c5.number_input("Max users", 0, 1_000_000, 200, step=100, help="0 = every user of the split")
+        if not st.form_submit_button("Run evaluation", type="primary"):
+            return None
+    return model, EvalConfig(split=split, num_beams=int(beams), k=int(k), max_users=int(users))
+
+
+def recall_figure(result: dict) -> go.Figure:
+    """SID-LLM's Recall@K for K = 1..list length; the baselines at the Ks their metrics were stored for."""
+    fig = go.Figure()
+    per_user = result.get("per_user") or []
+    if per_user:
+        ks = range(1, max(len(u["items"]) for u in per_user) + 1)
+        fig.add_scatter(
+            x=list(ks), y=recall_curve([u["rank"] for u in per_user], ks), mode="lines+markers", name="sid-llm"
+        )
+    for name, metrics in result.get("models", {}).items():
+        if name == "sid-llm" and per_user:
+            continue
+        points = [(k, metrics[f"recall@{k}"]) for k in KS if f"recall@{k}" in metrics]
+        fig.add_scatter(x=[k for k, _ in points], y=[v for _, v in points], mode="markers", name=name,
+                        marker={"size": 12, "symbol": "diamond"})  # fmt: skip
+    fig.update_layout(
+        title="Recall@K", xaxis={"title": "K", "dtick": 1}, yaxis={"title": "Recall", "rangemode": "tozero"}
+    )
+    return fig
+
+
+# ---------------------------------------------------------------- run
+
+result, origin = artifact_json(ws, "evaluation.json")
+model_dir = ws.artifact("llm")
+with st.expander("Run an evaluation", expanded=result is None):
+    st.caption(
+        "One held-out item per user (leave-one-out), histories of at most 20 items, full ranking over every item. "
+        "The SID-LLM ranks by constrained beam search; popularity and SASRec are trained on the same split. "
+        "A few hundred users take minutes on a CPU; the result replaces this workspace's evaluation."
+    )
+    if model_dir is None:
+        st.info("This workspace has no aligned model yet (Align page): only the baselines can be evaluated.")
+    submitted = eval_form_ui(model_dir is not None)
+    if submitted:
+        choice, config = submitted
+        use_model = model_dir if choice != BASELINES_ONLY else None
+        progress = progress_bar("Starting…")
+        try:
+            if use_model is not None and config.k > config.num_beams:
+                raise SidrecError(f"K ({config.k}) cannot exceed the number of beams ({config.num_beams})")
+            new = evaluate(use_model, ws.data_dir, config, progress)
+        except (SidrecError, OSError) as e:
+            st.error(f"Not evaluated: {e}")
+        else:
+            new["config"] = {"model_dir": str(use_model) if use_model else None, "split": config.split,
+                             "num_beams": config.num_beams, "k": config.k, "max_users": config.max_users}  # fmt: skip
+            path = ws.artifact_path_for_writing("evaluation.json")
+            write_json_atomic(path, new)
+            st.success(f"Evaluated {new['users']} users in {new['seconds']:.0f} s; saved to the workspace.")
+            result, origin = new, "this workspace"
+
+# ---------------------------------------------------------------- metrics
+
+st.subheader("Against the baselines")
+if result is None:
+    missing(ws, "evaluation.json", "No evaluation yet for this workspace: run one above.")
+else:
+    conf = result.get("config", {})
+    settings = f" · {conf['num_beams']} beams, top-{conf['k']}" if "num_beams" in conf else ""
+    st.caption(
+        f"`{result.get('dataset', '?')}`, {result.get('split', '?')} split ({result.get('protocol', '?')}) · "
+        f"{result.get('users', 0):,} users{settings} · {result.get('seconds', 0):.0f} s · from {origin}"
+    )
+    table = metrics_table(result.get("models", {}))
+    c1, c2 = st.columns([2, 3])
+    c1.dataframe(
+        table, hide_index=True, column_config={m: st.column_config.NumberColumn(format="%.4f") for m in METRICS}
+    )
+    timings = result.get("timings", {})
+    m = c1.columns(2)
+    if "sid-llm_ms_per_user" in timings:
+        m[0].metric("SID-LLM per user", f"{timings['sid-llm_ms_per_user']:.0f} ms")
+    if "sasrec_train_seconds" in timings:
+        m[1].metric("SASRec training", f"{timings['sasrec_train_seconds']:.0f} s")
+    long = table.melt(id_vars="model", var_name="metric", value_name="value")
+    c2.plotly_chart(px.bar(long, x="metric", y="value", color="model", barmode="group", title="Metrics per model"))
+    st.plotly_chart(recall_figure(result))
+    if result.get("per_user"):
+        st.caption("The SID-LLM's curve is read from each user's rank; the baselines store only Recall@5 and @10.")
+
+# ---------------------------------------------------------------- ablation
+
+st.subheader("Ablation: what each choice is worth")
+ablation, ab_origin = artifact_json(ws, "ablation.json")
+if ablation is None or not ablation.get("rows"):
+    missing(
+        ws,
+        "ablation.json",
+        "No ablation table for this workspace: every variant (initialisation, task mix, tokenizer) is trained "
+        "for the same few steps from the same start.",
+    )
+else:
+    rows = pd.DataFrame(ablation["rows"])
+    rows = rows[["variant", *[c for c in rows.columns if c != "variant"]]] if "variant" in rows else rows
+    when = f" · {ablation['date']}" if ablation.get("date") else ""
+    st.caption(
+        f"Every variant trained for {ablation.get('steps', '?')} steps from the same start; validation loss on the "
+        f"sequential task (lower is better){when} · from {ab_origin}"
+    )
+    c1, c2 = st.columns([2, 3])
+    c1.dataframe(rows, hide_index=True)
+    if "valid_loss" in rows:
+        c2.plotly_chart(px.bar(rows, x="variant", y="valid_loss", title="Validation loss per variant"))
+    scored = [m for m in METRICS if m in rows]
+    if scored:
+        long = rows.melt(id_vars="variant", value_vars=scored, var_name="metric", value_name="value")
+        st.plotly_chart(px.bar(long, x="metric", y="value", color="variant", barmode="group", title="Ranking metrics"))
+
+# ---------------------------------------------------------------- drill-down
+
+st.subheader("One user, explained")
+per_user = (result or {}).get("per_user") or []
+if not per_user:
+    st.info("Per-user results come with an evaluation of the SID-LLM.")
+    st.stop()
+groups = {
+    "all": list(range(len(per_user))),
+    "hits": [n for n, u in enumerate(per_user) if u["rank"] is not None],
+    "misses": [n for n, u in enumerate(per_user) if u["rank"] is None],
+}
+group = st.radio("Users", list(groups), format_func=lambda g: f"{g} ({len(groups[g])})", horizontal=True,
+                 key="eval_filter")  # fmt: skip
+if not groups[group]:
+    st.info(f"No {group} in this evaluation.")
+    st.stop()
+n = st.selectbox(
+    "User",
+    groups[group],
+    key=f"eval_user_{group}",
+    format_func=lambda n: (
+        f"{per_user[n]['user_id']} · " + (f"hit at rank {per_user[n]['rank']}" if per_user[n]["rank"] else "miss")
+    ),
+)
+u = per_user[n]
+tok, keywords = (tokenizer(ws) or (None, {}, None))[:2]
+titles = ds.items["title"]
+
+
+def sid(item: str) -> str:
+    return tok.encode(item) if tok is not None and item in tok else ""
+
+
+if u["rank"] is not None:
+    st.success(f"Hit: the item bought next is at rank {u['rank']} of {len(u['items'])}.")
+else:
+    st.error(f"Miss: the item bought next is not among the {len(u['items'])} recommendations.")
+c1, c2 = st.columns(2)
+with c1:
+    st.markdown(f"**History** ({len(u['history'])} items, oldest first)")
+    history = pd.DataFrame({"title": [titles.get(i, i) for i in u["history"]], "SID": [sid(i) for i in u["history"]]})
+    st.dataframe(history, hide_index=True)
+    st.markdown(f"**Bought next (the target):** {titles.get(u['target'], u['target'])}")
+    st.code(sid(u["target"]) or u["target"], language=None)
+with c2:
+    st.markdown("**The SID-LLM's list**")
+    ranked = pd.DataFrame(
+        {
+            "rank": range(1, len(u["items"]) + 1),
+            "title": [titles.get(i, i) for i in u["items"]],
+            "SID": [sid(i) for i in u["items"]],
+            "target": ["🎯" if i == u["target"] else "" for i in u["items"]],
+        }
+    )
+    st.dataframe(
+        ranked.style.apply(lambda row: [HIGHLIGHT if row["target"] else ""] * len(row), axis=1), hide_index=True
+    )
+
+level = u.get("diverged_at_level")
+if tok is None or u["target"] not in tok:
+    st.caption("The workspace's tokenizer does not know this target, so its tokens cannot be shown.")
+else:
+    codes = tok.codes_of(u["target"])
+    if level is None:
+        where = "survived every level of the beam search"
+        why = "" if u["rank"] else ", but its full SID scored below the top of the list"
+        st.markdown(f"The target's SID prefix {where}{why}.")
+    else:
+        st.markdown(
+            f"The target's SID prefix left the beams at **level {level + 1}** "
+            f"(token `{token(level, codes[level])}`): the model preferred other prefixes there."
+        )
+    st.dataframe(target_tokens(codes, level, keywords), hide_index=True)

@@ -1,0 +1,269 @@
+"""The Evaluate and Walkthrough pages through the app's navigation (Streamlit AppTest).
+
+Workspaces in a private root: `bare` (the sample's files, no artifact), `full` (the sample tokenizer, a fake
+evaluation.json and ablation.json, a model folder with a manifest and a loss log but no weights, a one-user top-K
+cache), and the built-in sample. Checked: both pages render everywhere; the drill-down says hit or miss with the rank
+and the level where the target left the beams; the Recall@K curve agrees with the stored Recall@5/10; the form writes
+evaluation.json to the workspace; and no LLM is loaded unless "Recommend live" is pressed.
+"""
+
+import json
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from sidrec.artifacts import write_json_atomic, write_manifest
+from sidrec.cache import TopKCache, history_hash
+from sidrec.data import item_popularity, load_dataset, split_dataset
+from sidrec.generate import Recommendation, Recommender
+from sidrec.metrics import summarize
+from sidrec.tokenizer import SIDTokenizer, token
+from sidrec.train import FORMAT_VERSION, KIND, TrainConfig
+from sidrec.workspace import create_workspace, sample_workspace
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+FILES = ("items.csv", "interactions.csv")
+HIT_RANKS = (1, 3, 7)  # the first three users; the next three are misses, leaving the beams at levels 1, 2, 3
+ABLATION = {
+    "steps": 40,
+    "rows": [
+        {"variant": "default (sa, all tasks)", "valid_loss": 2.1, "train_loss": 2.0, "steps": 40},
+        {"variant": "init random", "valid_loss": 2.9, "train_loss": 2.7, "steps": 40},
+    ],
+}
+
+
+def fake_evaluation(data_dir: Path) -> dict:
+    """evaluate()'s result shape for six test users, with hits and misses placed by hand."""
+    ds = load_dataset(data_dir)
+    popular = list(item_popularity(ds.sequences).index)
+    per_user = []
+    for n, s in enumerate(split_dataset(ds).test[:6]):
+        items = [i for i in popular if i != s.target][:10]
+        rank = HIT_RANKS[n] if n < len(HIT_RANKS) else None
+        if rank:
+            items = [*items[: rank - 1], s.target, *items[rank - 1 : 9]]
+        per_user.append({"user_id": s.user_id, "history": list(s.history), "target": s.target, "items": items,
+                         "rank": rank, "diverged_at_level": None if rank else n - len(HIT_RANKS)})  # fmt: skip
+    llm = summarize([u["items"] for u in per_user], [u["target"] for u in per_user])
+    return {
+        "dataset": ds.name, "split": "test", "protocol": "leave-one-out", "users": len(per_user), "seconds": 1.0,
+        "models": {"sid-llm": llm, "popularity": {"recall@5": 0.1, "ndcg@5": 0.05, "recall@10": 0.2, "ndcg@10": 0.08},
+                   "sasrec": {"recall@5": 0.2, "ndcg@5": 0.1, "recall@10": 0.3, "ndcg@10": 0.12}},
+        "timings": {"sid-llm_ms_per_user": 120.0, "sasrec_train_seconds": 3.0},
+        "per_user": per_user,
+    }  # fmt: skip
+
+
+def walk_user(data_dir: Path, tok: SIDTokenizer) -> tuple[str, list[str]]:
+    """The customer the walkthrough follows: the first one whose history the tokenizer knows, last 20 items."""
+    ds = load_dataset(data_dir)
+    return next((u, s[-20:]) for u, s in ds.sequences.items() if len(s) >= 3 and all(i in tok for i in s))
+
+
+@pytest.fixture(scope="module")
+def workspaces(tmp_path_factory):
+    root = tmp_path_factory.mktemp("eval_pages")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SIDREC_WORKSPACES", str(root))
+        files = {name: (ROOT / "sample_data" / name).read_bytes() for name in FILES}
+        bare = create_workspace("bare", files)
+        full = create_workspace("full", files)
+        tok_dir = full.artifact_path_for_writing("tokenizer")
+        shutil.copytree(sample_workspace().artifact("tokenizer"), tok_dir)
+        tok = SIDTokenizer.load(tok_dir)
+        result = fake_evaluation(full.data_dir)
+        write_json_atomic(full.artifact_path_for_writing("evaluation.json"), result)
+        write_json_atomic(full.artifact_path_for_writing("ablation.json"), ABLATION)
+        llm = full.artifact_path_for_writing("llm")  # a manifest and a loss log, no weights: nothing can load it
+        llm.mkdir()
+        write_manifest(llm, KIND, FORMAT_VERSION, asdict(TrainConfig()), tokenizer_fingerprint=tok.fingerprint(),
+                       metrics={"valid_loss": 1.5, "train_loss": 1.4, "steps": 2})  # fmt: skip
+        write_json_atomic(
+            llm / "log.json", [{"step": 1, "loss": 3.0, "loss_sequential": 3.5}, {"step": 2, "loss": 2.0}]
+        )
+        user, history = walk_user(full.data_dir, tok)
+        cache = TopKCache(full.artifact_path_for_writing("cache.sqlite"), "fake-model", k=10)
+        cache.put_many([(user, tok.item_ids[:10], [-float(n) for n in range(10)], history_hash(history))])
+        cache.close()
+        yield {"bare": bare, "full": full, "result": result, "tok": tok, "user": user}
+
+
+class Loads:
+    """Records every attempt to load an LLM; `model` is what Recommender.from_dirs hands back (None: refuse)."""
+
+    def __init__(self, monkeypatch, model=None):
+        self.calls = []
+        self.model = model
+
+        def from_dirs(cls, model_dir, tokenizer_dir, config=None):
+            self.calls.append(str(model_dir))
+            if self.model is None:
+                raise AssertionError("an LLM was loaded")
+            return self.model
+
+        def load_model(folder, *args, **kwargs):
+            self.calls.append(str(folder))
+            raise AssertionError("an LLM was loaded")
+
+        monkeypatch.setattr(Recommender, "from_dirs", classmethod(from_dirs))
+        monkeypatch.setattr("sidrec.train.load_model", load_model)
+
+
+class FakeRecommender:
+    def __init__(self, items):
+        self.items = items
+
+    def recommend(self, histories, k=None, num_beams=None):
+        return [Recommendation(self.items[:k], [""] * k, [0.0] * k, timings={"total_ms": 1.0}) for _ in histories]
+
+
+def open_page(ws: str, page: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.query_params["ws"] = ws
+    at.run()
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts(elements) -> str:
+    return "\n".join(e.value for e in elements)
+
+
+def figure(at: AppTest, title: str) -> dict:
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        if spec["layout"].get("title", {}).get("text") == title:
+            return spec
+    raise AssertionError(f"no chart titled {title!r}")
+
+
+@pytest.mark.parametrize("page", ["pages/evaluate.py", "pages/walkthrough.py"])
+def test_pages_render_on_the_sample_and_without_artifacts(workspaces, page, monkeypatch):
+    loads = Loads(monkeypatch)
+    at = open_page("sample", page)
+    if page == "pages/evaluate.py":  # the demo's evaluation, once it is there
+        if sample_workspace().artifact("evaluation.json") is None:
+            assert "No evaluation yet" in texts(at.info)
+        else:
+            assert at.dataframe[0].value.columns[0] == "model" and figure(at, "Recall@K")
+    bare = open_page("bare", page)
+    infos = texts(bare.info)
+    if page == "pages/evaluate.py":
+        assert "No evaluation yet" in infos and "No ablation table" in infos
+        assert "python -m sidrec evaluate " in infos and "python -m sidrec bench ablation " in infos
+        assert bare.button[0].label == "Run evaluation" and not bare.get("plotly_chart")
+    else:
+        assert "no tokenizer yet" in infos and "no aligned model yet" in infos and "No evaluation yet" in infos
+        for command in ("tokenizer fit", "llm train", "cache build", "evaluate"):
+            assert f"python -m sidrec {command} " in infos
+        assert not any(b.label == "Recommend live" for b in bare.button)
+    assert loads.calls == []
+
+
+def test_evaluate_shows_metrics_curve_and_ablation(workspaces, monkeypatch):
+    loads = Loads(monkeypatch)
+    at = open_page("full", "pages/evaluate.py")
+    result = workspaces["result"]
+    table = at.dataframe[0].value
+    assert list(table["model"]) == ["sid-llm", "popularity", "sasrec"]
+    assert table.set_index("model").loc["sid-llm", "recall@10"] == result["models"]["sid-llm"]["recall@10"] == 0.5
+    curve = figure(at, "Recall@K")
+    llm = next(t for t in curve["data"] if t["name"] == "sid-llm")
+    assert llm["x"] == list(range(1, 11))
+    assert llm["y"][0] == pytest.approx(1 / 6) and llm["y"][-1] == pytest.approx(0.5)
+    for k in (5, 10):  # the curve read from ranks agrees with the stored metric
+        assert llm["y"][k - 1] == pytest.approx(result["models"]["sid-llm"][f"recall@{k}"], abs=1e-4)
+    assert {t["name"]: t["x"] for t in curve["data"] if t["name"] != "sid-llm"} == {"popularity": [5, 10],
+                                                                                     "sasrec": [5, 10]}  # fmt: skip
+    ablation = figure(at, "Validation loss per variant")["data"][0]
+    assert list(ablation["x"]) == [r["variant"] for r in ABLATION["rows"]]
+    assert loads.calls == []
+
+
+def test_drill_down_says_hit_or_miss(workspaces, monkeypatch):
+    loads = Loads(monkeypatch)
+    at = open_page("full", "pages/evaluate.py")
+    per_user = workspaces["result"]["per_user"]
+    tok = workspaces["tok"]
+    assert "Hit: the item bought next is at rank 1 of 10" in texts(at.success)
+    ranked = at.dataframe[-2].value  # the model's list, then the target's tokens
+    assert ranked.loc[ranked["target"] == "🎯", "rank"].tolist() == [1]
+    assert "survived every level" in texts(at.markdown)
+
+    at.radio(key="eval_filter").set_value("misses").run()
+    assert not at.exception, [e.value for e in at.exception]
+    user = at.selectbox(key="eval_user_misses")
+    assert user.options[0].startswith(per_user[3]["user_id"]) and user.options[0].endswith("miss")
+    user.set_value(5).run()  # the third miss: its prefix left the beams at the third level
+    assert "Miss: the item bought next is not among the 10" in texts(at.error)
+    codes = tok.codes_of(per_user[5]["target"])
+    assert f"left the beams at **level 3** (token `<c_{codes[2]}>`)" in texts(at.markdown)
+    tokens = at.dataframe[-1].value
+    assert tokens["token"].tolist() == [token(lv, c) for lv, c in enumerate(codes)]
+    assert tokens["prefix"].tolist() == ["kept in the beams"] * 2 + ["left the beams here"] + ["—"] * (len(codes) - 3)
+    assert (tokens["keywords"] != "").all()
+
+    at.radio(key="eval_filter").set_value("hits").run()
+    at.selectbox(key="eval_user_hits").set_value(1).run()
+    assert "at rank 3 of 10" in texts(at.success)
+    assert not at.error and loads.calls == []
+
+
+def test_run_evaluation_writes_the_result(workspaces, monkeypatch):
+    """The form's values reach evaluate(); its result is saved to the workspace and shown at once."""
+    loads = Loads(monkeypatch)
+    ws = create_workspace("runs", {name: (workspaces["bare"].data_dir / name).read_bytes() for name in FILES})
+    seen = []
+
+    def fake_evaluate(model_dir, data, config, progress=None):
+        seen.append((model_dir, Path(data), config))
+        progress(0.5, "halfway")
+        models = {name: workspaces["result"]["models"][name] for name in ("popularity", "sasrec")}
+        return {"dataset": "sample_data", "split": config.split, "protocol": "leave-one-out", "users": 3,
+                "seconds": 2.0, "models": models, "timings": {}, "per_user": []}  # fmt: skip
+
+    monkeypatch.setattr("sidrec.evaluate.evaluate", fake_evaluate)
+    at = open_page("runs", "pages/evaluate.py")
+    next(s for s in at.selectbox if s.label == "Split").set_value("valid")
+    at.button[0].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    [(model_dir, data, config)] = seen
+    assert model_dir is None and data == ws.data_dir
+    assert (config.split, config.max_users, config.num_beams, config.k) == ("valid", 200, 20, 10)
+    saved = json.loads(ws.artifact_path_for_writing("evaluation.json").read_text())
+    assert saved["split"] == "valid" and saved["config"]["model_dir"] is None and saved["config"]["max_users"] == 200
+    assert "Evaluated 3 users" in texts(at.success)
+    assert list(at.dataframe[0].value["model"]) == ["popularity", "sasrec"]
+    assert "Per-user results come with an evaluation of the SID-LLM" in texts(at.info)
+    assert loads.calls == []
+
+
+def test_walkthrough_reads_artifacts_and_loads_the_model_only_on_request(workspaces, monkeypatch):
+    tok = workspaces["tok"]
+    loads = Loads(monkeypatch, FakeRecommender(tok.item_ids[5:15]))
+    at = open_page("full", "pages/walkthrough.py")
+    assert [s.value for s in at.subheader] == [
+        "1. The catalogue", "2. How an item becomes a semantic ID", "3. What a token means",
+        "4. How the language model was aligned", "5. A live recommendation", "6. The cached answer",
+        "7. Against the baselines",
+    ]  # fmt: skip
+    assert figure(at, "Training loss per task")
+    cached = at.dataframe[-1].value
+    assert cached["title"].tolist() == [load_dataset(workspaces["full"].data_dir).items["title"][i]
+                                        for i in tok.item_ids[:5]]  # fmt: skip
+    assert loads.calls == [], "nothing is loaded before the button is pressed"
+
+    next(b for b in at.button if b.label == "Recommend live").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(loads.calls) == 1
+    live = at.dataframe[-2].value  # the live list, then the cached one
+    assert live["SID"].tolist() == [tok.encode(i) for i in tok.item_ids[5:10]]
+    assert [m.label for m in at.metric] == ["Latency"]
+    assert "0 of the 5 live items are in it" in texts(at.markdown)
