@@ -138,16 +138,26 @@ def build_cache(
     batch_size: int = 16,
     progress: ProgressFn | None = None,
 ) -> dict:
-    """Fill the cache with top-k lists for the shard's users, skipping those already there."""
+    """Fill the cache with top-k lists for the shard's users, skipping those already there.
+
+    Users with the same history are decoded once, and batches hold histories of similar length
+    (prompts padded to the longest in a batch cost the padding too)."""
     cache = TopKCache(path, model_fingerprint, k)
-    todo = [u for u in shard_users(list(histories), shard) if u not in cache.users()]
+    cached = cache.users()
+    todo = [u for u in shard_users(list(histories), shard) if u not in cached]
+    by_history: dict[str, list[str]] = {}
+    for u in todo:
+        by_history.setdefault(history_hash(histories[u]), []).append(u)
+    groups = sorted(by_history.values(), key=lambda users: len(histories[users[0]]))
     start = time.perf_counter()
     done = 0
-    for b in range(0, len(todo), batch_size):
-        users = todo[b : b + batch_size]
-        recs = recommender.recommend([histories[u] for u in users], k=k)
-        cache.put_many([(u, r.items, r.scores, history_hash(histories[u])) for u, r in zip(users, recs, strict=True)])
-        done += len(users)
+    for b in range(0, len(groups), batch_size):
+        batch = groups[b : b + batch_size]
+        recs = recommender.recommend([histories[users[0]] for users in batch], k=k)
+        rows = [(u, r.items, r.scores, history_hash(histories[u])) for users, r in zip(batch, recs, strict=True)
+                for u in users]  # fmt: skip
+        cache.put_many(rows)
+        done += len(rows)
         if progress:
             progress(done / len(todo), f"cache: {done}/{len(todo)} users")
     seconds = time.perf_counter() - start

@@ -77,6 +77,17 @@ def test_interrupted_build_resumes(rec, tmp_path):
     assert len(TopKCache(path)) == 9
 
 
+def test_same_history_decoded_once(rec, tmp_path, monkeypatch):
+    twins = {**HIST, "twin-a": HIST["u2"], "twin-b": HIST["u2"]}
+    decoded = []
+    real = rec.recommend
+    monkeypatch.setattr(rec, "recommend", lambda hs, **kw: decoded.extend(hs) or real(hs, **kw))
+    assert build_cache(rec, twins, tmp_path / "c.sqlite", "model-a", k=5, batch_size=4)["users_built"] == 11
+    assert len(decoded) == 9
+    cache = TopKCache(tmp_path / "c.sqlite")
+    assert cache.get("twin-a").items == cache.get("twin-b").items == cache.get("u2").items
+
+
 def test_rank_agreement_hand_cases():
     assert rank_agreement(["a", "b", "c"], ["a", "b", "c"]) == 1.0
     assert rank_agreement(["a", "b", "c"], ["c", "b", "a"]) == 0.0
