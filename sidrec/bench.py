@@ -323,7 +323,8 @@ def _eval_histories(data: Path, n_users: int) -> list[list[str]]:
 def bench_decode(
     model_dir: Path, data: Path, users: int = 30, beams: int = 20, k: int = 10, tokenizer_dir=None
 ) -> dict:
-    """Our constrained beam search against `generate` + prefix_allowed_tokens_fn, same model, same prompts."""
+    """Our constrained beam search against `generate` + prefix_allowed_tokens_fn, same model, same prompts;
+    also with scores normalised over each level's SID tokens only (no full head), and how often that agrees."""
     from sidrec.generate import hf_generate
 
     rec = _recommender(model_dir, tokenizer_dir, num_beams=beams, top_k=k)
@@ -339,6 +340,11 @@ def bench_decode(
     t0 = time.perf_counter()
     ref = [hf_generate(rec, h, k=k, num_beams=beams) for h in histories]
     hf_ms = (time.perf_counter() - t0) * 1000 / len(histories)
+    level = _recommender(model_dir, tokenizer_dir, num_beams=beams, top_k=k, score="level")
+    level.recommend(histories[:1])  # warm-up
+    t0 = time.perf_counter()
+    ours_level = level.recommend(histories)
+    level_ms = (time.perf_counter() - t0) * 1000 / len(histories)
     returned = [s for r in ours for s in r.sids]
     valid = sum(1 for s in returned if _is_item(rec, s))
     return {
@@ -348,6 +354,10 @@ def bench_decode(
         "speedup_vs_hf": round(hf_ms / ours_ms, 2),
         "match_rate": round(sum(o.items == r.items for o, r in zip(ours, ref, strict=True)) / len(ref), 3),
         "valid_rate": round(valid / max(len(returned), 1), 4),
+        "level_scores_ms_per_user": round(level_ms, 1),
+        "level_scores_match_rate": round(
+            sum(o.items == r.items for o, r in zip(ours_level, ref, strict=True)) / len(ref), 3
+        ),
     }  # fmt: skip
 
 
