@@ -216,16 +216,11 @@ def _callbacks(config: TrainConfig, progress: ProgressFn | None, should_stop: Ca
     return [Budget()]
 
 
-def prepare_model(config: TrainConfig, sid_tokens: list[str], keywords: dict):
-    """Base model + SID vocabulary + initialised rows + LoRA. Returns (peft_model, tokenizer, sid_ids)."""
-    from peft import LoraConfig, get_peft_model
+def lora_config(config: TrainConfig, sid_ids: list[int]):
+    """LoRA on the configured projections, with the SID rows trainable: the same for training and loading."""
+    from peft import LoraConfig
 
-    model, tokenizer = load_base(config.base)
-    n_base = model.get_input_embeddings().weight.shape[0]
-    sid_ids = add_sid_vocabulary(model, tokenizer, sid_tokens)
-    kws = [keywords.get(t, {}).get("keywords", []) for t in sid_tokens]
-    init_sid_rows(model, tokenizer, sid_ids, kws, config.init, n_base_rows=min(n_base, min(sid_ids)), seed=config.seed)
-    lora = LoraConfig(
+    return LoraConfig(
         r=config.r,
         lora_alpha=config.lora_alpha,
         lora_dropout=config.lora_dropout,
@@ -233,7 +228,18 @@ def prepare_model(config: TrainConfig, sid_tokens: list[str], keywords: dict):
         trainable_token_indices={"embed_tokens": sid_ids},
         task_type="CAUSAL_LM",
     )
-    return get_peft_model(model, lora), tokenizer, sid_ids
+
+
+def prepare_model(config: TrainConfig, sid_tokens: list[str], keywords: dict):
+    """Base model + SID vocabulary + initialised rows + LoRA. Returns (peft_model, tokenizer, sid_ids)."""
+    from peft import get_peft_model
+
+    model, tokenizer = load_base(config.base)
+    n_base = model.get_input_embeddings().weight.shape[0]
+    sid_ids = add_sid_vocabulary(model, tokenizer, sid_tokens)
+    kws = [keywords.get(t, {}).get("keywords", []) for t in sid_tokens]
+    init_sid_rows(model, tokenizer, sid_ids, kws, config.init, n_base_rows=min(n_base, min(sid_ids)), seed=config.seed)
+    return get_peft_model(model, lora_config(config, sid_ids)), tokenizer, sid_ids
 
 
 def train(
@@ -379,7 +385,7 @@ def save_model(
 
 def load_model(folder: str | Path, tokenizer_fingerprint: str | None = None):
     """(peft model in eval mode, LLM tokenizer, manifest). Refuses a model trained for another SID tokenizer."""
-    from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
+    from peft import get_peft_model, set_peft_model_state_dict
     from safetensors.torch import load_file
 
     folder = Path(folder)
@@ -393,15 +399,7 @@ def load_model(folder: str | Path, tokenizer_fingerprint: str | None = None):
     sid_tokens = json.loads((folder / "sid_tokens.json").read_text())
     model, tokenizer = load_base(config.base)
     sid_ids = add_sid_vocabulary(model, tokenizer, sid_tokens)
-    lora = LoraConfig(
-        r=config.r,
-        lora_alpha=config.lora_alpha,
-        lora_dropout=config.lora_dropout,
-        target_modules=list(config.target_modules),
-        trainable_token_indices={"embed_tokens": sid_ids},
-        task_type="CAUSAL_LM",
-    )
-    model = get_peft_model(model, lora)
+    model = get_peft_model(model, lora_config(config, sid_ids))
     state = {k: v.float() for k, v in load_file(str(folder / "adapter.safetensors")).items()}
     result = set_peft_model_state_dict(model, state)
     unexpected = getattr(result, "unexpected_keys", [])
