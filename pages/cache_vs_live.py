@@ -36,10 +36,11 @@ def fingerprint(model_dir: str, rec_key: str) -> str:
 def compare_users(
     _rec: Recommender, rec_key: str, cache_path: str, cache_stamp: float, histories: tuple[tuple[str, tuple], ...]
 ) -> list[dict]:
-    """`compare` for each (user, history); kept until the model, the cache file or a history changes."""
+    """`compare` for each (user, history, everything the user has); kept until the model, the cache file or a
+    history changes."""
     cache = TopKCache(cache_path)
     try:
-        return [compare(cache, _rec, user, list(history)) for user, history in histories]
+        return [compare(cache, _rec, user, list(history), seen) for user, history, seen in histories]
     finally:
         cache.close()
 
@@ -65,7 +66,7 @@ def show_comparison(c: dict) -> None:
 def comparisons(users: list[str]) -> list[dict]:
     """Cached and live for each user, or an error box and a stop (a history the model's tokenizer cannot read)."""
     try:
-        return compare_users(rec, rec_key, *cache_key, tuple((u, history(u)) for u in users))
+        return compare_users(rec, rec_key, *cache_key, tuple((u, history(u), seen(u)) for u in users))
     except SidrecError as e:
         st.error(f"No comparison: {e}")
         st.stop()
@@ -86,6 +87,11 @@ added = st.session_state.setdefault(f"clv_added_{ws.name}", {})  # user -> items
 def history(user: str, with_added: bool = True) -> tuple[str, ...]:
     """The user's last items (what the cache is built from), with the items added on this page unless told not."""
     return tuple([*ds.sequences[user], *(added.get(user, []) if with_added else [])][-rec.config.max_history :])
+
+
+def seen(user: str) -> tuple[str, ...]:
+    """Every item the user has (the model reads only the last ones; none of them is recommended again)."""
+    return tuple(dict.fromkeys([*ds.sequences[user], *added.get(user, [])]))
 
 
 # ---------------------------------------------------------------- the cache file
@@ -131,7 +137,7 @@ with st.expander(
         try:
             stats = build_cache(
                 rec, {u: list(history(u, with_added=False)) for u in chosen}, target, model_fp, k=rec.config.top_k,
-                progress=progress_bar("Building the cache…"),
+                progress=progress_bar("Building the cache…"), exclude={u: set(ds.sequences[u]) for u in chosen},
             )  # fmt: skip
         except SidrecError as e:
             st.error(f"Not built: {e}")

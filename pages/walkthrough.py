@@ -165,7 +165,7 @@ else:
         try:
             rec = recommender(ws)
             t0 = time.perf_counter()
-            r = rec.recommend([history], k=TOP)[0]
+            r = rec.recommend([history], k=TOP, exclude=[set(ds.sequences.get(user, ()))])[0]
             st.session_state[live_key] = {"items": r.items, "ms": (time.perf_counter() - t0) * 1000}
         except (SidrecError, OSError) as e:
             st.error(f"No recommendation: {e}")

@@ -8,7 +8,9 @@
   Its config is saved with it like every artifact (safetensors + manifest).
 
 Both read only `Split.train_sequences` for training (and `Split.valid` for early
-stopping), never a test target.
+stopping), never a test target. Both follow the SID-LLM's history rule: given
+`exclude` (one set of item ids per user, usually its history) they never return
+those items; with `exclude=None` repeats are allowed.
 """
 
 from __future__ import annotations
@@ -34,8 +36,15 @@ class Popularity:
         counts = Counter(i for seq in split.train_sequences.values() for i in seq)
         self.ranked = [i for i, _ in counts.most_common()]
 
-    def recommend(self, histories: list[list[str]], k: int = 10) -> list[list[str]]:
-        return [self.ranked[:k] for _ in histories]
+    def recommend(
+        self, histories: list[list[str]], k: int = 10, exclude: list[set[str]] | None = None
+    ) -> list[list[str]]:
+        if exclude is None:
+            return [self.ranked[:k] for _ in histories]
+        out = []
+        for seen in exclude:
+            out.append([i for i in self.ranked[: k + len(seen)] if i not in seen][:k])
+        return out
 
 
 @dataclass(frozen=True)
@@ -95,18 +104,28 @@ class SASRec:
         return torch.tensor([[0] * (L - len(r)) + r for r in rows], dtype=torch.long)
 
     @torch.no_grad()
-    def recommend(self, histories: list[list[str]], k: int = 10) -> list[list[str]]:
+    def recommend(
+        self, histories: list[list[str]], k: int = 10, exclude: list[set[str]] | None = None
+    ) -> list[list[str]]:
+        """Top-k items per history; never an item of `exclude[u]` when given (None: repeats allowed)."""
         self.net.eval()
         out = []
         for b in range(0, len(histories), 512):
             scores = self.net.scores(self._pad(histories[b : b + 512]))
             scores[:, 0] = float("-inf")
+            if exclude is not None:
+                part = exclude[b : b + 512]
+                rows = [(u, self.index[i]) for u, seen in enumerate(part) for i in seen if i in self.index]
+                if rows:
+                    r, c = torch.tensor(rows).T
+                    scores[r, c] = float("-inf")
             top = scores.topk(k, dim=1).indices
             out += [[self.item_ids[j - 1] for j in row] for row in top.tolist()]
         return out
 
-    def fit(self, split: Split, progress: ProgressFn | None = None) -> dict:
-        """Next-item cross-entropy over all items on the training sequences; early stopping on valid NDCG@10."""
+    def fit(self, split: Split, progress: ProgressFn | None = None, exclude_history: bool = True) -> dict:
+        """Next-item cross-entropy over all items on the training sequences; early stopping on valid NDCG@10
+        (under the same history rule as the evaluation)."""
         cfg = self.config
         torch.manual_seed(cfg.seed)
         gen = torch.Generator().manual_seed(cfg.seed)
@@ -136,7 +155,12 @@ class SASRec:
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
-            ndcg = evaluate_lists(self.recommend([list(s.history) for s in valid]), valid)["ndcg@10"] if valid else 0.0
+            if valid:
+                hist = [list(s.history) for s in valid]
+                lists = self.recommend(hist, exclude=[set(h) for h in hist] if exclude_history else None)
+                ndcg = evaluate_lists(lists, valid)["ndcg@10"]
+            else:
+                ndcg = 0.0
             if progress:
                 progress(epoch / cfg.max_epochs, f"SASRec epoch {epoch}: valid NDCG@10 {ndcg:.4f}")
             if ndcg > best:

@@ -137,23 +137,39 @@ def build_cache(
     shard: tuple[int, int] = (0, 1),
     batch_size: int = 16,
     progress: ProgressFn | None = None,
+    exclude: dict[str, set[str]] | None = None,
 ) -> dict:
     """Fill the cache with top-k lists for the shard's users, skipping those already there.
 
-    Users with the same history are decoded once, and batches hold histories of similar length
-    (prompts padded to the longest in a batch cost the padding too)."""
+    `exclude` names, per user, more items it already has than its (capped) history; the
+    recommender's history rule decides whether any of them may come back.
+    Users with the same history (and exclusions) are decoded once, and batches hold histories of
+    similar length (prompts padded to the longest in a batch cost the padding too)."""
     cache = TopKCache(path, model_fingerprint, k)
+    rule = "exclude history" if getattr(recommender.config, "exclude_history", True) else "repeats allowed"
+    if cache.meta.get("history_rule", rule) != rule:
+        cache.close()
+        built = cache.meta["history_rule"]
+        raise SidrecError(f"{path}: built with history rule {built!r}, not {rule!r}; use a new file")
+    if "history_rule" not in cache.meta:
+        with cache.conn:
+            cache.conn.execute("INSERT OR REPLACE INTO meta VALUES ('history_rule', ?)", (rule,))
+        cache.meta["history_rule"] = rule
     cached = cache.users()
     todo = [u for u in shard_users(list(histories), shard) if u not in cached]
-    by_history: dict[str, list[str]] = {}
+    extra = exclude or {}
+    by_history: dict[tuple[str, str], list[str]] = {}
     for u in todo:
-        by_history.setdefault(history_hash(histories[u]), []).append(u)
+        key = (history_hash(histories[u]), history_hash(sorted(extra.get(u, ()))))
+        by_history.setdefault(key, []).append(u)
     groups = sorted(by_history.values(), key=lambda users: len(histories[users[0]]))
     start = time.perf_counter()
     done = 0
     for b in range(0, len(groups), batch_size):
         batch = groups[b : b + batch_size]
-        recs = recommender.recommend([histories[users[0]] for users in batch], k=k)
+        recs = recommender.recommend(
+            [histories[users[0]] for users in batch], k=k, exclude=[extra.get(users[0], set()) for users in batch]
+        )
         rows = [(u, r.items, r.scores, history_hash(histories[u])) for users, r in zip(batch, recs, strict=True)
                 for u in users]  # fmt: skip
         cache.put_many(rows)
@@ -199,13 +215,15 @@ def rank_agreement(a: list[str], b: list[str]) -> float:
     return sum(pos[p] < pos[q] for p, q in pairs) / len(pairs)
 
 
-def compare(cache: TopKCache, recommender, user_id: str, history: list[str]) -> dict:
-    """Cached versus live for one user: both lists, overlap@K, rank agreement, latencies, staleness."""
+def compare(cache: TopKCache, recommender, user_id: str, history: list[str], exclude=()) -> dict:
+    """Cached versus live for one user: both lists, overlap@K, rank agreement, latencies, staleness.
+
+    `exclude`: items the user has beyond `history` (the live search follows the recommender's history rule)."""
     t0 = time.perf_counter()
     cached = cache.get(user_id)
     cached_ms = (time.perf_counter() - t0) * 1000
     t0 = time.perf_counter()
-    live = recommender.recommend([history], k=cache.k)[0]
+    live = recommender.recommend([history], k=cache.k, exclude=[set(exclude)])[0]
     live_ms = (time.perf_counter() - t0) * 1000
     cached_items = cached.items if cached else []
     return {

@@ -207,7 +207,8 @@ def cmd_recommend(args) -> int:
         raise SidrecError("--history needs at least one item id")
     torch_threads()
     tok_dir = tokenizer_dir_for(args.model_dir, args.tokenizer)
-    rec = Recommender.from_dirs(args.model_dir, tok_dir, GenerateConfig(num_beams=args.beams, top_k=args.k))
+    gen = GenerateConfig(num_beams=args.beams, top_k=args.k, exclude_history=not args.allow_repeats)
+    rec = Recommender.from_dirs(args.model_dir, tok_dir, gen)
     r = rec.recommend([history])[0]
     titles = load_titles(tok_dir)
     items = [
@@ -234,10 +235,14 @@ def cmd_cache_build(args) -> int:
     torch_threads()
     ds = load_dataset(args.data)
     tok_dir = tokenizer_dir_for(args.model_dir, args.tokenizer)
-    rec = Recommender.from_dirs(args.model_dir, tok_dir, GenerateConfig(num_beams=args.beams, top_k=args.k))
+    gen = GenerateConfig(num_beams=args.beams, top_k=args.k, exclude_history=not args.allow_repeats)
+    rec = Recommender.from_dirs(args.model_dir, tok_dir, gen)
     histories = {u: seq[-rec.config.max_history :] for u, seq in ds.sequences.items()}
+    seen = {u: set(seq) for u, seq in ds.sequences.items()}  # everything the user has, not only what the model reads
     progress = None if args.quiet else stderr_progress()
-    stats = build_cache(rec, histories, args.out, model_fingerprint(args.model_dir), args.k, (i, n), progress=progress)
+    stats = build_cache(
+        rec, histories, args.out, model_fingerprint(args.model_dir), args.k, (i, n), progress=progress, exclude=seen
+    )
     emit({"out": str(args.out), **stats}, args.json, f"{args.out}: {stats}")
     return 0
 
@@ -254,7 +259,10 @@ def cmd_evaluate(args) -> int:
     from sidrec.artifacts import write_json_atomic
     from sidrec.evaluate import EvalConfig, evaluate
 
-    config = EvalConfig(split=args.split, num_beams=args.beams, k=args.k, max_users=args.max_users)
+    config = EvalConfig(
+        split=args.split, num_beams=args.beams, k=args.k, max_users=args.max_users,
+        exclude_history=not args.allow_repeats,
+    )  # fmt: skip
     if args.no_llm:
         model_dir = None
     else:
@@ -395,6 +403,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("-k", type=int, default=10)
     sp.add_argument("--beams", type=int, default=20)
     sp.add_argument("--tokenizer", type=Path, help="the SID tokenizer (default: the one the model names)")
+    sp.add_argument(
+        "--allow-repeats", action="store_true", help="items already in the history may be recommended again"
+    )
 
     sp = add(sub, "evaluate", cmd_evaluate, "Recall/NDCG@5,10 of the model against popularity and SASRec")
     sp.add_argument("model_dir", type=Path)
@@ -405,6 +416,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--max-users", type=int, default=0, help="evaluate the first N users only (0 = all)")
     sp.add_argument("--out", type=Path, help="write the full result with per-user rows to this JSON file")
     sp.add_argument("--no-llm", action="store_true", help="baselines only")
+    sp.add_argument(
+        "--allow-repeats", action="store_true", help="items already in the history may be recommended again"
+    )
     sp.add_argument("--quiet", action="store_true")
 
     cache = sub.add_parser("cache", help="the pre-computed top-K cache").add_subparsers(dest="cmd", required=True)
@@ -415,6 +429,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("-k", type=int, default=10)
     sp.add_argument("--beams", type=int, default=20)
     sp.add_argument("--shard", default="0/1", help="i/n: build every n-th user starting at i")
+    sp.add_argument(
+        "--allow-repeats", action="store_true", help="items already in the history may be recommended again"
+    )
     sp.add_argument("--tokenizer", type=Path)
     sp.add_argument("--quiet", action="store_true")
     sp = add(cache, "merge", cmd_cache_merge, "merge shard files built by one model")

@@ -5,6 +5,12 @@ dataset's own split), histories capped at 20 items, full ranking over all items
 (constrained beam search, beams >= K), Recall@5/10 and NDCG@5/10 at item level.
 Per-user results are kept for drill-down: the lists, the target's rank, and the
 SID level at which the target's prefix fell out of the beams.
+
+History rule (`exclude_history`, the default): no model may return an item the
+user already has (under leave-one-out, every earlier item of the user's
+sequence, not only the 20 the models read); with `exclude_history=False` every
+model may repeat one. The result records the rule and, per model and metric, the
+standard error over users.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import pandas as pd
 from sidrec.baselines import Popularity, SASRec, SASRecConfig
 from sidrec.data import Sample, load_dataset, split_dataset
 from sidrec.errors import SidrecError
-from sidrec.metrics import KS, rank_of, summarize
+from sidrec.metrics import KS, rank_of, standard_errors, summarize
 
 ProgressFn = Callable[[float, str], None]
 
@@ -32,6 +38,7 @@ class EvalConfig:
     max_users: int = 0  # 0 = every user of the split
     batch_size: int = 16
     baselines: tuple[str, ...] = ("popularity", "sasrec")
+    exclude_history: bool = True  # no model returns an item the user already has (False: repeats allowed)
     sasrec: SASRecConfig = field(default_factory=SASRecConfig)
 
 
@@ -61,7 +68,8 @@ def evaluate(
         samples = samples[: config.max_users]
     histories = [list(s.history) for s in samples]
     targets = [s.target for s in samples]
-    models, per_user, timings = {}, [], {}
+    exclude = seen_items(samples, split) if config.exclude_history else None
+    models, per_user, timings, lists = {}, [], {}, {}
 
     if model_dir is not None:
         from sidrec.generate import GenerateConfig, Recommender
@@ -69,17 +77,21 @@ def evaluate(
         from sidrec.train import tokenizer_dir_for
 
         torch_threads()
-        gen = GenerateConfig(num_beams=config.num_beams, top_k=config.k, batch_size=config.batch_size)
+        gen = GenerateConfig(
+            num_beams=config.num_beams, top_k=config.k, batch_size=config.batch_size,
+            exclude_history=config.exclude_history,
+        )  # fmt: skip
         rec = Recommender.from_dirs(model_dir, tokenizer_dir_for(model_dir), gen)
         t0 = time.perf_counter()
         recs = []
         for b in range(0, len(histories), config.batch_size):
-            recs += rec.recommend(histories[b : b + config.batch_size])
+            part = slice(b, b + config.batch_size)
+            recs += rec.recommend(histories[part], exclude=exclude[part] if exclude is not None else None)
             if progress:
                 done = min(b + config.batch_size, len(histories))
                 progress(done / len(histories) * 0.8, f"SID-LLM: {done}/{len(histories)} users")
         timings["sid-llm_ms_per_user"] = round((time.perf_counter() - t0) * 1000 / len(histories), 1)
-        models["sid-llm"] = summarize([r.items for r in recs], targets)
+        lists["sid-llm"] = [r.items for r in recs]
         for s, r in zip(samples, recs, strict=True):
             codes = rec.sid_tok.codes_of(s.target) if s.target in rec.sid_tok else None
             per_user.append(
@@ -93,14 +105,16 @@ def evaluate(
                 }
             )
     if "popularity" in config.baselines:
-        models["popularity"] = summarize(Popularity(split).recommend(histories, config.k), targets)
+        lists["popularity"] = Popularity(split).recommend(histories, config.k, exclude)
     if "sasrec" in config.baselines:
         if progress:
             progress(0.85, "SASRec: training")
         sasrec = SASRec(ds.item_ids, config.sasrec)
-        fit = sasrec.fit(split)
+        fit = sasrec.fit(split, exclude_history=config.exclude_history)
         timings["sasrec_train_seconds"] = fit["train_seconds"]
-        models["sasrec"] = summarize(sasrec.recommend(histories, config.k), targets)
+        lists["sasrec"] = sasrec.recommend(histories, config.k, exclude)
+    models = {name: summarize(ls, targets) for name, ls in lists.items()}
+    errors = {name: standard_errors(ls, targets) for name, ls in lists.items()}
     if progress:
         progress(1.0, "done")
     return {
@@ -108,11 +122,20 @@ def evaluate(
         "split": config.split,
         "protocol": split.protocol,
         "users": len(samples),
+        "history_rule": "exclude history" if config.exclude_history else "repeats allowed",
         "seconds": round(time.perf_counter() - start, 1),
         "models": models,
+        "standard_errors": errors,
         "timings": timings,
         "per_user": per_user,
     }
+
+
+def seen_items(samples: list[Sample], split) -> list[set[str]]:
+    """Per sample, the items its user already has: the history, and under leave-one-out every earlier item
+    of the user's sequence (its training sequence precedes the valid and test targets)."""
+    loo = split.protocol == "leave-one-out"
+    return [set(s.history) | (set(split.train_sequences.get(s.user_id, ())) if loo else set()) for s in samples]
 
 
 def metrics_table(models: dict[str, dict[str, float]]) -> pd.DataFrame:

@@ -17,6 +17,14 @@ same logits to float32 rounding, one matmul per projection instead of three),
 and the beams of a user share one copy of its prompt cache (`shared_prefix`;
 models it does not support copy the cache to every beam instead).
 
+History: by default (`exclude_history`) a user never gets back an item already in
+its history. The trie's blocked states (every item below them is in the history)
+are masked at every level, so each kept beam still leads to a new item and K items
+come back whenever K exist, with no over-generation. `exclude=` widens the set to
+items the model does not read (e.g. the part of a long history before the last
+`max_history` items). With `exclude_history=False` repeats are allowed, for
+catalogues where people buy the same item again.
+
 `constrained=False` drops the trie (comparison only: it reports invalid SIDs).
 `hf_generate` is the reference implementation with `transformers`
 `generate(num_beams=..., prefix_allowed_tokens_fn=...)`.
@@ -47,6 +55,7 @@ class GenerateConfig:
     max_history: int = 20
     batch_size: int = 8  # users per forward pass
     shared_prefix: bool = True  # one prompt cache per user, not per beam (Llama-family models; see shared_prefix)
+    exclude_history: bool = True  # never return an item already in the user's history (False: repeats allowed)
 
 
 @dataclass
@@ -124,11 +133,41 @@ class Recommender:
         return logp.masked_fill(missing, float("-inf"))
 
     # ------------------------------------------------------------ search
+    def excluded(self, histories: list[list[str]], exclude: list | None = None) -> list[set[str]] | None:
+        """Per user, the items the search must not return (None when repeats are allowed)."""
+        if not self.config.exclude_history:
+            return None
+        extra = exclude if exclude is not None else [()] * len(histories)
+        if len(extra) != len(histories):
+            raise SidrecError(f"{len(extra)} exclusion sets for {len(histories)} histories")
+        return [set(h) | set(x) for h, x in zip(histories, extra, strict=True)]
+
+    def _blocked(self, excluded: list[set[str]] | None) -> list[torch.Tensor] | None:
+        """Per level l: (U, m) states at depth l + 1 that the users may not enter, padded with -2."""
+        if excluded is None:
+            return None
+        per_user = [self.trie.blocked_states(self.sid_tok.rows_of(ex)) for ex in excluded]
+        out = []
+        for level in range(self.trie.n_levels):
+            lists = [b[level] for b in per_user]
+            m = max(1, max(len(x) for x in lists))
+            out.append(torch.tensor([x + [-2] * (m - len(x)) for x in lists], dtype=torch.long))
+        return out
+
     @torch.inference_mode()
     def recommend(
-        self, histories: list[list[str]], k: int | None = None, num_beams: int | None = None, constrained: bool = True
+        self,
+        histories: list[list[str]],
+        k: int | None = None,
+        num_beams: int | None = None,
+        constrained: bool = True,
+        exclude: list | None = None,
     ) -> list[Recommendation]:
-        """Top-k items for each history (lists of item ids, oldest first)."""
+        """Top-k items for each history (lists of item ids, oldest first).
+
+        Unless the config allows repeats, no history item is returned; `exclude` (one collection of
+        item ids per history) names more items the user already has.
+        """
         k = k or self.config.top_k
         beams = num_beams or self.config.num_beams
         if k > beams:
@@ -137,12 +176,14 @@ class Recommender:
             for iid in h:
                 if iid not in self.sid_tok:
                     raise SidrecError(f"unknown item {iid!r} in the history")
+        excluded = self.excluded(histories, exclude) if constrained else None
         out = []
         for start in range(0, len(histories), self.config.batch_size):
-            out += self._search(histories[start : start + self.config.batch_size], k, beams, constrained)
+            end = start + self.config.batch_size
+            out += self._search(histories[start:end], k, beams, constrained, excluded and excluded[start:end])
         return out
 
-    def _search(self, histories, k: int, num_beams: int, constrained: bool) -> list[Recommendation]:
+    def _search(self, histories, k: int, num_beams: int, constrained: bool, excluded=None) -> list[Recommendation]:
         t0 = time.perf_counter()
         prompts = [format_prompt(recommendation_prompt(h, self.sid_tok, self.config.max_history)) for h in histories]
         enc = self.llm_tok(prompts, add_special_tokens=False, padding=True, padding_side="left", return_tensors="pt")
@@ -152,6 +193,7 @@ class Recommender:
         cache, hidden = out.past_key_values, out.last_hidden_state[:, -1]  # (U, d)
         shared = SharedPrefixCache(cache, mask) if self.shared_prefix else None
         n_users = len(histories)
+        blocked = self._blocked(excluded)
         encode_ms = (time.perf_counter() - t0) * 1000
 
         step_ms, kept = [], []
@@ -181,6 +223,9 @@ class Recommender:
                 live = torch.isfinite(scores)
                 if (live & ~allowed.any(1)).any():
                     raise SidrecError(f"trie state without children at level {level}: the SID index is inconsistent")
+                if blocked is not None:  # states whose every item is in the user's history
+                    user_blocked = blocked[level].repeat_interleave(width, 0)  # (U*W, m)
+                    allowed &= ~(nxt[:, :, None] == user_blocked[:, None, :]).any(-1)
                 logp = logp.masked_fill(~allowed, float("-inf"))
             size = logp.shape[1]
             cand = (scores[:, None] + logp).view(n_users, width * size)  # (U, W*K)
@@ -244,9 +289,17 @@ class Recommender:
 
 
 @torch.no_grad()
-def hf_generate(rec: Recommender, history: list[str], k: int = 10, num_beams: int = 20) -> Recommendation:
-    """What peers do: `generate` with num_beams and a prefix_allowed_tokens_fn over the trie."""
+def hf_generate(
+    rec: Recommender, history: list[str], k: int = 10, num_beams: int = 20, exclude: list | None = None
+) -> Recommendation:
+    """What peers do: `generate` with num_beams and a prefix_allowed_tokens_fn over the trie.
+
+    Follows the same history rule as `Recommender.recommend` (blocked trie states are not allowed).
+    """
     t0 = time.perf_counter()
+    excluded = rec.excluded([history], [exclude or ()])
+    blocked = rec._blocked(excluded)
+    blocked_sets = [set(b[0].tolist()) - {-2} for b in blocked] if blocked is not None else None
     prompt = format_prompt(recommendation_prompt(history, rec.sid_tok, rec.config.max_history))
     enc = rec.llm_tok(prompt, add_special_tokens=False, return_tensors="pt")
     start = enc["input_ids"].shape[1]
@@ -261,6 +314,8 @@ def hf_generate(rec: Recommender, history: list[str], k: int = 10, num_beams: in
         if len(codes) >= rec.trie.n_levels:
             return [rec.llm_tok.eos_token_id]
         children = rec.trie.children(codes)
+        if blocked_sets is not None:
+            children = [c for c in children if rec.trie.state_of((*codes, c)) not in blocked_sets[len(codes)]]
         return [int(rec.level_ids[len(codes)][c]) for c in children if rec.level_ids[len(codes)][c] >= 0]
 
     out = rec.model.generate(
@@ -270,7 +325,10 @@ def hf_generate(rec: Recommender, history: list[str], k: int = 10, num_beams: in
     )  # fmt: skip
     items, sids, scores = [], [], []
     for seq, s in zip(out.sequences[:, start:].tolist(), out.sequences_scores.tolist(), strict=True):
-        codes = [code_of[i][1] for i in seq[: rec.trie.n_levels]]
+        head = seq[: rec.trie.n_levels]
+        if len(head) < rec.trie.n_levels or any(i not in code_of for i in head) or not np.isfinite(s):
+            continue  # a filler beam: fewer allowed SIDs than beams
+        codes = [code_of[i][1] for i in head]
         iid = rec.sid_tok.decode(codes)
         if iid not in items:
             items.append(iid)

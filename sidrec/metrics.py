@@ -42,6 +42,28 @@ def summarize(lists: Sequence[Sequence[str]], targets: Sequence[str], ks: Sequen
     return out
 
 
+def standard_errors(
+    lists: Sequence[Sequence[str]], targets: Sequence[str], ks: Sequence[int] = KS
+) -> dict[str, float]:
+    """Standard error of each mean in `summarize` (sample standard deviation over queries / sqrt(n)).
+
+    >>> standard_errors([["a"], ["b"]], ["a", "c"], ks=[1])  # recall values 1 and 0: sd 0.7071, n 2
+    {'recall@1': 0.5, 'ndcg@1': 0.5}
+    """
+    n = len(targets)
+    out = {}
+    for k in ks:
+        for name, fn in (("recall", recall_at), ("ndcg", ndcg_at)):
+            values = [fn(lst, t, k) for lst, t in zip(lists, targets, strict=True)]
+            if n < 2:
+                out[f"{name}@{k}"] = 0.0
+                continue
+            mean = sum(values) / n
+            var = sum((v - mean) ** 2 for v in values) / (n - 1)
+            out[f"{name}@{k}"] = round(math.sqrt(var / n), 4)
+    return out
+
+
 def recall_curve(ranks: Sequence[int | None], ks: Sequence[int]) -> list[float]:
     """Recall@K for each K from the target's rank per query (None: not in the list).
 

@@ -166,6 +166,10 @@ class SIDTokenizer:
             raise SidrecError(f"unknown item {item_id!r}")
         return tuple(self.codes[self._row[item_id]].tolist())
 
+    def rows_of(self, item_ids) -> list[int]:
+        """Row numbers (trie item rows) of the known items among `item_ids`; unknown ones are skipped."""
+        return [self._row[i] for i in item_ids if i in self._row]
+
     def encode(self, item_id: str) -> str:
         """Item id -> SID string."""
         return self.sid_of_codes(self.codes_of(item_id))

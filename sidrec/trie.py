@@ -9,6 +9,11 @@ L (after the last code) maps to an item row.
 
 New items (cold start) are added by extending the tables of the levels they
 touch; nothing is refitted and the other levels are left as they are.
+
+History exclusion: `blocked_states(rows)` lists, per depth, the states whose every
+item is among `rows` (a user's history). A search that never enters such a state
+keeps only beams that still lead to an item outside the history, so it returns K
+items whenever K such items exist, with no over-generation.
 """
 
 from __future__ import annotations
@@ -63,6 +68,7 @@ class PrefixTrie:
         self.leaf_item = torch.full((int(leaves.max()) + 1,), -1, dtype=torch.long)
         self.leaf_item[torch.from_numpy(leaves)] = torch.arange(len(codes))
         self.item_state = state
+        self._subtree: list[np.ndarray] | None = None
 
     def _level(self, src: np.ndarray, code: np.ndarray, dst: np.ndarray, n_states: int, lv: int) -> Level:
         k = self.sizes[lv]
@@ -97,6 +103,38 @@ class PrefixTrie:
     def items_of(self, leaf_states: torch.Tensor) -> torch.Tensor:
         """Item rows of states after the last level."""
         return self.leaf_item[leaf_states]
+
+    def subtree_sizes(self) -> list[np.ndarray]:
+        """Per depth d (0..L): the number of items under every state of that depth."""
+        if self._subtree is None:
+            self._subtree = [np.bincount(self.item_state[:, d]) for d in range(self.n_levels + 1)]
+        return self._subtree
+
+    def blocked_states(self, rows) -> list[list[int]]:
+        """Per depth 1..L (list index d - 1): states all of whose items are in `rows` (item rows).
+
+        >>> t = PrefixTrie(np.array([[0, 0], [0, 1], [1, 0]]))
+        >>> t.blocked_states([0, 1])  # both items under code 0: its state is blocked too
+        [[0], [0, 1]]
+        >>> t.blocked_states([0])
+        [[], [0]]
+        """
+        rows = np.unique(np.asarray(list(rows), dtype=np.int64))
+        sizes = self.subtree_sizes()
+        out = []
+        for d in range(1, self.n_levels + 1):
+            states, counts = np.unique(self.item_state[rows, d], return_counts=True)
+            out.append(states[counts == sizes[d][states]].tolist())
+        return out
+
+    def state_of(self, prefix: tuple[int, ...]) -> int:
+        """The state reached after `prefix` (-1 if it is not a prefix of any item)."""
+        state = torch.tensor([0])
+        for lv, c in enumerate(prefix):
+            state = self.step(lv, state)[:, c]
+            if int(state) < 0:
+                return -1
+        return int(state)
 
     def children(self, prefix: tuple[int, ...]) -> list[int]:
         """Codes allowed after a prefix (for display and tests); [] after a complete SID."""
@@ -136,6 +174,7 @@ class PrefixTrie:
             self.leaf_item[state] = len(self.codes)
             self.codes = np.concatenate([self.codes, row[None]])
             self.item_state = np.concatenate([self.item_state, np.array([path])])
+        self._subtree = None
 
     def _widen(self, lv: int, size: int) -> None:
         level = self.levels[lv]

@@ -6,7 +6,7 @@ import pytest
 
 from sidrec.cache import TopKCache, build_cache, compare, merge_caches, rank_agreement
 from sidrec.errors import SidrecError
-from tests.test_generate import IDS, rec_factory, sid_tok  # noqa: F401  (fixtures)
+from tests.test_generate import IDS, rec_factory  # noqa: F401  (fixture)
 
 HIST = {f"u{n}": [IDS[(n * 5) % 14], IDS[(n * 3 + 1) % 14]] for n in range(9)}
 
@@ -92,3 +92,16 @@ def test_rank_agreement_hand_cases():
     assert rank_agreement(["a", "b", "c"], ["a", "b", "c"]) == 1.0
     assert rank_agreement(["a", "b", "c"], ["c", "b", "a"]) == 0.0
     assert rank_agreement(["a", "b"], ["x", "y"]) == 1.0
+
+
+def test_cached_lists_hold_no_item_the_user_has(rec, rec_factory, tmp_path):  # noqa: F811
+    everything = {u: [*h, IDS[(n * 7 + 2) % 14]] for n, (u, h) in enumerate(HIST.items())}  # one older item each
+    build_cache(rec, HIST, tmp_path / "c.sqlite", "model-a", k=5, exclude={u: set(s) for u, s in everything.items()})
+    cache = TopKCache(tmp_path / "c.sqlite")
+    assert cache.meta["history_rule"] == "exclude history"
+    for user, seen in everything.items():
+        assert len(cache.get(user).items) == 5 and not set(cache.get(user).items) & set(seen)
+    cache.close()
+    repeats = rec_factory(num_beams=6, top_k=5, exclude_history=False)
+    with pytest.raises(SidrecError, match="history rule"):
+        build_cache(repeats, HIST, tmp_path / "c.sqlite", "model-a", k=5)

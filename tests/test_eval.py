@@ -39,8 +39,9 @@ def test_sasrec_learns_a_cycle_in_seconds():
         [f"i{i}" for i in range(10)],
         SASRecConfig(hidden=32, max_epochs=60, patience=10, dropout=0.0, batch_size=16, lr=5e-3),
     )
-    model.fit(split)
-    metrics = evaluate_lists(model.recommend([list(s.history) for s in split.test], k=10), split.test)
+    model.fit(split)  # early stopping under the history rule, as in the evaluation
+    histories = [list(s.history) for s in split.test]
+    metrics = evaluate_lists(model.recommend(histories, k=10, exclude=[set(h) for h in histories]), split.test)
     assert metrics["recall@5"] >= 0.95 and metrics["ndcg@10"] >= 0.9
 
 
@@ -84,3 +85,37 @@ def test_metrics_table_puts_the_sid_llm_first():
     assert table.columns.tolist() == ["model", "recall@5", "ndcg@5"]
     assert table["model"].tolist() == ["sid-llm", "popularity"]
     assert table["recall@5"].tolist() == [0.4, 0.2]
+
+
+def test_baselines_follow_the_history_rule():
+    split = leave_one_out(cyclic())
+    model = SASRec([f"i{i}" for i in range(10)], SASRecConfig(hidden=16, max_epochs=2))
+    model.fit(split)
+    histories = [list(s.history) for s in split.test]
+    seen = [set(h) for h in histories]  # 7 of the 10 items each
+    for rec in (model, Popularity(split)):
+        free = rec.recommend(histories, k=3, exclude=None)
+        ruled = rec.recommend(histories, k=3, exclude=seen)
+        assert all(len(r) == 3 and not set(r) & s for r, s in zip(ruled, seen, strict=True))  # 3 items are left
+        assert any(set(f) & s for f, s in zip(free, seen, strict=True))  # without the rule, repeats do come back
+    # popularity keeps its order among the items that are left
+    pop = Popularity(split)
+    assert pop.recommend([["x"]], k=4, exclude=[{pop.ranked[1]}])[0] == [pop.ranked[i] for i in (0, 2, 3, 4)]
+
+
+def test_seen_items_cover_the_whole_earlier_sequence():
+    from sidrec.evaluate import seen_items
+
+    seqs = {"u": [f"i{t}" for t in range(30)]}
+    split = leave_one_out(seqs, max_history=20)
+    (test,) = split.test
+    assert len(test.history) == 20 and seen_items([test], split)[0] == {f"i{t}" for t in range(29)}
+    (valid,) = split.valid
+    assert seen_items([valid], split)[0] == {f"i{t}" for t in range(28)}
+
+
+def test_standard_errors_hand_case():
+    from sidrec.metrics import standard_errors
+
+    lists = [["a"], ["b"], ["a"], ["a"]]  # recall@1: 1, 0, 1, 1 -> mean 0.75, sd 0.5, se 0.25
+    assert standard_errors(lists, ["a", "a", "a", "a"], ks=(1,))["recall@1"] == 0.25

@@ -18,17 +18,17 @@ CODES = [(0, 0, 0), (0, 0, 1), (0, 1, 0), (0, 2, 0), (0, 2, 1), (1, 0, 0), (1, 1
 IDS = [f"i{n}" for n in range(len(CODES))]
 
 
-@pytest.fixture(scope="module")
-def sid_tok():
+def make_sid_tok():
     index = {iid: [f"<{'abc'[lv]}_{c}>" for lv, c in enumerate(codes)] for iid, codes in zip(IDS, CODES, strict=True)}
     return import_index(IDS, index)
 
 
 @pytest.fixture(scope="module")
-def rec_factory(tmp_path_factory, sid_tok):
+def rec_factory(tmp_path_factory):
     folder = tiny_base(tmp_path_factory.mktemp("tiny"))
 
     def make(**config):
+        sid_tok = make_sid_tok()  # a fresh one each time: cold start adds items to it
         model, tok = load_base(folder)
         n_base = model.get_input_embeddings().weight.shape[0]
         ids = add_sid_vocabulary(model, tok, sid_tok.tokens())
@@ -154,3 +154,54 @@ def test_cold_start_item_becomes_recommendable(rec_factory, monkeypatch):
     rec.add_items(["new"], ["a new lamp"])
     r = rec.recommend([["i0"]])[0]
     assert "new" in r.items and rec.sid_tok.encode("new") == "<a_1><b_2><c_1>"
+
+
+# ---------------------------------------------------------------- the history rule
+
+PREFIX_0 = ["i0", "i1", "i2", "i3", "i4"]  # every item under code 0 at level a
+
+
+def test_history_covering_a_whole_prefix_still_gives_k_new_items(rec_factory):
+    rec = rec_factory(num_beams=9, top_k=9)
+    r = rec.recommend([PREFIX_0])[0]
+    assert len(r.items) == 9 and not set(r.items) & set(PREFIX_0)  # exactly the 9 items left
+    assert all(not s.startswith("<a_0>") for s, _ in r.beams[0])  # the blocked prefix never enters the beams
+
+
+def test_exclusion_is_the_exhaustive_ranking_without_the_history(rec_factory):
+    # 14 beams hold every item: the search is exhaustive, so the rule must equal filtering the full ranking
+    free = rec_factory(num_beams=14, top_k=14, exclude_history=False)
+    ruled = rec_factory(num_beams=14, top_k=14)
+    for history in HISTORIES:
+        everything = free.recommend([history])[0]
+        assert len(everything.items) == 14
+        kept = [i for i in everything.items if i not in history]
+        r = ruled.recommend([history])[0]
+        assert r.items == kept
+        assert np.allclose(r.scores, [s for i, s in zip(everything.items, everything.scores, strict=True)
+                                      if i not in history], atol=1e-4)  # fmt: skip
+
+
+def test_extra_exclusions_and_repeats(rec_factory):
+    rec = rec_factory(num_beams=14, top_k=10)
+    r = rec.recommend([["i7"]], exclude=[set(PREFIX_0)])[0]
+    assert not set(r.items) & {"i7", *PREFIX_0} and len(r.items) == 8  # 14 - 6 items exist
+    with pytest.raises(SidrecError, match="exclusion sets"):
+        rec.recommend([["i7"], ["i8"]], exclude=[set()])
+
+
+@pytest.mark.parametrize("beams,k", [(6, 5), (9, 9)])
+def test_reference_generate_follows_the_same_rule(rec_factory, beams, k):
+    rec = rec_factory(num_beams=beams, top_k=k)
+    for history in [PREFIX_0, ["i5", "i6", "i7", "i8"], ["i13", "i12"]]:
+        ours = rec.recommend([history])[0]
+        ref = hf_generate(rec, history, k=k, num_beams=beams)
+        assert ours.items == ref.items and not set(ours.items) & set(history)
+        assert np.allclose(ours.scores, ref.scores, atol=1e-4)
+
+
+def test_batched_search_with_the_rule_equals_one_at_a_time(rec_factory):
+    histories = [PREFIX_0, *HISTORIES]
+    batched = rec_factory(num_beams=6, top_k=5, batch_size=5).recommend(histories)
+    single = rec_factory(num_beams=6, top_k=5, batch_size=1).recommend(histories)
+    assert [r.items for r in batched] == [r.items for r in single]
