@@ -118,7 +118,7 @@ class FakeRecommender:
     def __init__(self, items):
         self.items = items
 
-    def recommend(self, histories, k=None, num_beams=None):
+    def recommend(self, histories, k=None, num_beams=None, exclude=None):
         return [Recommendation(self.items[:k], [""] * k, [0.0] * k, timings={"total_ms": 1.0}) for _ in histories]
 
 
