@@ -12,7 +12,7 @@ from sidrec.artifacts import read_manifest
 from sidrec.data import split_dataset
 from sidrec.errors import SidrecError
 from sidrec.jobs import JobBoard, TrainingJob, loss_curves
-from sidrec.llm import INITS, format_prompt
+from sidrec.llm import INITS, model_input
 from sidrec.tasks import TASKS, TaskConfig, examples_for_user
 from sidrec.token_space import nearest_words, trained_rows
 from sidrec.train import FORMAT_VERSION, KIND, TrainConfig, log_history
@@ -211,7 +211,8 @@ examples = examples_for_user(user, split, ds.items, tok, keywords, task_config) 
 for task in task_config.tasks:
     st.markdown(f"**{task}**: {TASK_NOTES[task]}")
     if task in examples:
-        st.code(format_prompt(examples[task].prompt) + examples[task].response, language=None, wrap_lines=True)
+        ex = examples[task]
+        st.code(model_input(ex.prompt, ex.context) + ex.response, language=None, wrap_lines=True)
     else:
         st.caption("No example of this task for this user (e.g. a single training purchase).")
 

@@ -169,7 +169,7 @@ def train_config_from_args(args):
         seed=args.seed,
         time_budget_s=args.time_budget,
         save_steps=args.save_steps,
-        tasks=replace(TaskConfig(), tasks=tasks, seed=args.seed),
+        tasks=replace(TaskConfig(), tasks=tasks, seed=args.seed, sequential_mode=args.sequential_mode),
     )
 
 
@@ -387,6 +387,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--base", default="smollm2-135m", help="smollm2-135m (embedded) or a local model folder")
     sp.add_argument("--init", default="sa", choices=["sa", "mean", "random"])
     sp.add_argument("--tasks", help="comma-separated subset of sequential,textual,query,negative,ts_align")
+    sp.add_argument(
+        "--sequential-mode", default="sequence", choices=["sequence", "prefix"],
+        help="sequence: one example per user's whole sequence, a loss on every next item (default); "
+        "prefix: one example per history prefix",
+    )  # fmt: skip
     sp.add_argument("--max-steps", type=int, default=300)
     sp.add_argument("--batch-size", type=int, default=16)
     sp.add_argument("--lr", type=float, default=2e-3)

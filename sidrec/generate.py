@@ -40,9 +40,9 @@ import torch
 
 from sidrec import shared_prefix
 from sidrec.errors import SidrecError
-from sidrec.llm import format_prompt
+from sidrec.llm import model_input
 from sidrec.shared_prefix import SharedPrefixCache
-from sidrec.tasks import recommendation_prompt
+from sidrec.tasks import TaskConfig, recommendation_input
 from sidrec.tokenizer import SIDTokenizer, token
 from sidrec.trie import PrefixTrie
 
@@ -74,10 +74,22 @@ def _decoder(model):
 
 
 class Recommender:
-    """A model, its LLM tokenizer and the SID tokenizer it was trained with, ready to recommend."""
+    """A model, its LLM tokenizer and the SID tokenizer it was trained with, ready to recommend.
 
-    def __init__(self, model, llm_tokenizer, sid_tokenizer: SIDTokenizer, config: GenerateConfig = GenerateConfig()):
+    `sequential_mode` is the format the model was trained in (`TaskConfig.sequential_mode`; a model
+    loaded from disk reads it from its manifest): the search writes histories exactly that way.
+    """
+
+    def __init__(
+        self,
+        model,
+        llm_tokenizer,
+        sid_tokenizer: SIDTokenizer,
+        config: GenerateConfig = GenerateConfig(),
+        sequential_mode: str = TaskConfig.sequential_mode,
+    ):
         self.model = model.eval()
+        self.sequential_mode = sequential_mode
         self.llm_tok = llm_tokenizer
         self.sid_tok = sid_tokenizer
         self.config = config
@@ -108,9 +120,16 @@ class Recommender:
     def from_dirs(cls, model_dir, tokenizer_dir, config: GenerateConfig = GenerateConfig()) -> Recommender:
         from sidrec.train import load_model
 
+        from sidrec.train import TrainConfig
+
         sid_tok = SIDTokenizer.load(tokenizer_dir)
-        model, llm_tok, _ = load_model(model_dir, sid_tok.fingerprint())
-        return cls(model.merge_and_unload(), llm_tok, sid_tok, config)
+        model, llm_tok, manifest = load_model(model_dir, sid_tok.fingerprint())
+        mode = TrainConfig.from_dict(manifest["config"]).tasks.sequential_mode
+        return cls(model.merge_and_unload(), llm_tok, sid_tok, config, mode)
+
+    def model_text(self, history: list[str]) -> str:
+        """The exact text the model reads for a history (the format it was trained with)."""
+        return model_input(*recommendation_input(history, self.sid_tok, self.config.max_history, self.sequential_mode))
 
     def add_items(self, item_ids: list[str], texts: list[str]) -> list[str]:
         """Cold start: new items get SIDs from their text and become recommendable at once."""
@@ -185,7 +204,7 @@ class Recommender:
 
     def _search(self, histories, k: int, num_beams: int, constrained: bool, excluded=None) -> list[Recommendation]:
         t0 = time.perf_counter()
-        prompts = [format_prompt(recommendation_prompt(h, self.sid_tok, self.config.max_history)) for h in histories]
+        prompts = [self.model_text(h) for h in histories]
         enc = self.llm_tok(prompts, add_special_tokens=False, padding=True, padding_side="left", return_tensors="pt")
         mask = enc["attention_mask"]  # (U, T)
         pos = (mask.cumsum(1) - 1).clamp_min(0)
@@ -300,7 +319,7 @@ def hf_generate(
     excluded = rec.excluded([history], [exclude or ()])
     blocked = rec._blocked(excluded)
     blocked_sets = [set(b[0].tolist()) - {-2} for b in blocked] if blocked is not None else None
-    prompt = format_prompt(recommendation_prompt(history, rec.sid_tok, rec.config.max_history))
+    prompt = rec.model_text(history)
     enc = rec.llm_tok(prompt, add_special_tokens=False, return_tensors="pt")
     start = enc["input_ids"].shape[1]
     code_of = {}  # LLM token id -> (level, code)

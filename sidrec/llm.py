@@ -171,13 +171,20 @@ def format_prompt(prompt: str) -> str:
     return f"{prompt}\nAnswer: "
 
 
-def encode_example(tokenizer, prompt: str, response: str, max_length: int = 256) -> tuple[list[int], list[int]]:
-    """(input_ids, labels) with labels = IGNORE on the prompt; the response ends with EOS.
+def model_input(prompt: str, context: str = "") -> str:
+    """The text a model reads before it answers: the formatted prompt, then any context (no loss)."""
+    return format_prompt(prompt) + context
 
-    The prompt is truncated from the left (oldest history first) so the response always fits.
+
+def encode_example(
+    tokenizer, prompt: str, response: str, max_length: int = 256, context: str = "", eos: bool = True
+) -> tuple[list[int], list[int]]:
+    """(input_ids, labels) with labels = IGNORE on the prompt and context; the response ends with EOS if `eos`.
+
+    The input is truncated from the left (oldest history first) so the response always fits.
     """
-    p = tokenizer(format_prompt(prompt), add_special_tokens=False)["input_ids"]
-    r = tokenizer(response, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    p = tokenizer(model_input(prompt, context), add_special_tokens=False)["input_ids"]
+    r = tokenizer(response, add_special_tokens=False)["input_ids"] + ([tokenizer.eos_token_id] if eos else [])
     p = p[-max(1, max_length - len(r)) :]
     return p + r, [IGNORE] * len(p) + r
 

@@ -2,7 +2,14 @@
 
 Five tasks, from LC-Rec-style alignment, Semantic Convergence and TS-Rec:
 
-- sequential: purchase history as SIDs -> the next item's SID (the main task);
+- sequential: purchase history as SIDs -> the next item's SID (the main task), in
+  one of two modes. "sequence" (default): one example is a user's whole training
+  sequence written as consecutive SIDs after a fixed prompt, with the loss on
+  every item's SID after the first, so one forward pass teaches every next item
+  of the user (as SASRec and HSTU train); sequences longer than the history cap
+  are cut into overlapping windows, each item a target once. "prefix": every
+  prefix of a sequence is its own (history -> next SID) example. Inference reads
+  the mode a model was trained with (`recommendation_input`);
 - textual: SID -> title, and title (+ a short description) -> SID;
 - query: a need built from the item's product type and its tokens' keywords -> SID
   (never the item's exact title: that is the textual task);
@@ -34,6 +41,8 @@ from sidrec.errors import SidrecError
 from sidrec.tokenizer import SIDTokenizer, token
 
 TASKS = ("sequential", "textual", "query", "negative", "ts_align")
+SEQUENTIAL_MODES = ("sequence", "prefix")
+SEQUENCE_PROMPT = "Purchases in order:"  # the one phrasing of the sequence mode: inference must read it as trained
 NEGATIVE_KINDS = ("uniform", "popular", "hard")
 
 # Several short phrasings per task (and direction). Every prompt token costs training
@@ -102,6 +111,7 @@ class TaskConfig:
         ("ts_align", 0.15),
     )
     max_history: int = 20  # items of history shown in sequential and negative prompts
+    sequential_mode: str = "sequence"  # sequence | prefix (see the module docstring)
     negative_kinds: tuple[str, ...] = NEGATIVE_KINDS  # cycled over the training samples
     max_description_chars: int = 120  # short description in title->SID prompts
     seed: int = 0
@@ -123,6 +133,10 @@ class TaskConfig:
             raise SidrecError(f"negative kinds must be some of {', '.join(NEGATIVE_KINDS)}, got {self.negative_kinds}")
         if self.max_history < 1:
             raise SidrecError(f"max_history must be at least 1, got {self.max_history}")
+        if self.sequential_mode not in SEQUENTIAL_MODES:
+            raise SidrecError(
+                f"unknown sequential mode {self.sequential_mode!r} (choose from {', '.join(SEQUENTIAL_MODES)})"
+            )
 
 
 @dataclass(frozen=True)
@@ -131,6 +145,8 @@ class Example:
     prompt: str
     response: str
     items: tuple[str, ...] = ()  # every item id whose SID or title appears in prompt or response (leakage checks)
+    context: str = ""  # text after the formatted prompt that carries no loss (sequence mode: the first items' SIDs)
+    eos: bool = True  # the response ends with EOS (not in sequence mode: a sequence goes on)
 
 
 # ---------------------------------------------------------------- small helpers
@@ -206,6 +222,50 @@ def _sequential(
     hist = tuple(history[-config.max_history :])
     prompt = rng.choice(TEMPLATES["sequential"]).format(history=_sids(hist, tok))
     return Example("sequential", prompt, tok.encode(target), (*hist, target))
+
+
+def sequence_windows(n: int, cap: int) -> list[tuple[int, int, int]]:
+    """(start, first_target, end) windows over a sequence of n items, at most cap + 1 items each.
+
+    Every item after the first is the target of exactly one window, with at least cap // 2 items
+    of context once the sequence is longer than the window.
+
+    >>> sequence_windows(5, 20)
+    [(0, 1, 5)]
+    >>> sequence_windows(30, 20)  # items 1..20, then 21..29 with the 10 before them and more
+    [(0, 1, 21), (9, 21, 30)]
+    """
+    if n < 2:
+        return []
+    stride = max(1, cap // 2)
+    out, end = [], min(n, cap + 1)
+    out.append((0, 1, end))
+    while end < n:
+        new_end = min(n, end + stride)
+        out.append((max(0, new_end - cap - 1), end, new_end))
+        end = new_end
+    return out
+
+
+def _sequence(seq: list[str], tok: SIDTokenizer, config: TaskConfig) -> list[Example]:
+    """A user's training sequence as windows of consecutive SIDs, the loss on every target item."""
+    out = []
+    for start, first, end in sequence_windows(len(seq), config.max_history):
+        context, targets = seq[start:first], seq[first:end]
+        out.append(
+            Example(
+                "sequential", SEQUENCE_PROMPT, "".join(tok.encode(i) for i in targets), tuple(seq[start:end]),
+                context="".join(tok.encode(i) for i in context), eos=False,
+            )
+        )  # fmt: skip
+    return out
+
+
+def _next_item(history: tuple[str, ...], target: str, tok: SIDTokenizer, config: TaskConfig) -> Example:
+    """History -> one target in the model's sequential format, without EOS (validation: the SID tokens only)."""
+    prompt, context = recommendation_input(history, tok, config.max_history, config.sequential_mode)
+    hist = tuple(history[-config.max_history :])
+    return Example("sequential", prompt, tok.encode(target), (*hist, target), context=context, eos=False)
 
 
 def _sid_to_title(iid: str, items: pd.DataFrame, tok: SIDTokenizer, rng: random.Random) -> Example:
@@ -326,6 +386,8 @@ def task_examples(
 ) -> list[Example]:
     """One task's natural set, before mixing. Reads only what training may see."""
     rng = _rng(config, task)
+    if task == "sequential" and config.sequential_mode == "sequence":
+        return [ex for seq in split.train_sequences.values() for ex in _sequence(seq, tok, config)]
     if task == "sequential":
         return [_sequential(s.history, s.target, tok, config, rng) for s in split.train]
     if task == "textual":
@@ -396,10 +458,11 @@ def build_validation_set(
 ) -> list[Example]:
     """The sequential task over `split.valid` (history -> valid target), for validation loss only.
 
+    In the format inference reads (the configured sequential mode), the loss on the target's SID
+    tokens alone (no EOS), so both modes' validation losses measure the same thing.
     With `max_examples`, a seeded subset of those examples, in split order.
     """
-    rng = _rng(config, "valid")
-    examples = [_sequential(s.history, s.target, tok, config, rng) for s in split.valid]
+    examples = [_next_item(s.history, s.target, tok, config) for s in split.valid]
     if max_examples is not None and max_examples < len(examples):
         examples = [
             examples[i] for i in sorted(_rng(config, "valid-subset").sample(range(len(examples)), max_examples))
@@ -426,7 +489,9 @@ def examples_for_user(
     out: dict[str, Example] = {}
     for task in config.tasks:
         ex: Example | None = None
-        if task == "sequential" and history:
+        if task == "sequential" and config.sequential_mode == "sequence" and history:
+            ex = _sequence(list(seq), tok, config)[-1]
+        elif task == "sequential" and history:
             ex = _sequential(history, last, tok, config, rng)
         elif task == "textual":
             ex = (
@@ -451,8 +516,26 @@ def examples_for_user(
 
 
 def recommendation_prompt(history: tuple[str, ...] | list[str], tok: SIDTokenizer, max_history: int = 20) -> str:
-    """The sequential prompt used at inference: the first phrasing, the last `max_history` items."""
+    """The prefix mode's prompt at inference: the first phrasing, the last `max_history` items."""
     hist = tuple(history)[-max_history:]
     if not hist:
         raise SidrecError("a recommendation needs at least one item in the history")
     return TEMPLATES["sequential"][0].format(history=_sids(hist, tok))
+
+
+def recommendation_input(
+    history: tuple[str, ...] | list[str], tok: SIDTokenizer, max_history: int = 20, mode: str = "sequence"
+) -> tuple[str, str]:
+    """(prompt, context) a model trained in `mode` reads before writing the next SID.
+
+    The model's input is the formatted prompt followed by the context: in sequence mode the fixed
+    prompt and the last `max_history` SIDs written back to back, exactly as training wrote them.
+    """
+    if mode == "prefix":
+        return recommendation_prompt(history, tok, max_history), ""
+    if mode != "sequence":
+        raise SidrecError(f"unknown sequential mode {mode!r} (choose from {', '.join(SEQUENTIAL_MODES)})")
+    hist = tuple(history)[-max_history:]
+    if not hist:
+        raise SidrecError("a recommendation needs at least one item in the history")
+    return SEQUENCE_PROMPT, "".join(tok.encode(i) for i in hist)

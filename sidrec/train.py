@@ -73,6 +73,7 @@ class TrainConfig:
             for k, v in t.items()
         }
         d["target_modules"] = tuple(d["target_modules"])
+        t.setdefault("sequential_mode", "prefix")  # models saved before the sequence mode existed
         return TrainConfig(**d, tasks=TaskConfig(**t))
 
 
@@ -91,7 +92,7 @@ class ExampleDataset(torch.utils.data.Dataset):
     def __init__(self, examples: list[Example], tokenizer, max_length: int):
         self.rows = []
         for ex in examples:
-            ids, labels = encode_example(tokenizer, ex.prompt, ex.response, max_length)
+            ids, labels = encode_example(tokenizer, ex.prompt, ex.response, max_length, ex.context, ex.eos)
             self.rows.append({"input_ids": ids, "labels": labels, "task": TASKS.index(ex.task)})
 
     def __len__(self) -> int:

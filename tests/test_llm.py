@@ -300,3 +300,18 @@ def test_merged_lora_gives_the_trained_logits(tmp_path, tie):
         before = model(**batch).logits
         after = model.merge_and_unload()(**batch).logits
     assert torch.allclose(before, after, atol=1e-5)
+
+
+def test_config_round_trip_and_models_from_before_the_sequence_mode():
+    from dataclasses import asdict
+
+    from sidrec.tasks import TaskConfig
+
+    for mode in ("sequence", "prefix"):
+        cfg = TrainConfig(tasks=TaskConfig(sequential_mode=mode))
+        assert TrainConfig.from_dict(asdict(cfg)) == cfg
+    old = asdict(TrainConfig())
+    del old["tasks"]["sequential_mode"]  # a manifest written before the mode existed: per-prefix prompts
+    assert TrainConfig.from_dict(old).tasks.sequential_mode == "prefix"
+    with pytest.raises(SidrecError, match="sequential mode"):
+        TaskConfig(sequential_mode="sliding")

@@ -108,7 +108,7 @@ def test_builders_read_no_held_out_sample_and_mention_no_held_out_item(task):
     examples = task_examples(task, _train_only_split(), ITEMS, TOK, KEYWORDS, TaskConfig())
     assert examples and all(ex.task == task for ex in examples)
     for ex in examples:
-        text = ex.prompt + " " + ex.response
+        text = ex.prompt + " " + ex.context + " " + ex.response
         for iid in HELD_OUT_ONLY:
             assert iid not in ex.items
             assert TOK.encode(iid) not in text
@@ -123,11 +123,11 @@ def test_training_set_mentions_no_held_out_item():
     mentioned = {i for ex in examples for i in ex.items}
     assert not mentioned & HELD_OUT_ONLY
     held_sids = {TOK.encode(i) for i in HELD_OUT_ONLY}
-    assert not any(sid in ex.prompt + ex.response for ex in examples for sid in held_sids)
+    assert not any(sid in ex.prompt + ex.context + ex.response for ex in examples for sid in held_sids)
 
 
 def test_sequential_targets_the_sample_and_caps_history():
-    config = TaskConfig(max_history=3)
+    config = TaskConfig(max_history=3, sequential_mode="prefix")
     examples = task_examples("sequential", SPLIT, ITEMS, TOK, KEYWORDS, config)
     held = {(s.user_id, s.target) for s in [*SPLIT.valid, *SPLIT.test]}
     assert len(examples) == len(SPLIT.train)
@@ -139,6 +139,56 @@ def test_sequential_targets_the_sample_and_caps_history():
         assert " ".join(TOK.encode(i) for i in history) in ex.prompt
         assert ex.prompt.count("<a_") == len(history) <= 3
     assert any(len(s.history) > 3 for s in SPLIT.train)  # the cap was exercised
+
+
+@pytest.mark.parametrize("cap", [3, 20])
+def test_sequence_mode_makes_every_training_item_after_the_first_a_target_once(cap):
+    config = TaskConfig(max_history=cap)  # the default mode: whole sequences
+    total = 0
+    for user, full in SEQUENCES.items():
+        split = leave_one_out({user: full})
+        seq = split.train_sequences[user]
+        examples = task_examples("sequential", split, ITEMS, TOK, KEYWORDS, config)
+        total += len(examples)
+        targets = []
+        for ex in examples:
+            assert ex.prompt == "Purchases in order:" and not ex.eos and ex.context
+            window = list(ex.items)
+            assert len(window) <= cap + 1
+            # context and response are the window's SIDs back to back, the context first
+            assert ex.context + ex.response == "".join(TOK.encode(i) for i in window)
+            targets += window[ex.context.count("<a_") :]
+        assert targets == seq[1:]  # every training item but the first, once, in order
+    assert total < len(SPLIT.train)  # fewer forward passes than one per prefix
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["sequence", "prefix"])
+def test_training_and_inference_read_the_same_tokens(mode):
+    """With the real BPE tokenizer: the input before a target is exactly what inference feeds for its history."""
+    from transformers import AutoTokenizer
+
+    from sidrec.llm import base_path, encode_example, model_input
+    from sidrec.tasks import recommendation_input
+
+    tok = AutoTokenizer.from_pretrained(base_path("smollm2-135m"))
+    tok.add_tokens(TOK.tokens())
+    config = TaskConfig(max_history=20, sequential_mode=mode)
+    seq = SEQUENCES["u4"][:-2]  # its training sequence
+    examples = task_examples("sequential", leave_one_out({"u4": SEQUENCES["u4"]}), ITEMS, TOK, KEYWORDS, config)
+    if mode == "prefix":
+        examples = examples[-1:]  # the longest prefix: history seq[:-1], target seq[-1]
+    (ex,) = examples
+    ids, labels = encode_example(tok, ex.prompt, ex.response, 512, ex.context, ex.eos)
+    first_label = next(n for n, x in enumerate(labels) if x != -100)
+    per_item = TOK.n_levels
+    targets = range(1, len(seq)) if mode == "sequence" else [len(seq) - 1]
+    for n, t in enumerate(targets):
+        at = first_label + n * per_item  # where target t's SID starts
+        inference = tok(model_input(*recommendation_input(seq[:t], TOK, 20, mode)), add_special_tokens=False)
+        assert ids[:at] == inference["input_ids"]
+        assert tok.decode(ids[at : at + per_item]) == TOK.encode(seq[t])
+        assert all(x != -100 for x in labels[at : at + per_item])
 
 
 def test_validation_set_targets_are_exactly_the_valid_targets():
@@ -257,7 +307,9 @@ def test_examples_for_user():
     shown = examples_for_user("u1", _train_only_split(), ITEMS, TOK, KEYWORDS, config)
     assert set(shown) == set(config.tasks)
     assert all(ex.task == task for task, ex in shown.items())
-    assert shown["sequential"].response == TOK.encode("I3")  # the user's last training item
+    assert shown["sequential"].response.endswith(TOK.encode("I3"))  # the user's last training item
+    prefix = examples_for_user("u1", SPLIT, ITEMS, TOK, KEYWORDS, TaskConfig(sequential_mode="prefix"))
+    assert prefix["sequential"].response == TOK.encode("I3")
     assert not {i for ex in shown.values() for i in ex.items} & HELD_OUT_ONLY
     assert shown == examples_for_user("u1", SPLIT, ITEMS, TOK, KEYWORDS, config)
     only_two = examples_for_user("u2", SPLIT, ITEMS, TOK, KEYWORDS, TaskConfig(tasks=("query", "ts_align")))
