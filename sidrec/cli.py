@@ -169,6 +169,8 @@ def train_config_from_args(args):
         seed=args.seed,
         time_budget_s=args.time_budget,
         save_steps=args.save_steps,
+        eval_steps=args.eval_steps,
+        early_stopping_patience=args.early_stopping,
         tasks=replace(TaskConfig(), tasks=tasks, seed=args.seed, sequential_mode=args.sequential_mode),
     )
 
@@ -178,6 +180,12 @@ def cmd_llm_train(args) -> int:
     from sidrec.pipeline import train_llm
 
     def report(logs: dict) -> None:
+        if "valid_loss" in logs:
+            print(
+                f"step {logs['step']}/{logs['max_steps']} valid loss {logs['valid_loss']:.4f} "
+                f"({logs['train_seconds']:.0f} s, {logs['targets_seen']} next-item targets)",
+                file=sys.stderr, flush=True,
+            )  # fmt: skip
         if "loss" in logs:
             parts = [f"step {logs['step']}/{logs['max_steps']}", f"loss {logs['loss']:.3f}"]
             parts += [f"{k[5:]} {v:.3f}" for k, v in logs.items() if k.startswith("loss_")]
@@ -401,6 +409,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--time-budget", type=float, default=0.0, help="seconds; stop and save when spent")
     sp.add_argument("--save-steps", type=int, default=50, help="checkpoint every N steps (for --resume)")
     sp.add_argument("--resume", action="store_true", help="continue from the last checkpoint in OUT-checkpoints")
+    sp.add_argument("--eval-steps", type=int, default=0, help="validation loss every N steps (0: at the end only)")
+    sp.add_argument(
+        "--early-stopping", type=int, default=0, metavar="N",
+        help="stop after N validations without a better loss and keep the best (needs --eval-steps)",
+    )  # fmt: skip
 
     sp = add(sub, "recommend", cmd_recommend, "top-k items for a history, by constrained beam search")
     sp.add_argument("model_dir", type=Path)

@@ -144,13 +144,16 @@ class JobBoard:
 
 
 def loss_curves(logs: list[dict]) -> pd.DataFrame:
-    """Logged dicts -> long table (step, curve, loss): "total" plus one curve per task that was logged.
+    """Logged dicts -> long table (step, curve, loss): "total" plus one curve per task that was logged,
+    and "validation" where a validation loss was logged.
 
-    >>> loss_curves([{"step": 5, "loss": 2.0, "loss_sequential": 2.5}]).values.tolist()
-    [[5, 'total', 2.0], [5, 'sequential', 2.5]]
+    >>> loss_curves([{"step": 5, "loss": 2.0, "loss_sequential": 2.5}, {"step": 5, "valid_loss": 2.7}]).values.tolist()
+    [[5, 'total', 2.0], [5, 'sequential', 2.5], [5, 'validation', 2.7]]
     """
     rows = []
     for d in logs:
+        if "valid_loss" in d and "step" in d:
+            rows.append((d["step"], "validation", float(d["valid_loss"])))
         if "loss" not in d or "step" not in d:
             continue
         rows.append((d["step"], "total", float(d["loss"])))

@@ -147,6 +147,7 @@ class Example:
     items: tuple[str, ...] = ()  # every item id whose SID or title appears in prompt or response (leakage checks)
     context: str = ""  # text after the formatted prompt that carries no loss (sequence mode: the first items' SIDs)
     eos: bool = True  # the response ends with EOS (not in sequence mode: a sequence goes on)
+    targets: int = 0  # next-item targets whose loss the example carries (sequential task only)
 
 
 # ---------------------------------------------------------------- small helpers
@@ -221,7 +222,7 @@ def _sequential(
 ) -> Example:
     hist = tuple(history[-config.max_history :])
     prompt = rng.choice(TEMPLATES["sequential"]).format(history=_sids(hist, tok))
-    return Example("sequential", prompt, tok.encode(target), (*hist, target))
+    return Example("sequential", prompt, tok.encode(target), (*hist, target), targets=1)
 
 
 def sequence_windows(n: int, cap: int) -> list[tuple[int, int, int]]:
@@ -255,7 +256,7 @@ def _sequence(seq: list[str], tok: SIDTokenizer, config: TaskConfig) -> list[Exa
         out.append(
             Example(
                 "sequential", SEQUENCE_PROMPT, "".join(tok.encode(i) for i in targets), tuple(seq[start:end]),
-                context="".join(tok.encode(i) for i in context), eos=False,
+                context="".join(tok.encode(i) for i in context), eos=False, targets=len(targets),
             )
         )  # fmt: skip
     return out
@@ -265,7 +266,7 @@ def _next_item(history: tuple[str, ...], target: str, tok: SIDTokenizer, config:
     """History -> one target in the model's sequential format, without EOS (validation: the SID tokens only)."""
     prompt, context = recommendation_input(history, tok, config.max_history, config.sequential_mode)
     hist = tuple(history[-config.max_history :])
-    return Example("sequential", prompt, tok.encode(target), (*hist, target), context=context, eos=False)
+    return Example("sequential", prompt, tok.encode(target), (*hist, target), context=context, eos=False, targets=1)
 
 
 def _sid_to_title(iid: str, items: pd.DataFrame, tok: SIDTokenizer, rng: random.Random) -> Example:

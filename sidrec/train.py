@@ -58,6 +58,8 @@ class TrainConfig:
     logging_steps: int = 5
     seed: int = 0
     time_budget_s: float = 0.0  # stop (and save) after this many seconds; 0 = no limit
+    eval_steps: int = 0  # validation loss every N optimizer steps, logged with the seconds spent (0 = at the end only)
+    early_stopping_patience: int = 0  # stop after N validations without a better loss, keep the best (0 = off)
     bf16: bool = True  # autocast to bfloat16 where the hardware supports it
     # dtype of the saved adapter and SID rows: float16 halves the file but moved 13% of the demo's top-10
     # lists (BENCHMARKS.md, adapter precision), so float32 is the default
@@ -93,7 +95,7 @@ class ExampleDataset(torch.utils.data.Dataset):
         self.rows = []
         for ex in examples:
             ids, labels = encode_example(tokenizer, ex.prompt, ex.response, max_length, ex.context, ex.eos)
-            self.rows.append({"input_ids": ids, "labels": labels, "task": TASKS.index(ex.task)})
+            self.rows.append({"input_ids": ids, "labels": labels, "task": TASKS.index(ex.task), "targets": ex.targets})
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -124,7 +126,11 @@ class LeftPadCollator:
             mask[i, width - n :] = 1
         position_ids = (mask.cumsum(1) - 1).clamp_min(0)
         task = torch.tensor([r["task"] for r in rows])
-        return {"input_ids": ids, "attention_mask": mask, "position_ids": position_ids, "labels": labels, "task": task}
+        targets = torch.tensor([r.get("targets", 0) for r in rows])
+        return {
+            "input_ids": ids, "attention_mask": mask, "position_ids": position_ids, "labels": labels, "task": task,
+            "targets": targets,
+        }  # fmt: skip
 
 
 def response_loss(model, batch: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -168,11 +174,14 @@ def _make_trainer_class():
             self.task_sums = torch.zeros(len(TASKS), dtype=torch.float64)
             self.task_counts = torch.zeros(len(TASKS), dtype=torch.float64)
             self.tokens_seen = 0
+            self.targets_seen = 0
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             task = inputs.pop("task")
+            targets = inputs.pop("targets", None)
             loss, sums, counts = response_loss(model, inputs)
             if model.training:
+                self.targets_seen += int(targets.sum()) if targets is not None else 0
                 self.task_sums.index_add_(0, task.cpu(), sums.cpu().double())
                 self.task_counts.index_add_(0, task.cpu(), counts.cpu().double())
                 self.tokens_seen += int(inputs["attention_mask"].sum())
@@ -215,6 +224,63 @@ def _callbacks(config: TrainConfig, progress: ProgressFn | None, should_stop: Ca
                 progress({"step": state.global_step, "max_steps": state.max_steps, **logs})
 
     return [Budget()]
+
+
+class Validation:
+    """Validation loss every `eval_steps` steps against the training seconds (validation time excluded),
+    logged into the trainer's history (so a resumed run keeps its curve); early stopping keeps the best
+    trainable tensors in memory and puts them back at the end."""
+
+    def __init__(self, config: TrainConfig, valid_ds, pad_id: int, progress: ProgressFn | None):
+        from transformers import TrainerCallback
+
+        self.config, self.valid_ds, self.pad_id, self.progress = config, valid_ds, pad_id, progress
+        self.trainer = None
+        self.best, self.best_step, self.best_state, self.bad = float("inf"), 0, None, 0
+        self.eval_seconds = 0.0
+        self.start = time.perf_counter()
+        outer = self
+
+        class Callback(TrainerCallback):
+            def on_step_end(self, args, state, control, model=None, **kwargs):
+                if outer.config.eval_steps and state.global_step % outer.config.eval_steps == 0:
+                    if outer.validate(model, state):
+                        control.should_training_stop = True
+                        control.should_save = True
+
+        self.callback = Callback()
+
+    def validate(self, model, state) -> bool:
+        """Log one validation point; True when early stopping says stop."""
+        t0 = time.perf_counter()
+        loss = evaluate_loss(model, self.valid_ds, self.pad_id, self.config.batch_size)
+        self.eval_seconds += time.perf_counter() - t0
+        entry = {
+            "step": state.global_step,
+            "valid_loss": round(loss, 4),
+            "train_seconds": round(time.perf_counter() - self.start - self.eval_seconds, 1),
+            "targets_seen": self.trainer.targets_seen if self.trainer is not None else 0,
+        }
+        state.log_history.append(entry)
+        if self.progress is not None:
+            self.progress({**entry, "max_steps": state.max_steps})
+        if loss < self.best:
+            self.best, self.best_step, self.bad = loss, state.global_step, 0
+            if self.config.early_stopping_patience:
+                self.best_state = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+            return False
+        self.bad += 1
+        return bool(self.config.early_stopping_patience) and self.bad >= self.config.early_stopping_patience
+
+    def restore_best(self, model) -> bool:
+        """Put the best validated tensors back (True if they differ from the last step's)."""
+        if self.best_state is None:
+            return False
+        params = dict(model.named_parameters())
+        with torch.no_grad():
+            for name, value in self.best_state.items():
+                params[name].copy_(value)
+        return True
 
 
 def lora_config(config: TrainConfig, sid_ids: list[int]):
@@ -292,27 +358,37 @@ def train(
         dataloader_num_workers=0,
         disable_tqdm=progress is not None,
     )
+    validation = Validation(config, valid_ds, tokenizer.pad_token_id, progress)
     trainer = _make_trainer_class()(
         model=model,
         args=args,
         train_dataset=train_ds,
         data_collator=LeftPadCollator(tokenizer.pad_token_id),
-        callbacks=_callbacks(config, progress, should_stop),
+        callbacks=[*_callbacks(config, progress, should_stop), validation.callback],
     )
+    validation.trainer = trainer
     trainer._get_train_sampler = _length_grouped_sampler(trainer, train_ds, config)
     checkpoints = sorted(ckpt.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1])) if resume else []
     has_ckpt = bool(checkpoints)
     start = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=True if has_ckpt else None)
-    seconds = time.perf_counter() - start
+    seconds = time.perf_counter() - start - validation.eval_seconds
+    restored = validation.best_state is not None and validation.best_step != trainer.state.global_step
+    if restored:
+        validation.restore_best(trainer.model)
     valid_loss = evaluate_loss(trainer.model, valid_ds, tokenizer.pad_token_id, config.batch_size)
-    history = [h for h in trainer.state.log_history if "loss" in h]
+    history = [h for h in trainer.state.log_history if "loss" in h or "valid_loss" in h]
+    train_logs = [h for h in history if "loss" in h]
     metrics = {
-        "train_loss": round(float(history[-1]["loss"]) if history else result.training_loss, 4),
+        "train_loss": round(float(train_logs[-1]["loss"]) if train_logs else result.training_loss, 4),
         "valid_loss": round(valid_loss, 4),
         "steps": trainer.state.global_step,
+        "best_step": validation.best_step if restored else trainer.state.global_step,
         "train_seconds": round(seconds, 1),
         "tokens_per_second": round(trainer.tokens_seen / max(seconds, 1e-9), 1),
+        "next_item_targets": trainer.targets_seen,
+        "next_item_targets_per_second": round(trainer.targets_seen / max(seconds, 1e-9), 2),
+        "sequential_mode": config.tasks.sequential_mode,
         "examples": len(train_ds),
         "resumed_from_step": int(checkpoints[-1].name.split("-")[1]) if checkpoints else 0,
         "bf16": use_bf16,
@@ -346,7 +422,9 @@ def evaluate_loss(model, dataset: ExampleDataset, pad_id: int, batch_size: int =
     for start in range(0, len(order), batch_size):
         batch = collate([dataset[i] for i in order[start : start + batch_size]])
         batch.pop("task")
-        _, sums, counts = response_loss(model, batch)
+        batch.pop("targets")
+        device = next(model.parameters()).device
+        _, sums, counts = response_loss(model, {k: v.to(device) for k, v in batch.items()})
         total += float(sums.sum())
         count += int(counts.sum())
     model.train(was_training)

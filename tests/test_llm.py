@@ -1,5 +1,7 @@
 """SID vocabulary, SA-Init, LoRA training and the model artifact, on a tiny random Llama built in code."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -315,3 +317,32 @@ def test_config_round_trip_and_models_from_before_the_sequence_mode():
     assert TrainConfig.from_dict(old).tasks.sequential_mode == "prefix"
     with pytest.raises(SidrecError, match="sequential mode"):
         TaskConfig(sequential_mode="sliding")
+
+
+def test_validation_curve_and_early_stopping_keep_the_best_step(base, tmp_path, monkeypatch):
+    from safetensors.torch import load_file
+
+    import sidrec.train as train_module
+
+    real = train_module.evaluate_loss
+    fake = iter([1.0, 2.0])  # step 2 is the best, step 4 is worse: patience 1 stops there
+
+    def scripted(*args, **kwargs):
+        return next(fake, None) or real(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "evaluate_loss", scripted)
+    seq = [Example("sequential", "purchase history", "<a_0><b_0><c_0><a_1><b_1><c_0>", targets=2)] * 24
+    cfg = config(base, max_steps=10, eval_steps=2, early_stopping_patience=1)
+    a = train(seq, examples(8), SID_TOKENS, KEYWORDS, "fp-1", tmp_path / "a", cfg)
+    assert a["steps"] == 4 and a["best_step"] == 2
+    assert a["next_item_targets"] == 4 * 4 * 2  # 4 steps of 4 examples with 2 targets each
+    points = [h for h in train_module.log_history(tmp_path / "a") if "valid_loss" in h]
+    assert [(h["step"], h["valid_loss"]) for h in points] == [(2, 1.0), (4, 2.0)]
+    assert points[0]["train_seconds"] <= points[1]["train_seconds"]
+    monkeypatch.setattr(train_module, "evaluate_loss", real)
+    calls = iter(range(100))
+    b = train(seq, examples(8), SID_TOKENS, KEYWORDS, "fp-1", tmp_path / "b", replace(cfg, eval_steps=0),
+              should_stop=lambda: next(calls) >= 1)  # fmt: skip  (stops after step 2, same schedule)
+    assert b["steps"] == 2
+    ta, tb = (load_file(str(tmp_path / run / "adapter.safetensors")) for run in ("a", "b"))
+    assert ta.keys() == tb.keys() and all(torch.equal(ta[k], tb[k]) for k in ta)
