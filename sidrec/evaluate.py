@@ -56,8 +56,11 @@ def evaluate(
     data: str | Path,
     config: EvalConfig = EvalConfig(),
     progress: ProgressFn | None = None,
+    tokenizer_dir: str | Path | None = None,
 ) -> dict:
-    """Metrics per model, per-user rows for the SID-LLM, the number of users and the seconds taken."""
+    """Metrics per model, per-user rows for the SID-LLM, the number of users and the seconds taken.
+
+    The model's SID tokenizer is `tokenizer_dir`, else the one its manifest names."""
     start = time.perf_counter()
     ds = load_dataset(data)
     split = split_dataset(ds)
@@ -81,7 +84,7 @@ def evaluate(
             num_beams=config.num_beams, top_k=config.k, batch_size=config.batch_size,
             exclude_history=config.exclude_history,
         )  # fmt: skip
-        rec = Recommender.from_dirs(model_dir, tokenizer_dir_for(model_dir), gen)
+        rec = Recommender.from_dirs(model_dir, tokenizer_dir_for(model_dir, tokenizer_dir), gen)
         t0 = time.perf_counter()
         recs = []
         for b in range(0, len(histories), config.batch_size):

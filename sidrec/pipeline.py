@@ -131,5 +131,6 @@ def train_llm(
         resume,
         progress,
         should_stop,
+        tokenizer_dir=tokenizer_dir,
     )
     return metrics

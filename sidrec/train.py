@@ -204,17 +204,23 @@ def _make_trainer_class():
     return AlignTrainer
 
 
-def _callbacks(config: TrainConfig, progress: ProgressFn | None, should_stop: Callable[[], bool] | None):
+def _callbacks(
+    config: TrainConfig,
+    progress: ProgressFn | None,
+    should_stop: Callable[[], bool] | None,
+    paused: Callable[[], float] = lambda: 0.0,
+):
     from transformers import TrainerCallback
 
     class Budget(TrainerCallback):
-        """Progress reports, the time budget and a stop request: stop and save at the next step."""
+        """Progress reports, the time budget (training time: `paused()` seconds of validation do not count)
+        and a stop request: stop and save at the next step."""
 
         def __init__(self):
             self.start = time.perf_counter()
 
         def on_step_end(self, args, state, control, **kwargs):
-            over = config.time_budget_s and time.perf_counter() - self.start > config.time_budget_s
+            over = config.time_budget_s and time.perf_counter() - self.start - paused() > config.time_budget_s
             if over or (should_stop is not None and should_stop()):
                 control.should_training_stop = True
                 control.should_save = True
@@ -239,6 +245,7 @@ class Validation:
         self.best, self.best_step, self.best_state, self.bad = float("inf"), 0, None, 0
         self.eval_seconds = 0.0
         self.start = time.perf_counter()
+        self.offsets: tuple[float, int] | None = None
         outer = self
 
         class Callback(TrainerCallback):
@@ -255,11 +262,14 @@ class Validation:
         t0 = time.perf_counter()
         loss = evaluate_loss(model, self.valid_ds, self.pad_id, self.config.batch_size)
         self.eval_seconds += time.perf_counter() - t0
+        if self.offsets is None:  # a resumed run continues the curve of the run before it
+            before = [h for h in state.log_history if "train_seconds" in h]
+            self.offsets = (before[-1]["train_seconds"], before[-1]["targets_seen"]) if before else (0.0, 0)
         entry = {
             "step": state.global_step,
             "valid_loss": round(loss, 4),
-            "train_seconds": round(time.perf_counter() - self.start - self.eval_seconds, 1),
-            "targets_seen": self.trainer.targets_seen if self.trainer is not None else 0,
+            "train_seconds": round(self.offsets[0] + time.perf_counter() - self.start - self.eval_seconds, 1),
+            "targets_seen": self.offsets[1] + (self.trainer.targets_seen if self.trainer is not None else 0),
         }
         state.log_history.append(entry)
         if self.progress is not None:
@@ -364,7 +374,7 @@ def train(
         args=args,
         train_dataset=train_ds,
         data_collator=LeftPadCollator(tokenizer.pad_token_id),
-        callbacks=[*_callbacks(config, progress, should_stop), validation.callback],
+        callbacks=[*_callbacks(config, progress, should_stop, lambda: validation.eval_seconds), validation.callback],
     )
     validation.trainer = trainer
     trainer._get_train_sampler = _length_grouped_sampler(trainer, train_ds, config)
