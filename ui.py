@@ -29,7 +29,8 @@ def current_workspace() -> Workspace:
     name = st.query_params.get("ws", SAMPLE)
     try:
         return get_workspace(name)
-    except SidrecError:
+    except SidrecError as e:
+        st.toast(f"Opened the sample instead: {e}")
         st.query_params["ws"] = SAMPLE
         return get_workspace(SAMPLE)
 

@@ -26,6 +26,7 @@ from torch import nn
 
 from sidrec.artifacts import atomic_dir, read_manifest, write_json_atomic, write_manifest
 from sidrec.data import Sample, Split
+from sidrec.device import pick
 from sidrec.metrics import summarize
 
 ProgressFn = Callable[[float, str], None]
@@ -59,6 +60,7 @@ class SASRecConfig:
     max_epochs: int = 200
     patience: int = 10  # epochs without a better validation NDCG@10
     seed: int = 0
+    device: str = "auto"  # auto (CUDA, then MPS, then CPU) | cpu | cuda | mps
 
 
 class SASRecNet(nn.Module):
@@ -78,8 +80,9 @@ class SASRecNet(nn.Module):
         """seq (B, T) item indices, left-padded with 0 -> states (B, T, H)."""
         t = seq.shape[1]
         keep = (seq != 0).unsqueeze(-1).float()  # (B, T, 1): padding positions are zeroed, not key-masked,
-        x = (self.item(seq) * self.config.hidden**0.5 + self.pos(torch.arange(t))[None]) * keep  # so no row is NaN
-        causal = torch.triu(torch.ones(t, t, dtype=torch.bool), 1)
+        pos = self.pos(torch.arange(t, device=seq.device))[None]  # so no row is NaN
+        x = (self.item(seq) * self.config.hidden**0.5 + pos) * keep
+        causal = torch.triu(torch.ones(t, t, dtype=torch.bool, device=seq.device), 1)
         h = self.encoder(self.drop(x), mask=causal)
         return self.norm(h) * keep
 
@@ -97,11 +100,13 @@ class SASRec:
         self.config = config
         torch.manual_seed(config.seed)
         self.net = SASRecNet(len(self.item_ids), config)
+        self.device = pick(config.device)
+        self.net.to(self.device)
 
     def _pad(self, histories: list[list[str]]) -> torch.Tensor:
         L = self.config.max_len
         rows = [[self.index[i] for i in h if i in self.index][-L:] for h in histories]
-        return torch.tensor([[0] * (L - len(r)) + r for r in rows], dtype=torch.long)
+        return torch.tensor([[0] * (L - len(r)) + r for r in rows], dtype=torch.long, device=self.device)
 
     @torch.no_grad()
     def recommend(
@@ -117,10 +122,10 @@ class SASRec:
                 part = exclude[b : b + 512]
                 rows = [(u, self.index[i]) for u, seen in enumerate(part) for i in seen if i in self.index]
                 if rows:
-                    r, c = torch.tensor(rows).T
+                    r, c = torch.tensor(rows, device=self.device).T
                     scores[r, c] = float("-inf")
             top = scores.topk(k, dim=1).indices
-            out += [[self.item_ids[j - 1] for j in row] for row in top.tolist()]
+            out += [[self.item_ids[j - 1] for j in row] for row in top.cpu().tolist()]
         return out
 
     def fit(self, split: Split, progress: ProgressFn | None = None, exclude_history: bool = True) -> dict:
@@ -146,7 +151,7 @@ class SASRec:
         for epoch in range(1, cfg.max_epochs + 1):
             self.net.train()
             for idx in torch.randperm(len(data), generator=gen).split(cfg.batch_size):
-                batch = data[idx]
+                batch = data[idx].to(self.device)
                 inp, tgt = batch[:, :-1], batch[:, 1:]
                 logits = self.net(inp) @ self.net.item.weight.T  # (B, T, n+1)
                 loss = nn.functional.cross_entropy(
@@ -182,7 +187,8 @@ class SASRec:
         from safetensors.torch import save_file
 
         with atomic_dir(folder) as tmp:
-            save_file({k: v.contiguous() for k, v in self.net.state_dict().items()}, str(tmp / "model.safetensors"))
+            state = {k: v.detach().cpu().contiguous() for k, v in self.net.state_dict().items()}
+            save_file(state, str(tmp / "model.safetensors"))
             write_json_atomic(tmp / "items.json", self.item_ids)
             write_manifest(tmp, "sasrec", 1, asdict(self.config), metrics=metrics or {})
 
@@ -195,7 +201,7 @@ class SASRec:
         folder = Path(folder)
         manifest = read_manifest(folder, "sasrec", 1)
         model = cls(json.loads((folder / "items.json").read_text()), SASRecConfig(**manifest["config"]))
-        model.net.load_state_dict(load_file(str(folder / "model.safetensors")))
+        model.net.load_state_dict(load_file(str(folder / "model.safetensors"), device=str(model.device)))
         return model
 
 

@@ -26,8 +26,11 @@ from sidrec.tokenizer import SIDTokenizer, TokenizerConfig, fit_tokenizer, impor
 VARIANTS = [("rq-kmeans", True), ("rq-kmeans", False), ("rq-vae", False)]
 
 
-def machine() -> str:
-    return f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()} (CPU only)"
+def machine(device: str | None = "auto") -> str:
+    """The hardware a figure was measured on: GPU name and count, or CPU model, cores and vector flags."""
+    from sidrec.device import describe
+
+    return f"{describe(device)}; {platform.system()} {platform.machine()}"
 
 
 def _published_indexes(folder: Path) -> list[Path]:
@@ -151,6 +154,7 @@ def plain_trainer_tokens_per_second(examples, sid_tokens, keywords, config, out:
     """
     from transformers import DataCollatorForSeq2Seq, Trainer, TrainingArguments, set_seed
 
+    from sidrec.device import pick
     from sidrec.train import ExampleDataset, prepare_model
 
     set_seed(config.seed)
@@ -174,7 +178,7 @@ def plain_trainer_tokens_per_second(examples, sid_tokens, keywords, config, out:
         save_strategy="no",
         report_to=[],
         seed=config.seed,
-        use_cpu=True,
+        use_cpu=pick(config.device).type == "cpu",  # the same device as ours: a like-for-like ratio
         disable_tqdm=True,
         dataloader_num_workers=0,
     )

@@ -183,18 +183,33 @@ def build_cache(
     return stats
 
 
+def _history_rule(path: str | Path) -> str | None:
+    cache = TopKCache(path)
+    try:
+        return cache.meta.get("history_rule")
+    finally:
+        cache.close()
+
+
 def merge_caches(parts: list[str | Path], out: str | Path) -> int:
     """Merge shard files built by one model into `out`; returns the number of users."""
     if not parts:
         raise SidrecError("nothing to merge")
     first = TopKCache(parts[0])
     target = TopKCache(out, first.model_fingerprint, first.k)
+    rules = {r for r in (_history_rule(p) for p in parts) if r}
+    rules |= {target.meta["history_rule"]} if "history_rule" in target.meta else set()
+    if len(rules) > 1:
+        raise SidrecError(f"the parts were built under different history rules ({', '.join(sorted(rules))})")
     for part in parts:
         src = TopKCache(part, first.model_fingerprint, first.k)  # refuses another model
         rows = src.conn.execute("SELECT user_id, items, scores, history_hash, built_at FROM topk").fetchall()
         with target.conn:
             target.conn.executemany("INSERT OR REPLACE INTO topk VALUES (?, ?, ?, ?, ?)", rows)
         src.close()
+    if rules and "history_rule" not in target.meta:
+        with target.conn:
+            target.conn.execute("INSERT OR REPLACE INTO meta VALUES ('history_rule', ?)", (rules.pop(),))
     n = len(target)
     target.close()
     first.close()

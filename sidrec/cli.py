@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import replace
@@ -171,6 +172,7 @@ def train_config_from_args(args):
         save_steps=args.save_steps,
         eval_steps=args.eval_steps,
         early_stopping_patience=args.early_stopping,
+        device=args.device,
         tasks=replace(TaskConfig(), tasks=tasks, seed=args.seed, sequential_mode=args.sequential_mode),
     )
 
@@ -194,10 +196,11 @@ def cmd_llm_train(args) -> int:
     ds = load_dataset(args.data)
     metrics = train_llm(ds, args.tokenizer, args.out, train_config_from_args(args), args.resume, report)
     human = (
-        f"saved {args.out}: train loss {metrics['train_loss']}, valid loss {metrics['valid_loss']}, "
+        f"saved {args.out}: train loss {metrics['train_loss']} (run mean), valid loss {metrics['valid_loss']}, "
         f"{metrics['tokens_per_second']} tokens/s over {metrics['steps']} steps"
     )
-    emit(metrics, args.json, human)
+    if int(os.environ.get("RANK", "0")) == 0:  # data-parallel runs: the main process reports
+        emit(metrics, args.json, human)
     return 0
 
 
@@ -215,7 +218,9 @@ def cmd_recommend(args) -> int:
         raise SidrecError("--history needs at least one item id")
     torch_threads()
     tok_dir = tokenizer_dir_for(args.model_dir, args.tokenizer)
-    gen = GenerateConfig(num_beams=args.beams, top_k=args.k, exclude_history=not args.allow_repeats)
+    gen = GenerateConfig(
+        num_beams=args.beams, top_k=args.k, exclude_history=not args.allow_repeats, device=args.device
+    )
     rec = Recommender.from_dirs(args.model_dir, tok_dir, gen)
     r = rec.recommend([history])[0]
     titles = load_titles(tok_dir)
@@ -230,28 +235,49 @@ def cmd_recommend(args) -> int:
 
 
 def cmd_cache_build(args) -> int:
-    from sidrec.cache import build_cache
+    """Top-K lists for every user (or the first --max-users); under `accelerate launch` the processes split the
+    users, each writes a part, and the main process merges them into --out."""
+    from sidrec.cache import TopKCache, build_cache, merge_caches
     from sidrec.data import load_dataset
     from sidrec.generate import GenerateConfig, Recommender
-    from sidrec.llm import torch_threads
+    from sidrec.parallel import processes, split_shard
     from sidrec.train import model_fingerprint, tokenizer_dir_for
 
     try:
         i, n = (int(x) for x in args.shard.split("/"))
     except ValueError:
         raise SidrecError(f"--shard {args.shard!r}: expected i/n, e.g. 0/4") from None
-    torch_threads()
+    if args.max_users < 0:
+        raise SidrecError(f"--max-users {args.max_users}: must be 0 (all) or more")
+    procs = processes(args.device)
+    procs.share_cores()
     ds = load_dataset(args.data)
     tok_dir = tokenizer_dir_for(args.model_dir, args.tokenizer)
-    gen = GenerateConfig(num_beams=args.beams, top_k=args.k, exclude_history=not args.allow_repeats)
-    rec = Recommender.from_dirs(args.model_dir, tok_dir, gen)
-    histories = {u: seq[-rec.config.max_history :] for u, seq in ds.sequences.items()}
-    seen = {u: set(seq) for u, seq in ds.sequences.items()}  # everything the user has, not only what the model reads
-    progress = None if args.quiet else stderr_progress()
-    stats = build_cache(
-        rec, histories, args.out, model_fingerprint(args.model_dir), args.k, (i, n), progress=progress, exclude=seen
+    gen = GenerateConfig(
+        num_beams=args.beams, top_k=args.k, exclude_history=not args.allow_repeats, device=str(procs.device)
     )
-    emit({"out": str(args.out), **stats}, args.json, f"{args.out}: {stats}")
+    rec = Recommender.from_dirs(args.model_dir, tok_dir, gen)
+    fingerprint = model_fingerprint(args.model_dir)
+    users = sorted(ds.sequences)[: args.max_users or None]
+    done = TopKCache(args.out, fingerprint, args.k).users() if args.out.exists() else set()
+    users = [u for u in users if u not in done]
+    histories = {u: ds.sequences[u][-rec.config.max_history :] for u in users}
+    seen = {u: set(ds.sequences[u]) for u in users}  # everything the user has, not only what the model reads
+    progress = None if args.quiet or not procs.is_main else stderr_progress()
+    shard = split_shard((i, n), procs.rank, procs.world)
+    part = args.out if procs.world == 1 else args.out.with_name(f"{args.out.name}.part{procs.rank}of{procs.world}")
+    stats = build_cache(rec, histories, part, fingerprint, args.k, shard, progress=progress, exclude=seen)
+    if procs.world > 1:
+        procs.barrier()
+        if procs.is_main:
+            parts = [args.out.with_name(f"{args.out.name}.part{r}of{procs.world}") for r in range(procs.world)]
+            stats["users_in_cache"] = merge_caches(parts, args.out)
+            for p in parts:
+                p.unlink()
+            stats["processes"] = procs.world
+        procs.barrier()
+    if procs.is_main:
+        emit({"out": str(args.out), "device": str(procs.device), **stats}, args.json, f"{args.out}: {stats}")
     return 0
 
 
@@ -269,7 +295,7 @@ def cmd_evaluate(args) -> int:
 
     config = EvalConfig(
         split=args.split, num_beams=args.beams, k=args.k, max_users=args.max_users,
-        exclude_history=not args.allow_repeats,
+        exclude_history=not args.allow_repeats, device=args.device,
     )  # fmt: skip
     if args.no_llm:
         model_dir = None
@@ -409,6 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--time-budget", type=float, default=0.0, help="seconds; stop and save when spent")
     sp.add_argument("--save-steps", type=int, default=50, help="checkpoint every N steps (for --resume)")
     sp.add_argument("--resume", action="store_true", help="continue from the last checkpoint in OUT-checkpoints")
+    sp.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU) | cpu | cuda | cuda:N | mps")
     sp.add_argument("--eval-steps", type=int, default=0, help="validation loss every N steps (0: at the end only)")
     sp.add_argument(
         "--early-stopping", type=int, default=0, metavar="N",
@@ -424,6 +451,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument(
         "--allow-repeats", action="store_true", help="items already in the history may be recommended again"
     )
+    sp.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU) | cpu | cuda | cuda:N | mps")
 
     sp = add(sub, "evaluate", cmd_evaluate, "Recall/NDCG@5,10 of the model against popularity and SASRec")
     sp.add_argument("model_dir", type=Path)
@@ -437,6 +465,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument(
         "--allow-repeats", action="store_true", help="items already in the history may be recommended again"
     )
+    sp.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU) | cpu | cuda | cuda:N | mps")
     sp.add_argument("--quiet", action="store_true")
 
     cache = sub.add_parser("cache", help="the pre-computed top-K cache").add_subparsers(dest="cmd", required=True)
@@ -447,9 +476,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("-k", type=int, default=10)
     sp.add_argument("--beams", type=int, default=20)
     sp.add_argument("--shard", default="0/1", help="i/n: build every n-th user starting at i")
+    sp.add_argument("--max-users", type=int, default=0, help="the first N users by id only (0 = all)")
     sp.add_argument(
         "--allow-repeats", action="store_true", help="items already in the history may be recommended again"
     )
+    sp.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU) | cpu | cuda | cuda:N | mps")
     sp.add_argument("--tokenizer", type=Path)
     sp.add_argument("--quiet", action="store_true")
     sp = add(cache, "merge", cmd_cache_merge, "merge shard files built by one model")

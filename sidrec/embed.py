@@ -66,16 +66,20 @@ def text_model_path(name: str = TEXT_MODEL) -> Path:
 
 
 @lru_cache(maxsize=2)
-def load_text_model(name: str = TEXT_MODEL):
+def load_text_model(name: str = TEXT_MODEL, device: str = "auto"):
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from sentence_transformers import SentenceTransformer
 
-    return SentenceTransformer(str(text_model_path(name)), device="cpu", local_files_only=True)
+    from sidrec.device import pick
+
+    return SentenceTransformer(str(text_model_path(name)), device=str(pick(device)), local_files_only=True)
 
 
-def _fast_dtype() -> torch.dtype | None:
-    """bfloat16 autocast where the CPU has native support (about 3x faster), else None."""
-    return torch.bfloat16 if torch.cpu._is_avx512_bf16_supported() else None
+def _fast_dtype(device: torch.device) -> torch.dtype | None:
+    """bfloat16 autocast where the device computes it natively (about 3x faster on such CPUs), else None."""
+    from sidrec.device import autocast_dtype
+
+    return autocast_dtype(device)
 
 
 def encode_texts(
@@ -85,25 +89,30 @@ def encode_texts(
     progress: ProgressFn | None = None,
     use_cache: bool = True,
     max_seq_length: int = 128,
+    device: str | None = "auto",
 ) -> np.ndarray:
     """L2-normalised sentence embeddings (n, 384), cached on disk by content hash.
 
     Texts are encoded in chunks of 512 so that sentence-transformers' length
     sorting removes most padding, with a progress report after each chunk.
     """
-    dtype = _fast_dtype()
-    key = hashlib.sha256("\0".join([model_name, str(max_seq_length), str(dtype), *texts]).encode()).hexdigest()[:24]
+    from sidrec.device import pick
+
+    dev = pick(device)
+    dtype = _fast_dtype(dev)
+    ident = [model_name, str(max_seq_length), str(dtype), dev.type]
+    key = hashlib.sha256("\0".join([*ident, *texts]).encode()).hexdigest()[:24]
     path = cache_dir() / "text" / f"{key}.npy"
     if use_cache and path.exists():
         if progress:
             progress(1.0, "text embeddings: cached")
         return np.load(path, allow_pickle=False)
-    model = load_text_model(model_name)
+    model = load_text_model(model_name, str(dev))
     model.max_seq_length = max_seq_length
     chunks, step = [], 512
     for start in range(0, len(texts), step):
         batch = list(texts[start : start + step])
-        with torch.autocast("cpu", dtype=dtype, enabled=dtype is not None):
+        with torch.autocast(dev.type, dtype=dtype or torch.float32, enabled=dtype is not None):
             chunks.append(model.encode(batch, batch_size=batch_size, normalize_embeddings=True).astype(np.float32))
         if progress:
             done = min(start + step, len(texts))

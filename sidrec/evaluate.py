@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -39,6 +39,7 @@ class EvalConfig:
     batch_size: int = 16
     baselines: tuple[str, ...] = ("popularity", "sasrec")
     exclude_history: bool = True  # no model returns an item the user already has (False: repeats allowed)
+    device: str = "auto"  # for the SID-LLM's search and SASRec (auto: CUDA, then MPS, then CPU)
     sasrec: SASRecConfig = field(default_factory=SASRecConfig)
 
 
@@ -82,7 +83,7 @@ def evaluate(
         torch_threads()
         gen = GenerateConfig(
             num_beams=config.num_beams, top_k=config.k, batch_size=config.batch_size,
-            exclude_history=config.exclude_history,
+            exclude_history=config.exclude_history, device=config.device,
         )  # fmt: skip
         rec = Recommender.from_dirs(model_dir, tokenizer_dir_for(model_dir, tokenizer_dir), gen)
         t0 = time.perf_counter()
@@ -112,7 +113,7 @@ def evaluate(
     if "sasrec" in config.baselines:
         if progress:
             progress(0.85, "SASRec: training")
-        sasrec = SASRec(ds.item_ids, config.sasrec)
+        sasrec = SASRec(ds.item_ids, replace(config.sasrec, device=config.device))
         fit = sasrec.fit(split, exclude_history=config.exclude_history)
         timings["sasrec_train_seconds"] = fit["train_seconds"]
         lists["sasrec"] = sasrec.recommend(histories, config.k, exclude)

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from sidrec import device as devices
 from sidrec import shared_prefix
 from sidrec.errors import SidrecError
 from sidrec.llm import model_input
@@ -56,6 +57,7 @@ class GenerateConfig:
     batch_size: int = 8  # users per forward pass
     shared_prefix: bool = True  # one prompt cache per user, not per beam (Llama-family models; see shared_prefix)
     exclude_history: bool = True  # never return an item already in the user's history (False: repeats allowed)
+    device: str = "auto"  # auto (CUDA, then MPS, then CPU) | cpu | cuda | cuda:N | mps
 
 
 @dataclass
@@ -88,7 +90,9 @@ class Recommender:
         config: GenerateConfig = GenerateConfig(),
         sequential_mode: str = TaskConfig.sequential_mode,
     ):
-        self.model = model.eval()
+        self.device = devices.pick(config.device)
+        devices.enable_fast_matmul(self.device)
+        self.model = model.eval().to(self.device)
         self.sequential_mode = sequential_mode
         self.llm_tok = llm_tokenizer
         self.sid_tok = sid_tokenizer
@@ -105,7 +109,7 @@ class Recommender:
         out_emb = self.base.get_output_embeddings()
         tied = getattr(self.base.config, "tie_word_embeddings", False)
         for lv, size in enumerate(self.trie.sizes):
-            ids = torch.tensor([vocab.get(token(lv, c), -1) for c in range(size)])
+            ids = torch.tensor([vocab.get(token(lv, c), -1) for c in range(size)], device=self.device)
             self.level_ids.append(ids)
             safe = ids.clamp_min(0)
             with torch.no_grad():
@@ -168,7 +172,7 @@ class Recommender:
         for level in range(self.trie.n_levels):
             lists = [b[level] for b in per_user]
             m = max(1, max(len(x) for x in lists))
-            out.append(torch.tensor([x + [-2] * (m - len(x)) for x in lists], dtype=torch.long))
+            out.append(torch.tensor([x + [-2] * (m - len(x)) for x in lists], dtype=torch.long, device=self.device))
         return out
 
     @torch.inference_mode()
@@ -204,6 +208,7 @@ class Recommender:
         t0 = time.perf_counter()
         prompts = [self.model_text(h) for h in histories]
         enc = self.llm_tok(prompts, add_special_tokens=False, padding=True, padding_side="left", return_tensors="pt")
+        enc = {k: v.to(self.device) for k, v in enc.items()}
         mask = enc["attention_mask"]  # (U, T)
         pos = (mask.cumsum(1) - 1).clamp_min(0)
         out = self.decoder(input_ids=enc["input_ids"], attention_mask=mask, position_ids=pos, use_cache=True)
@@ -214,9 +219,10 @@ class Recommender:
         encode_ms = (time.perf_counter() - t0) * 1000
 
         step_ms, kept = [], []
-        states = torch.zeros(n_users, dtype=torch.long)
-        scores = torch.zeros(n_users)
-        prefix = torch.zeros((n_users, 0), dtype=torch.long)
+        dev = self.device
+        states = torch.zeros(n_users, dtype=torch.long, device=dev)
+        scores = torch.zeros(n_users, device=dev)
+        prefix = torch.zeros((n_users, 0), dtype=torch.long, device=dev)
         width = 1  # beams per user so far
         last_pos = pos[:, -1]
         for level in range(self.trie.n_levels):
@@ -225,7 +231,7 @@ class Recommender:
                 last_pos = last_pos + 1
                 hidden = shared_prefix.step(self.decoder, shared, self.level_ids[level - 1][prefix[:, -1]], last_pos)
             elif level > 0:
-                mask = torch.cat([mask, torch.ones((len(mask), 1), dtype=mask.dtype)], 1)
+                mask = torch.cat([mask, torch.ones((len(mask), 1), dtype=mask.dtype, device=dev)], 1)
                 last_pos = last_pos + 1
                 tokens = self.level_ids[level - 1][prefix[:, -1]]
                 out = self.decoder(
@@ -235,7 +241,7 @@ class Recommender:
                 cache, hidden = out.past_key_values, out.last_hidden_state[:, -1]  # (U*W, d)
             logp = self._logp(hidden, level)  # (U*W, K)
             if constrained:
-                nxt = self.trie.step(level, states)  # (U*W, K)
+                nxt = self.trie.step(level, states.cpu()).to(dev)  # (U*W, K); the trie's tables stay on the CPU
                 allowed = nxt >= 0
                 live = torch.isfinite(scores)
                 if (live & ~allowed.any(1)).any():
@@ -248,7 +254,7 @@ class Recommender:
             cand = (scores[:, None] + logp).view(n_users, width * size)  # (U, W*K)
             new_width = min(num_beams, width * size)
             top_scores, flat = cand.topk(new_width, dim=1)  # (U, W'), sorted
-            origin = (torch.arange(n_users)[:, None] * width + flat // size).flatten()
+            origin = (torch.arange(n_users, device=dev)[:, None] * width + flat // size).flatten()
             code = (flat % size).flatten()
             if constrained:
                 states = nxt[origin, code].clamp_min(0)
@@ -318,7 +324,7 @@ def hf_generate(
     blocked = rec._blocked(excluded)
     blocked_sets = [set(b[0].tolist()) - {-2} for b in blocked] if blocked is not None else None
     prompt = rec.model_text(history)
-    enc = rec.llm_tok(prompt, add_special_tokens=False, return_tensors="pt")
+    enc = {k: v.to(rec.device) for k, v in rec.llm_tok(prompt, add_special_tokens=False, return_tensors="pt").items()}
     start = enc["input_ids"].shape[1]
     code_of = {}  # LLM token id -> (level, code)
     for lv, ids in enumerate(rec.level_ids):

@@ -191,15 +191,21 @@ class RQVAE(nn.Module):
 
 
 def fit_rqvae(
-    x: torch.Tensor, config: QuantizerConfig, progress: ProgressFn | None = None
+    x: torch.Tensor, config: QuantizerConfig, progress: ProgressFn | None = None, device: str | None = "auto"
 ) -> tuple[RQVAE, torch.Tensor]:
-    """Train an RQ-VAE full-batch; returns the model and codes (n, L)."""
+    """Train an RQ-VAE full-batch on the chosen device; returns the model (on the CPU) and codes (n, L).
+
+    The codebooks start from residual k-means on the CPU (seeded); the epochs run on `device`."""
+    from sidrec.device import pick
+
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
     model = RQVAE(x.shape[1], config)
     with torch.no_grad():  # initialise the codebooks by residual k-means on the initial latents
         books, _ = residual_kmeans(model.encoder(x), config)
         model.codebooks.copy_(torch.stack(books))
+    dev = pick(device)
+    model, x = model.to(dev), x.to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
     for epoch in range(config.epochs):
         recon, codes, vq_loss, z = model(x)
@@ -213,7 +219,7 @@ def fit_rqvae(
             progress((epoch + 1) / config.epochs, f"RQ-VAE epoch {epoch + 1}/{config.epochs} loss {loss.item():.4f}")
     with torch.no_grad():
         _, codes, _ = model.quantize(model.encoder(x))
-    return model, codes
+    return model.cpu(), codes.cpu()
 
 
 @torch.no_grad()
@@ -224,6 +230,6 @@ def _restart_dead_codes(model: RQVAE, z: torch.Tensor, codes: torch.Tensor, gen:
         used = torch.bincount(codes[:, level], minlength=book.shape[0])
         dead = (used == 0).nonzero().flatten()
         if len(dead):
-            pick = torch.randint(residual.shape[0], (len(dead),), generator=gen)
-            book[dead] = residual[pick]
+            chosen = torch.randint(residual.shape[0], (len(dead),), generator=gen).to(residual.device)
+            book[dead] = residual[chosen]
         residual = residual - book[codes[:, level]]

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import torch
 
+from sidrec import device as devices
 from sidrec.artifacts import atomic_dir, read_manifest, write_json_atomic, write_manifest
 from sidrec.errors import SidrecError
 from sidrec.llm import IGNORE, add_sid_vocabulary, encode_example, init_sid_rows, load_base, torch_threads
@@ -61,6 +62,7 @@ class TrainConfig:
     eval_steps: int = 0  # validation loss every N optimizer steps, logged with the seconds spent (0 = at the end only)
     early_stopping_patience: int = 0  # stop after N validations without a better loss, keep the best (0 = off)
     bf16: bool = True  # autocast to bfloat16 where the hardware supports it
+    device: str = "auto"  # auto (CUDA, then MPS, then CPU) | cpu | cuda | mps; `accelerate launch` decides per process
     # dtype of the saved adapter and SID rows: float16 halves the file but moved 13% of the demo's top-10
     # lists (BENCHMARKS.md, adapter precision), so float32 is the default
     save_dtype: str = "float32"  # float32 | float16
@@ -77,12 +79,6 @@ class TrainConfig:
         d["target_modules"] = tuple(d["target_modules"])
         t.setdefault("sequential_mode", "prefix")  # models saved before the sequence mode existed
         return TrainConfig(**d, tasks=TaskConfig(**t))
-
-
-def bf16_supported() -> bool:
-    if torch.cuda.is_available():
-        return torch.cuda.is_bf16_supported()
-    return bool(torch.cpu._is_avx512_bf16_supported())
 
 
 # ---------------------------------------------------------------- data
@@ -345,7 +341,9 @@ def train(
     train_ds = ExampleDataset(train_examples, tokenizer, config.max_length)
     valid_ds = ExampleDataset(valid_examples[: config.eval_examples], tokenizer, config.max_length)
     ckpt = out.with_name(out.name + "-checkpoints")
-    use_bf16 = config.bf16 and bf16_supported()
+    device = devices.pick(config.device)
+    devices.enable_fast_matmul(device)
+    use_bf16 = config.bf16 and devices.bf16_native(device)
     args = TrainingArguments(
         output_dir=str(ckpt),
         per_device_train_batch_size=config.batch_size,
@@ -364,7 +362,7 @@ def train(
         seed=config.seed,
         data_seed=config.seed,
         bf16=use_bf16,
-        use_cpu=not torch.cuda.is_available(),
+        use_cpu=device.type == "cpu",
         dataloader_num_workers=0,
         disable_tqdm=progress is not None,
     )
@@ -389,8 +387,16 @@ def train(
     valid_loss = evaluate_loss(trainer.model, valid_ds, tokenizer.pad_token_id, config.batch_size)
     history = [h for h in trainer.state.log_history if "loss" in h or "valid_loss" in h]
     train_logs = [h for h in history if "loss" in h]
+    # the run's mean loss and the counters over every process (each process saw its share of the batches)
+    totals = trainer.accelerator.reduce(
+        torch.tensor([result.training_loss, trainer.tokens_seen, trainer.targets_seen], dtype=torch.float64,
+                     device=trainer.args.device), reduction="sum",
+    )  # fmt: skip
+    world = trainer.args.world_size
+    trainer.tokens_seen, trainer.targets_seen = int(totals[1]), int(totals[2])
     metrics = {
-        "train_loss": round(float(train_logs[-1]["loss"]) if train_logs else result.training_loss, 4),
+        "train_loss": round(float(totals[0]) / world, 4),
+        "train_loss_last_window": round(float(train_logs[-1]["loss"]), 4) if train_logs else None,
         "valid_loss": round(valid_loss, 4),
         "steps": trainer.state.global_step,
         "best_step": validation.best_step if restored else trainer.state.global_step,
@@ -403,8 +409,11 @@ def train(
         "resumed_from_step": int(checkpoints[-1].name.split("-")[1]) if checkpoints else 0,
         "bf16": use_bf16,
     }
+    metrics["processes"] = trainer.args.world_size
     hint = os.path.relpath(Path(tokenizer_dir).resolve(), out.resolve()) if tokenizer_dir else None
-    save_model(trainer.model, out, config, sid_tokens, tokenizer_fingerprint, metrics, history, hint)
+    if trainer.is_world_process_zero():  # data-parallel runs write one artifact
+        save_model(trainer.model, out, config, sid_tokens, tokenizer_fingerprint, metrics, history, hint)
+    trainer.accelerator.wait_for_everyone()
     return metrics
 
 
@@ -413,8 +422,10 @@ def _length_grouped_sampler(trainer, dataset: ExampleDataset, config: TrainConfi
     from transformers.trainer_pt_utils import LengthGroupedSampler
 
     def sampler(*args, **kwargs):
+        # grouped by the global batch: N processes of batch b see the order one process of batch N * b sees
         gen = torch.Generator().manual_seed(config.seed)
-        return LengthGroupedSampler(config.batch_size * config.grad_accum, lengths=dataset.lengths, generator=gen)
+        size = config.batch_size * config.grad_accum * trainer.args.world_size
+        return LengthGroupedSampler(size, lengths=dataset.lengths, generator=gen)
 
     return sampler
 

@@ -71,9 +71,16 @@ def list_workspaces() -> list[str]:
 
 
 def get_workspace(name: str) -> Workspace:
+    """The workspace called `name`; any name that is not a plain workspace name (a path, '..') is refused,
+    so a workspace always resolves inside the workspaces folder."""
     if name == SAMPLE:
         return sample_workspace()
-    folder = workspaces_root() / name
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise SidrecError(f"{str(name)[:60]!r} is not a workspace name (letters, digits, '-' and '_')")
+    root = workspaces_root().resolve()
+    folder = (root / name).resolve()
+    if folder.parent != root:  # e.g. a symbolic link out of the folder
+        raise SidrecError(f"workspace {name!r} is outside the workspaces folder")
     if not (folder / "data").is_dir():
         raise SidrecError(f"no workspace named {name!r}")
     return Workspace(name, folder / "data", folder)

@@ -67,3 +67,21 @@ def test_sample_commands_read_the_demo_models_and_write_the_workspace():
     assert command.endswith("/sample/cache.sqlite") and "models/sample/cache.sqlite" not in command
     with pytest.raises(SidrecError, match="no command"):
         artifact_command(get_workspace("sample"), "data")
+
+
+@pytest.mark.parametrize("name", ["../../etc", "..", "a/b", "/tmp", "sample/../x", "", ".hidden", "x" * 80])
+def test_names_that_leave_the_workspaces_folder_are_refused(name, tmp_path, monkeypatch):
+    monkeypatch.setenv("SIDREC_WORKSPACES", str(tmp_path / "ws"))
+    outside = tmp_path / "etc" / "data"  # a dataset folder right next to the workspaces folder
+    outside.mkdir(parents=True)
+    with pytest.raises(SidrecError, match="not a workspace name"):
+        get_workspace(name)
+
+
+def test_a_link_out_of_the_workspaces_folder_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("SIDREC_WORKSPACES", str(tmp_path / "ws"))
+    (tmp_path / "elsewhere" / "data").mkdir(parents=True)
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "sneaky").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(SidrecError, match="outside the workspaces folder"):
+        get_workspace("sneaky")
