@@ -11,7 +11,7 @@ import streamlit as st
 
 from sidrec.artifacts import write_json_atomic
 from sidrec.errors import SidrecError
-from sidrec.evaluate import EvalConfig, evaluate, metrics_table
+from sidrec.evaluate import EvalConfig, claim, evaluate, metrics_table
 from sidrec.explore import target_tokens
 from sidrec.metrics import KS, recall_curve
 from sidrec.tokenizer import token
@@ -106,8 +106,10 @@ else:
     settings = f" · {conf['num_beams']} beams, top-{conf['k']}" if "num_beams" in conf else ""
     st.caption(
         f"`{result.get('dataset', '?')}`, {result.get('split', '?')} split ({result.get('protocol', '?')}) · "
-        f"{result.get('users', 0):,} users{settings} · {result.get('seconds', 0):.0f} s · from {origin}"
+        f"{result.get('users', 0):,} users{settings} · {result.get('seconds', 0):.0f} s · from {origin} · "
+        f"history rule: {result.get('history_rule', 'not recorded (repeats were allowed)')}"
     )
+    st.markdown(" ".join(claim(result, m) for m in ("recall@10", "ndcg@10")))
     table = metrics_table(result.get("models", {}))
     c1, c2 = st.columns([2, 3])
     c1.dataframe(

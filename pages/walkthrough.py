@@ -13,7 +13,7 @@ from sidrec.artifacts import read_manifest
 from sidrec.cache import TopKCache, history_hash
 from sidrec.data import item_popularity, top_category
 from sidrec.errors import SidrecError
-from sidrec.evaluate import metrics_table
+from sidrec.evaluate import claim, metrics_table
 from sidrec.jobs import loss_curves
 from sidrec.tokenizer import token
 from sidrec.train import FORMAT_VERSION, KIND, log_history
@@ -230,10 +230,9 @@ else:
     long = frame.melt(id_vars="model", value_vars=shown, var_name="metric", value_name="value")
     st.plotly_chart(px.bar(long, x="metric", y="value", color="model", barmode="group", height=360))
     if "recall@10" in frame:
-        best = frame.sort_values("recall@10", ascending=False).iloc[0]["model"]
         shares = ", ".join(f"{r['model']} {r['recall@10']:.1%}" for _, r in frame.iterrows())
         st.markdown(
             f"On {result.get('users', 0):,} held-out purchases ({result.get('split', 'test')} split), the share "
-            f"whose next item is in the top 10: {shares}. Best: **{best}**."
+            f"whose next item is in the top 10: {shares}. {claim(result, 'recall@10')} {claim(result, 'ndcg@10')}"
         )
 link("pages/evaluate.py", "Evaluate: metrics, ablations and one user's outcome explained", "📊")

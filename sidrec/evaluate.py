@@ -149,3 +149,30 @@ def metrics_table(models: dict[str, dict[str, float]]) -> pd.DataFrame:
     frame = pd.DataFrame.from_dict(models, orient="index")
     frame = frame.loc[sorted(frame.index, key=lambda name: name != "sid-llm")]
     return frame[[m for m in order if m in frame.columns]].rename_axis("model").reset_index()
+
+
+def claim(result: dict, metric: str = "ndcg@10") -> str:
+    """One sentence on which model leads on `metric`, made only when the lead exceeds one standard error of the
+    difference (sqrt(se_a^2 + se_b^2)); otherwise the leaders are named as level.
+
+    >>> r = {"models": {"a": {"ndcg@10": 0.30}, "b": {"ndcg@10": 0.20}},
+    ...      "standard_errors": {"a": {"ndcg@10": 0.01}, "b": {"ndcg@10": 0.01}}}
+    >>> claim(r)
+    'On NDCG@10, a leads b by 0.1000 (one standard error of the difference: 0.0141).'
+    >>> r["models"]["b"]["ndcg@10"] = 0.29
+    >>> claim(r)
+    'On NDCG@10, a and b are level: 0.0100 apart, within one standard error (0.0141).'
+    """
+    models = {m: v[metric] for m, v in result.get("models", {}).items() if metric in v}
+    errors = result.get("standard_errors", {})
+    name = metric.replace("ndcg", "NDCG").replace("recall", "Recall")
+    if len(models) < 2:
+        return f"On {name}, there is nothing to compare."
+    first, second = sorted(models, key=models.get, reverse=True)[:2]
+    if first not in errors or second not in errors:
+        return f"On {name}, {first} scores highest; without standard errors this may be noise."
+    gap = models[first] - models[second]
+    se = (errors[first].get(metric, 0.0) ** 2 + errors[second].get(metric, 0.0) ** 2) ** 0.5
+    if gap > se:
+        return f"On {name}, {first} leads {second} by {gap:.4f} (one standard error of the difference: {se:.4f})."
+    return f"On {name}, {first} and {second} are level: {gap:.4f} apart, within one standard error ({se:.4f})."
