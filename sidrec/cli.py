@@ -301,7 +301,7 @@ def cmd_evaluate(args) -> int:
         model_dir = None
     else:
         model_dir = args.model_dir
-    result = evaluate(model_dir, args.data, config, None if args.quiet else stderr_progress())
+    result = evaluate(model_dir, args.data, config, None if args.quiet else stderr_progress(), args.tokenizer)
     if args.out:
         write_json_atomic(args.out, result)
     summary = {k: v for k, v in result.items() if k != "per_user"}
@@ -460,6 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--beams", type=int, default=20)
     sp.add_argument("-k", type=int, default=10)
     sp.add_argument("--max-users", type=int, default=0, help="evaluate the first N users only (0 = all)")
+    sp.add_argument("--tokenizer", type=Path, help="the SID tokenizer (default: the one the model names)")
     sp.add_argument("--out", type=Path, help="write the full result with per-user rows to this JSON file")
     sp.add_argument("--no-llm", action="store_true", help="baselines only")
     sp.add_argument(
