@@ -230,6 +230,8 @@ ABLATIONS = {
     "init random": {"init": "random"},
     "without ts_align": {"tasks": ("sequential", "textual", "query", "negative")},
     "without negative": {"tasks": ("sequential", "textual", "query", "ts_align")},
+    "without query and textual": {"tasks": ("sequential", "negative", "ts_align")},
+    "sequential only": {"tasks": ("sequential",)},
     "tokenizer: text embedding only": {"embed": {"embedding": "text"}},
     "tokenizer: rq-kmeans unbalanced": {"quantizer": {"balanced": False}},
     "tokenizer: rq-vae": {"quantizer": {"method": "rq-vae", "balanced": False}},
