@@ -129,11 +129,67 @@ class LeftPadCollator:
         }  # fmt: skip
 
 
+LOSS_CHUNK = 512  # response tokens whose logits exist at once (each chunk's are recomputed in the backward pass)
+
+
+def _final_norm(model):
+    """The decoder's last normalisation (its output is what the LM head reads), or None if not found."""
+    base = model.module if hasattr(model, "module") else model  # DDP
+    base = base.get_base_model() if hasattr(base, "get_base_model") else base
+    decoder = base.get_decoder() if hasattr(base, "get_decoder") else None
+    return getattr(decoder, "norm", None)
+
+
+def _chunk_loss(head, hidden: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return torch.nn.functional.cross_entropy(head(hidden).float(), target, reduction="none")
+
+
 def response_loss(model, batch: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(mean loss over response tokens, per-example loss sums (B,), per-example token counts (B,)).
 
-    Only the last k positions go through the LM head, k = longest response + 1.
+    The model runs through its own forward (so data-parallel wrappers see it), keeping one
+    position's logits; the final hidden states are taken at the normalisation the LM head reads,
+    and the 49k-row head is applied to the response positions alone, in chunks of LOSS_CHUNK rows
+    whose logits are recomputed in the backward pass instead of stored: peak memory no longer
+    grows with batch x response length x vocabulary.
     """
+    labels = batch["labels"]  # (B, T)
+    norm = _final_norm(model)
+    if norm is None:  # an unfamiliar architecture: the plain route through full logits
+        return _response_loss_from_logits(model, batch)
+    captured = {}
+    handle = norm.register_forward_hook(lambda module, args, out: captured.__setitem__("h", out))
+    try:
+        model(
+            input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], position_ids=batch["position_ids"],
+            logits_to_keep=1,
+        )  # fmt: skip
+    finally:
+        handle.remove()
+    hidden = captured["h"][:, :-1]  # (B, T-1, d): position t predicts token t+1
+    target = labels[:, 1:]
+    valid = target != IGNORE
+    rows = valid.nonzero(as_tuple=True)[0]
+    h, t = hidden[valid], target[valid]  # (N, d), (N,)
+    head = (model.module if hasattr(model, "module") else model).get_output_embeddings()
+    from torch.utils.checkpoint import checkpoint
+
+    parts = []
+    for i in range(0, len(t), LOSS_CHUNK):
+        hh, tt = h[i : i + LOSS_CHUNK], t[i : i + LOSS_CHUNK]
+        if torch.is_grad_enabled():
+            parts.append(checkpoint(_chunk_loss, head, hh, tt, use_reentrant=False))
+        else:
+            parts.append(_chunk_loss(head, hh, tt))
+    per_token = torch.cat(parts) if parts else hidden.new_zeros(0, dtype=torch.float32)
+    n = labels.shape[0]
+    sums = torch.zeros(n, dtype=per_token.dtype, device=per_token.device).index_add(0, rows, per_token)
+    counts = torch.bincount(rows, minlength=n)
+    return per_token.sum() / counts.sum().clamp_min(1), sums.detach(), counts.detach()
+
+
+def _response_loss_from_logits(model, batch: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The same loss from the last k positions' full logits (k = longest response + 1)."""
     labels = batch["labels"]  # (B, T)
     has_label = labels != IGNORE
     first = has_label.float().argmax(1)  # (B,) first response position

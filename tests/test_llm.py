@@ -346,3 +346,33 @@ def test_validation_curve_and_early_stopping_keep_the_best_step(base, tmp_path, 
     assert b["steps"] == 2
     ta, tb = (load_file(str(tmp_path / run / "adapter.safetensors")) for run in ("a", "b"))
     assert ta.keys() == tb.keys() and all(torch.equal(ta[k], tb[k]) for k in ta)
+
+
+@pytest.mark.parametrize("tie", [True, False])
+def test_chunked_response_loss_equals_full_logits_in_value_and_gradient(tmp_path, tie, monkeypatch):
+    """With LoRA and trained SID rows (tied head or not): the chunked loss and its gradients match full logits."""
+    import sidrec.train as train_module
+    from sidrec.train import ExampleDataset, LeftPadCollator, _response_loss_from_logits, prepare_model
+
+    folder = tiny_base(tmp_path / "base", tie=tie)
+    model, tok, _ = prepare_model(config(folder), SID_TOKENS, KEYWORDS)
+    with torch.no_grad():  # move the adapter and the SID rows off their initial values
+        for name, p in model.named_parameters():
+            if p.requires_grad:
+                p.add_(torch.randn_like(p) * 0.05)
+    monkeypatch.setattr(train_module, "LOSS_CHUNK", 5)  # several chunks, one of them partial
+    ds = ExampleDataset(examples(6), tok, 64)
+    batch = LeftPadCollator(tok.pad_token_id)([ds[i] for i in range(len(ds))])
+    batch.pop("task"), batch.pop("targets")
+    results = []
+    for fn in (response_loss, _response_loss_from_logits):
+        model.zero_grad()
+        loss, sums, counts = fn(model, batch)
+        loss.backward()
+        grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad and p.grad is not None}
+        results.append((loss.detach(), sums, counts, grads))
+    (a, sa, ca, ga), (b, sb, cb, gb) = results
+    assert torch.allclose(a, b, atol=1e-5) and torch.allclose(sa, sb, atol=1e-4) and torch.equal(ca, cb)
+    assert ga.keys() == gb.keys() and len(ga) > 0
+    for name in ga:
+        assert torch.allclose(ga[name], gb[name], atol=1e-5), name
