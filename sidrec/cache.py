@@ -165,6 +165,7 @@ def build_cache(
     groups = sorted(by_history.values(), key=lambda users: len(histories[users[0]]))
     start = time.perf_counter()
     done = 0
+    batch_size = max(batch_size, getattr(recommender, "batch_size", batch_size))  # a GPU takes larger batches
     for b in range(0, len(groups), batch_size):
         batch = groups[b : b + batch_size]
         recs = recommender.recommend(

@@ -88,11 +88,12 @@ def evaluate(
         rec = Recommender.from_dirs(model_dir, tokenizer_dir_for(model_dir, tokenizer_dir), gen)
         t0 = time.perf_counter()
         recs = []
-        for b in range(0, len(histories), config.batch_size):
-            part = slice(b, b + config.batch_size)
+        chunk = max(config.batch_size, rec.batch_size)  # a GPU takes larger batches
+        for b in range(0, len(histories), chunk):
+            part = slice(b, b + chunk)
             recs += rec.recommend(histories[part], exclude=exclude[part] if exclude is not None else None)
             if progress:
-                done = min(b + config.batch_size, len(histories))
+                done = min(b + chunk, len(histories))
                 progress(done / len(histories) * 0.8, f"SID-LLM: {done}/{len(histories)} users")
         timings["sid-llm_ms_per_user"] = round((time.perf_counter() - t0) * 1000 / len(histories), 1)
         lists["sid-llm"] = [r.items for r in recs]

@@ -54,7 +54,7 @@ class GenerateConfig:
     top_k: int = 10
     score: str = "vocab"  # vocab | level (see module docstring)
     max_history: int = 20
-    batch_size: int = 8  # users per forward pass
+    batch_size: int = 8  # users per forward pass (on a GPU: as many as its free memory holds, at least this)
     shared_prefix: bool = True  # one prompt cache per user, not per beam (Llama-family models; see shared_prefix)
     exclude_history: bool = True  # never return an item already in the user's history (False: repeats allowed)
     device: str = "auto"  # auto (CUDA, then MPS, then CPU) | cpu | cuda | cuda:N | mps
@@ -93,6 +93,7 @@ class Recommender:
         self.device = devices.pick(config.device)
         devices.enable_fast_matmul(self.device)
         self.model = model.eval().to(self.device)
+        self.batch_size = devices.search_batch_size(self.device, config.batch_size, config.num_beams)
         self.sequential_mode = sequential_mode
         self.llm_tok = llm_tokenizer
         self.sid_tok = sid_tokenizer
@@ -199,8 +200,8 @@ class Recommender:
                     raise SidrecError(f"unknown item {iid!r} in the history")
         excluded = self.excluded(histories, exclude) if constrained else None
         out = []
-        for start in range(0, len(histories), self.config.batch_size):
-            end = start + self.config.batch_size
+        for start in range(0, len(histories), self.batch_size):
+            end = start + self.batch_size
             out += self._search(histories[start:end], k, beams, constrained, excluded and excluded[start:end])
         return out
 

@@ -357,7 +357,7 @@ def test_chunked_response_loss_equals_full_logits_in_value_and_gradient(tmp_path
     folder = tiny_base(tmp_path / "base", tie=tie)
     model, tok, _ = prepare_model(config(folder), SID_TOKENS, KEYWORDS)
     with torch.no_grad():  # move the adapter and the SID rows off their initial values
-        for name, p in model.named_parameters():
+        for p in model.parameters():
             if p.requires_grad:
                 p.add_(torch.randn_like(p) * 0.05)
     monkeypatch.setattr(train_module, "LOSS_CHUNK", 5)  # several chunks, one of them partial
