@@ -114,7 +114,9 @@ def missing(ws: Workspace, kind: str, message: str) -> None:
 
 @st.cache_resource(show_spinner="Loading the aligned model…", max_entries=2)
 def _load_recommender(model_dir: str, tokenizer_dir: str, stamp: float) -> Recommender:
-    return Recommender.from_dirs(model_dir, tokenizer_dir)
+    rec = Recommender.from_dirs(model_dir, tokenizer_dir)
+    rec.warm()  # the first user's figure is then a search, not the model's first run
+    return rec
 
 
 def model_key(ws: Workspace) -> str | None:

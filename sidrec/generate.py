@@ -130,6 +130,13 @@ class Recommender:
         mode = TrainConfig.from_dict(manifest["config"]).tasks.sequential_mode
         return cls(model.merge_and_unload(), llm_tok, sid_tok, config, mode)
 
+    def warm(self) -> float:
+        """One search on a one-item history, so that the first user's latency is not the model's first run
+        (lazy allocations, kernels); returns its milliseconds."""
+        t0 = time.perf_counter()
+        self.recommend([[self.sid_tok.item_ids[0]]], k=1, num_beams=1)
+        return (time.perf_counter() - t0) * 1000
+
     def model_text(self, history: list[str]) -> str:
         """The exact text the model reads for a history (the format it was trained with)."""
         return model_input(*recommendation_input(history, self.sid_tok, self.config.max_history, self.sequential_mode))

@@ -121,6 +121,9 @@ class FakeRecommender:
     def recommend(self, histories, k=None, num_beams=None, exclude=None):
         return [Recommendation(self.items[:k], [""] * k, [0.0] * k, timings={"total_ms": 1.0}) for _ in histories]
 
+    def warm(self) -> float:
+        return 0.0
+
 
 def open_page(ws: str, page: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=300)

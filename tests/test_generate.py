@@ -205,3 +205,9 @@ def test_batched_search_with_the_rule_equals_one_at_a_time(rec_factory):
     batched = rec_factory(num_beams=6, top_k=5, batch_size=5).recommend(histories)
     single = rec_factory(num_beams=6, top_k=5, batch_size=1).recommend(histories)
     assert [r.items for r in batched] == [r.items for r in single]
+
+
+def test_warming_up_changes_no_list(rec_factory):
+    cold, warmed = rec_factory(num_beams=6, top_k=5), rec_factory(num_beams=6, top_k=5)
+    assert warmed.warm() > 0
+    assert [r.items for r in cold.recommend(HISTORIES)] == [r.items for r in warmed.recommend(HISTORIES)]
