@@ -90,6 +90,17 @@ class TopKCache:
     def k(self) -> int:
         return int(self.meta["k"])
 
+    def claim_history_rule(self, rule: str) -> None:
+        """Record the history rule the lists follow; refuse lists made under another rule than the file's."""
+        if self.meta.get("history_rule", rule) != rule:
+            raise SidrecError(
+                f"{self.path}: built with history rule {self.meta['history_rule']!r}, not {rule!r}; use a new file"
+            )
+        if "history_rule" not in self.meta:
+            with self.conn:
+                self.conn.execute("INSERT INTO meta VALUES ('history_rule', ?)", (rule,))
+            self.meta["history_rule"] = rule
+
     def put_many(self, rows: list[tuple[str, list[str], list[float], str]]) -> None:
         now = time.time()
         with self.conn:
@@ -146,15 +157,11 @@ def build_cache(
     Users with the same history (and exclusions) are decoded once, and batches hold histories of
     similar length (prompts padded to the longest in a batch cost the padding too)."""
     cache = TopKCache(path, model_fingerprint, k)
-    rule = "exclude history" if getattr(recommender.config, "exclude_history", True) else "repeats allowed"
-    if cache.meta.get("history_rule", rule) != rule:
+    try:
+        cache.claim_history_rule(recommender.history_rule)
+    except SidrecError:
         cache.close()
-        built = cache.meta["history_rule"]
-        raise SidrecError(f"{path}: built with history rule {built!r}, not {rule!r}; use a new file")
-    if "history_rule" not in cache.meta:
-        with cache.conn:
-            cache.conn.execute("INSERT OR REPLACE INTO meta VALUES ('history_rule', ?)", (rule,))
-        cache.meta["history_rule"] = rule
+        raise
     cached = cache.users()
     todo = [u for u in shard_users(list(histories), shard) if u not in cached]
     extra = exclude or {}
@@ -165,7 +172,7 @@ def build_cache(
     groups = sorted(by_history.values(), key=lambda users: len(histories[users[0]]))
     start = time.perf_counter()
     done = 0
-    batch_size = max(batch_size, getattr(recommender, "batch_size", batch_size))  # a GPU takes larger batches
+    batch_size = max(batch_size, recommender.batch_size)  # a GPU takes larger batches
     for b in range(0, len(groups), batch_size):
         batch = groups[b : b + batch_size]
         recs = recommender.recommend(
@@ -184,33 +191,20 @@ def build_cache(
     return stats
 
 
-def _history_rule(path: str | Path) -> str | None:
-    cache = TopKCache(path)
-    try:
-        return cache.meta.get("history_rule")
-    finally:
-        cache.close()
-
-
 def merge_caches(parts: list[str | Path], out: str | Path) -> int:
     """Merge shard files built by one model into `out`; returns the number of users."""
     if not parts:
         raise SidrecError("nothing to merge")
     first = TopKCache(parts[0])
     target = TopKCache(out, first.model_fingerprint, first.k)
-    rules = {r for r in (_history_rule(p) for p in parts) if r}
-    rules |= {target.meta["history_rule"]} if "history_rule" in target.meta else set()
-    if len(rules) > 1:
-        raise SidrecError(f"the parts were built under different history rules ({', '.join(sorted(rules))})")
     for part in parts:
         src = TopKCache(part, first.model_fingerprint, first.k)  # refuses another model
+        if "history_rule" in src.meta:
+            target.claim_history_rule(src.meta["history_rule"])  # refuses parts made under another rule
         rows = src.conn.execute("SELECT user_id, items, scores, history_hash, built_at FROM topk").fetchall()
         with target.conn:
             target.conn.executemany("INSERT OR REPLACE INTO topk VALUES (?, ?, ?, ?, ?)", rows)
         src.close()
-    if rules and "history_rule" not in target.meta:
-        with target.conn:
-            target.conn.execute("INSERT OR REPLACE INTO meta VALUES ('history_rule', ?)", (rules.pop(),))
     n = len(target)
     target.close()
     first.close()

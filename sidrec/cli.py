@@ -240,6 +240,7 @@ def cmd_cache_build(args) -> int:
     from sidrec.cache import TopKCache, build_cache, merge_caches
     from sidrec.data import load_dataset
     from sidrec.generate import GenerateConfig, Recommender
+    from sidrec.llm import torch_threads
     from sidrec.parallel import processes, split_shard
     from sidrec.train import model_fingerprint, tokenizer_dir_for
 
@@ -250,7 +251,7 @@ def cmd_cache_build(args) -> int:
     if args.max_users < 0:
         raise SidrecError(f"--max-users {args.max_users}: must be 0 (all) or more")
     procs = processes(args.device)
-    procs.share_cores()
+    torch_threads()  # the processes on this machine share its cores
     ds = load_dataset(args.data)
     tok_dir = tokenizer_dir_for(args.model_dir, args.tokenizer)
     gen = GenerateConfig(
@@ -259,18 +260,23 @@ def cmd_cache_build(args) -> int:
     rec = Recommender.from_dirs(args.model_dir, tok_dir, gen)
     fingerprint = model_fingerprint(args.model_dir)
     users = sorted(ds.sequences)[: args.max_users or None]
-    done = TopKCache(args.out, fingerprint, args.k).users() if args.out.exists() else set()
-    users = [u for u in users if u not in done]
+    if args.out.exists():  # an interrupted build resumes: users already in the file are skipped
+        done = TopKCache(args.out, fingerprint, args.k)
+        users = [u for u in users if u not in done.users()]
+        done.close()
     histories = {u: ds.sequences[u][-rec.config.max_history :] for u in users}
     seen = {u: set(ds.sequences[u]) for u in users}  # everything the user has, not only what the model reads
     progress = None if args.quiet or not procs.is_main else stderr_progress()
     shard = split_shard((i, n), procs.rank, procs.world)
-    part = args.out if procs.world == 1 else args.out.with_name(f"{args.out.name}.part{procs.rank}of{procs.world}")
+    def part_of(rank: int) -> Path:
+        return args.out if procs.world == 1 else args.out.with_name(f"{args.out.name}.part{rank}of{procs.world}")
+
+    part = part_of(procs.rank)
     stats = build_cache(rec, histories, part, fingerprint, args.k, shard, progress=progress, exclude=seen)
     if procs.world > 1:
         procs.barrier()
         if procs.is_main:
-            parts = [args.out.with_name(f"{args.out.name}.part{r}of{procs.world}") for r in range(procs.world)]
+            parts = [part_of(r) for r in range(procs.world)]
             stats["users_in_cache"] = merge_caches(parts, args.out)
             for p in parts:
                 p.unlink()
@@ -373,6 +379,18 @@ def cmd_bench_ablation(args) -> int:
 # ---------------------------------------------------------------- parser
 
 
+def device_option(sp) -> None:
+    sp.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU) | cpu | cuda | cuda:N | mps")
+
+
+def search_options(sp) -> None:
+    """The history rule and the device: the same on every command that searches."""
+    sp.add_argument(
+        "--allow-repeats", action="store_true", help="items already in the history may be recommended again"
+    )
+    device_option(sp)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sidrec", description="Generative recommendation with semantic IDs.")
     sub = p.add_subparsers(dest="group", required=True)
@@ -435,7 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--time-budget", type=float, default=0.0, help="seconds; stop and save when spent")
     sp.add_argument("--save-steps", type=int, default=50, help="checkpoint every N steps (for --resume)")
     sp.add_argument("--resume", action="store_true", help="continue from the last checkpoint in OUT-checkpoints")
-    sp.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU) | cpu | cuda | cuda:N | mps")
+    device_option(sp)
     sp.add_argument("--eval-steps", type=int, default=0, help="validation loss every N steps (0: at the end only)")
     sp.add_argument(
         "--early-stopping", type=int, default=0, metavar="N",
@@ -448,10 +466,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("-k", type=int, default=10)
     sp.add_argument("--beams", type=int, default=20)
     sp.add_argument("--tokenizer", type=Path, help="the SID tokenizer (default: the one the model names)")
-    sp.add_argument(
-        "--allow-repeats", action="store_true", help="items already in the history may be recommended again"
-    )
-    sp.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU) | cpu | cuda | cuda:N | mps")
+    search_options(sp)
 
     sp = add(sub, "evaluate", cmd_evaluate, "Recall/NDCG@5,10 of the model against popularity and SASRec")
     sp.add_argument("model_dir", type=Path)
@@ -463,10 +478,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--tokenizer", type=Path, help="the SID tokenizer (default: the one the model names)")
     sp.add_argument("--out", type=Path, help="write the full result with per-user rows to this JSON file")
     sp.add_argument("--no-llm", action="store_true", help="baselines only")
-    sp.add_argument(
-        "--allow-repeats", action="store_true", help="items already in the history may be recommended again"
-    )
-    sp.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU) | cpu | cuda | cuda:N | mps")
+    search_options(sp)
     sp.add_argument("--quiet", action="store_true")
 
     cache = sub.add_parser("cache", help="the pre-computed top-K cache").add_subparsers(dest="cmd", required=True)
@@ -478,10 +490,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--beams", type=int, default=20)
     sp.add_argument("--shard", default="0/1", help="i/n: build every n-th user starting at i")
     sp.add_argument("--max-users", type=int, default=0, help="the first N users by id only (0 = all)")
-    sp.add_argument(
-        "--allow-repeats", action="store_true", help="items already in the history may be recommended again"
-    )
-    sp.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU) | cpu | cuda | cuda:N | mps")
+    search_options(sp)
     sp.add_argument("--tokenizer", type=Path)
     sp.add_argument("--quiet", action="store_true")
     sp = add(cache, "merge", cmd_cache_merge, "merge shard files built by one model")

@@ -24,6 +24,10 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_tile", "fma")
 
 
+def _mps() -> bool:
+    return getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+
+
 def pick(name: str | None = "auto") -> torch.device:
     """The device to compute on: `auto` is CUDA, then MPS, then CPU.
 
@@ -34,7 +38,7 @@ def pick(name: str | None = "auto") -> torch.device:
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        if _mps():
             return torch.device("mps")
         return torch.device("cpu")
     kind = name.split(":")[0]
@@ -42,7 +46,7 @@ def pick(name: str | None = "auto") -> torch.device:
         raise SidrecError(f"unknown device {name!r} (choose from {', '.join(DEVICES)}, or cuda:N)")
     if kind == "cuda" and not torch.cuda.is_available():
         raise SidrecError(f"--device {name}: no CUDA GPU is visible to torch on this machine")
-    if kind == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+    if kind == "mps" and not _mps():
         raise SidrecError(f"--device {name}: MPS is not available on this machine")
     if kind == "cuda" and ":" in name and int(name.split(":")[1]) >= torch.cuda.device_count():
         raise SidrecError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s)")

@@ -25,6 +25,7 @@ import pandas as pd
 from sidrec.baselines import Popularity, SASRec, SASRecConfig
 from sidrec.data import Sample, load_dataset, split_dataset
 from sidrec.errors import SidrecError
+from sidrec.generate import history_rule
 from sidrec.metrics import KS, rank_of, standard_errors, summarize
 
 ProgressFn = Callable[[float, str], None]
@@ -127,7 +128,7 @@ def evaluate(
         "split": config.split,
         "protocol": split.protocol,
         "users": len(samples),
-        "history_rule": "exclude history" if config.exclude_history else "repeats allowed",
+        "history_rule": history_rule(config.exclude_history),
         "seconds": round(time.perf_counter() - start, 1),
         "models": models,
         "standard_errors": errors,

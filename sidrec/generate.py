@@ -48,6 +48,11 @@ from sidrec.tokenizer import SIDTokenizer, token
 from sidrec.trie import PrefixTrie
 
 
+def history_rule(exclude_history: bool) -> str:
+    """The name the evaluation and the cache record for a history rule."""
+    return "exclude history" if exclude_history else "repeats allowed"
+
+
 @dataclass(frozen=True)
 class GenerateConfig:
     num_beams: int = 20
@@ -129,6 +134,10 @@ class Recommender:
         model, llm_tok, manifest = load_model(model_dir, sid_tok.fingerprint())
         mode = TrainConfig.from_dict(manifest["config"]).tasks.sequential_mode
         return cls(model.merge_and_unload(), llm_tok, sid_tok, config, mode)
+
+    @property
+    def history_rule(self) -> str:
+        return history_rule(self.config.exclude_history)
 
     def warm(self) -> float:
         """One search on a one-item history, so that the first user's latency is not the model's first run

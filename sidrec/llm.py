@@ -191,7 +191,8 @@ def encode_example(
 
 def torch_threads() -> int:
     """Use every core the process may run on, shared with the other processes a launcher started on this machine."""
-    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    n = max(1, n // max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
+    from sidrec.device import cpu_count
+
+    n = max(1, cpu_count() // max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
     torch.set_num_threads(n)
     return n

@@ -18,14 +18,13 @@ from dataclasses import dataclass
 
 import torch
 
-from sidrec.device import cpu_count, pick
+from sidrec.device import pick
 
 
 @dataclass(frozen=True)
 class Processes:
     rank: int
     world: int
-    local_world: int
     device: torch.device
 
     @property
@@ -39,22 +38,15 @@ class Processes:
 
             PartialState().wait_for_everyone()
 
-    def share_cores(self) -> int:
-        """Give each process on this machine its share of the CPU threads; returns the count."""
-        n = max(1, cpu_count() // self.local_world)
-        torch.set_num_threads(n)
-        return n
-
 
 def processes(device: str | None = "auto") -> Processes:
     """This process's place among those the launcher started (one process if none)."""
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
-        return Processes(0, 1, 1, pick(device))
+        return Processes(0, 1, pick(device))
     from accelerate import PartialState
 
     state = PartialState(cpu=pick(device).type == "cpu")  # gloo between CPU processes, NCCL between GPUs
-    local = int(os.environ.get("LOCAL_WORLD_SIZE", state.num_processes))
-    return Processes(state.process_index, state.num_processes, local, state.device)
+    return Processes(state.process_index, state.num_processes, state.device)
 
 
 def split_shard(shard: tuple[int, int], rank: int, world: int) -> tuple[int, int]:

@@ -334,9 +334,9 @@ class Validation:
         self.bad += 1
         return bool(self.config.early_stopping_patience) and self.bad >= self.config.early_stopping_patience
 
-    def restore_best(self, model) -> bool:
-        """Put the best validated tensors back (True if they differ from the last step's)."""
-        if self.best_state is None:
+    def restore_best(self, model, step: int) -> bool:
+        """Put the best validated tensors back when they are not those of `step`, the last one; True if so."""
+        if self.best_state is None or self.best_step == step:
             return False
         params = dict(model.named_parameters())
         with torch.no_grad():
@@ -437,9 +437,7 @@ def train(
     start = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=True if has_ckpt else None)
     seconds = time.perf_counter() - start - validation.eval_seconds
-    restored = validation.best_state is not None and validation.best_step != trainer.state.global_step
-    if restored:
-        validation.restore_best(trainer.model)
+    restored = validation.restore_best(trainer.model, trainer.state.global_step)
     valid_loss = evaluate_loss(trainer.model, valid_ds, tokenizer.pad_token_id, config.batch_size)
     history = [h for h in trainer.state.log_history if "loss" in h or "valid_loss" in h]
     train_logs = [h for h in history if "loss" in h]

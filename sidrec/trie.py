@@ -140,12 +140,10 @@ class PrefixTrie:
         """Codes allowed after a prefix (for display and tests); [] after a complete SID."""
         if len(prefix) >= self.n_levels:
             return []
-        state = torch.tensor([0])
-        for lv, c in enumerate(prefix):
-            state = self.step(lv, state)[:, c]
-            if int(state) < 0:
-                return []
-        return torch.nonzero(self.step(len(prefix), state)[0] >= 0).flatten().tolist()
+        state = self.state_of(prefix)
+        if state < 0:
+            return []
+        return torch.nonzero(self.step(len(prefix), torch.tensor([state]))[0] >= 0).flatten().tolist()
 
     def add(self, new_codes: np.ndarray) -> None:
         """Add items (rows of codes) after the existing ones; item rows continue the numbering.
