@@ -31,13 +31,13 @@ def render_twice(page: str) -> list[float]:
         at.run()
         times.append(time.perf_counter() - start)
         assert not at.exception, [e.value for e in at.exception]
-        at.switch_page("pages/home.py")
+        at.switch_page("webapp/pages/home.py")
         at.run()
     return times
 
 
 def main() -> None:
-    page = sys.argv[1] if len(sys.argv) > 1 else "pages/codebook_explorer.py"
+    page = sys.argv[1] if len(sys.argv) > 1 else "webapp/pages/codebook_explorer.py"
     if os.environ.get("_RENDER_CHILD"):
         print(json.dumps(render_twice(page)))
         return

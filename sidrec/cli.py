@@ -218,9 +218,7 @@ def cmd_recommend(args) -> int:
         raise SidrecError("--history needs at least one item id")
     torch_threads()
     tok_dir = tokenizer_dir_for(args.model_dir, args.tokenizer)
-    gen = GenerateConfig(
-        num_beams=args.beams, top_k=args.k, exclude_history=not args.allow_repeats, device=args.device
-    )
+    gen = GenerateConfig(num_beams=args.beams, top_k=args.k, exclude_history=not args.allow_repeats, device=args.device)
     rec = Recommender.from_dirs(args.model_dir, tok_dir, gen)
     r = rec.recommend([history])[0]
     titles = load_titles(tok_dir)
@@ -268,6 +266,7 @@ def cmd_cache_build(args) -> int:
     seen = {u: set(ds.sequences[u]) for u in users}  # everything the user has, not only what the model reads
     progress = None if args.quiet or not procs.is_main else stderr_progress()
     shard = split_shard((i, n), procs.rank, procs.world)
+
     def part_of(rank: int) -> Path:
         return args.out if procs.world == 1 else args.out.with_name(f"{args.out.name}.part{rank}of{procs.world}")
 

@@ -75,7 +75,6 @@ def load_text_model(name: str = TEXT_MODEL, device: str = "auto"):
     return SentenceTransformer(str(text_model_path(name)), device=str(pick(device)), local_files_only=True)
 
 
-
 def encode_texts(
     texts: Sequence[str],
     model_name: str = TEXT_MODEL,

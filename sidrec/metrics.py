@@ -42,9 +42,7 @@ def summarize(lists: Sequence[Sequence[str]], targets: Sequence[str], ks: Sequen
     return out
 
 
-def standard_errors(
-    lists: Sequence[Sequence[str]], targets: Sequence[str], ks: Sequence[int] = KS
-) -> dict[str, float]:
+def standard_errors(lists: Sequence[Sequence[str]], targets: Sequence[str], ks: Sequence[int] = KS) -> dict[str, float]:
     """Standard error of each mean in `summarize` (sample standard deviation over queries / sqrt(n)).
 
     >>> standard_errors([["a"], ["b"]], ["a", "c"], ks=[1])  # recall values 1 and 0: sd 0.7071, n 2

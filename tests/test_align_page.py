@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from sidrec.artifacts import read_manifest
 from sidrec.tasks import TaskConfig
 from sidrec.train import FORMAT_VERSION, KIND, TrainConfig
-from sidrec.workspace import sample_workspace
+from webapp.workspace import sample_workspace
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -33,7 +33,7 @@ def task_blocks(at: AppTest) -> list[str]:
 def at():
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
-    at.switch_page("pages/align.py")
+    at.switch_page("webapp/pages/align.py")
     at.run()
     return at
 
@@ -79,8 +79,8 @@ def tiny_ws(tmp_path_factory):
     """A small workspace with a tokenizer (in a private workspaces root) and a tiny random Llama as base."""
     from sidrec.cli import main
     from sidrec.sample import SampleConfig, write_sample
-    from sidrec.workspace import create_workspace
     from tests.test_llm import tiny_base
+    from webapp.workspace import create_workspace
 
     root = tmp_path_factory.mktemp("align")
     with pytest.MonkeyPatch.context() as mp:
@@ -97,7 +97,7 @@ def open_align(ws_name: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params["ws"] = ws_name
     at.run()
-    at.switch_page("pages/align.py")
+    at.switch_page("webapp/pages/align.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -146,7 +146,7 @@ def test_train_from_the_form_then_compare_a_token(tiny_ws):
 def test_a_running_job_is_found_by_a_new_session_and_stops(tiny_ws, monkeypatch):
     """A fake trainer that logs one step and runs until stopped: the live view, a second tab, Stop."""
     from sidrec import pipeline
-    from sidrec.workspace import create_workspace
+    from webapp.workspace import create_workspace
 
     ws, _ = tiny_ws
     live_ws = create_workspace("live", {n: (ws.data_dir / n).read_bytes() for n in ("items.csv", "interactions.csv")})

@@ -7,15 +7,15 @@ from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGES = [
-    "pages/home.py",
-    "pages/catalogue.py",
-    "pages/tokenizer.py",
-    "pages/codebook_explorer.py",
-    "pages/align.py",
-    "pages/recommend.py",
-    "pages/cache_vs_live.py",
-    "pages/evaluate.py",
-    "pages/walkthrough.py",
+    "webapp/pages/home.py",
+    "webapp/pages/catalogue.py",
+    "webapp/pages/tokenizer.py",
+    "webapp/pages/codebook_explorer.py",
+    "webapp/pages/align.py",
+    "webapp/pages/recommend.py",
+    "webapp/pages/cache_vs_live.py",
+    "webapp/pages/evaluate.py",
+    "webapp/pages/walkthrough.py",
 ]
 
 
@@ -37,15 +37,42 @@ def test_page_runs_on_the_sample(page):
 
 
 def test_unknown_workspace_in_url_falls_back_to_sample():
-    at = run_page("pages/catalogue.py", ws="does-not-exist")
+    at = run_page("webapp/pages/catalogue.py", ws="does-not-exist")
     assert not at.exception
     assert at.query_params["ws"] in ("sample", ["sample"])
 
 
 def test_tokenizer_inspector_round_trip():
-    at = run_page("pages/tokenizer.py")
+    at = run_page("webapp/pages/tokenizer.py")
     item = at.selectbox[-1].value
     sid = next(c.value for c in at.code)
     at.text_input[0].set_value(sid).run()
     assert not at.exception
     assert any(f"[{item}]" in s.value for s in at.success)
+
+
+def test_the_demo_is_copied_not_changed_and_a_workspace_can_be_reset_and_deleted(tmp_path, monkeypatch):
+    from webapp.workspace import create_workspace, list_workspaces
+
+    monkeypatch.setenv("SIDREC_WORKSPACES", str(tmp_path))
+    demo_files = sorted(p.stat().st_mtime_ns for p in (Path(APP).parent / "models" / "sample").rglob("*"))
+    at = run_page("webapp/pages/catalogue.py")
+    next(b for b in at.button if b.label == "Make a copy of the demo").click().run()
+    assert not at.exception
+    assert at.query_params["ws"] in ("sample-copy", ["sample-copy"])
+    assert "sample-copy" in list_workspaces() and (tmp_path / "sample-copy" / "llm" / "manifest.json").exists()
+    assert any("sample-copy" in s.value for s in at.success), "the copy is confirmed"
+
+    ws = create_workspace("shop", {"items.csv": b"item_id,title\ni1,Tent\ni2,Stove\n"})
+    (ws.own_dir / "cache.sqlite").write_bytes(b"x")
+    at = run_page("webapp/pages/catalogue.py", ws="shop")
+    reset = next(b for b in at.button if b.label.startswith("Reset"))
+    assert reset.disabled, "nothing is removed without the confirmation box"
+    at.checkbox[0].check().run()
+    next(b for b in at.button if b.label.startswith("Reset")).click().run()
+    assert not at.exception and sorted(p.name for p in ws.own_dir.iterdir()) == ["data"]
+    at.checkbox[0].check().run()
+    next(b for b in at.button if b.label.startswith("Delete")).click().run()
+    assert not at.exception and not ws.own_dir.exists()
+    assert at.query_params["ws"] in ("sample", ["sample"])
+    assert sorted(p.stat().st_mtime_ns for p in (Path(APP).parent / "models" / "sample").rglob("*")) == demo_files

@@ -6,6 +6,7 @@ Uses Debian's /usr/bin/chromium (never `playwright install`); skipped when it is
 SIDREC_APP points the test at another app script (default app.py), handy for checking the harness itself.
 """
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -84,8 +85,9 @@ def _log_tail(n=4000):
         return ""
 
 
-@pytest.fixture(scope="module")
-def server():
+@contextlib.contextmanager
+def streamlit_server(log_name: str = "streamlit.log"):
+    """A `streamlit run` of the app on a free port, healthy; yields its base URL and stops it afterwards."""
     app = os.environ.get("SIDREC_APP", "app.py")
     if not (ROOT / app).exists():
         pytest.fail(f"app script {app!r} not found under {ROOT}")
@@ -102,7 +104,8 @@ def server():
         "--browser.gatherUsageStats", "false",
         "--server.fileWatcherType", "none",
     ]  # fmt: skip
-    with open(SERVER_LOG, "w") as log:
+    log_path = ARTIFACTS / log_name
+    with open(log_path, "w") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -127,6 +130,12 @@ def server():
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def server():
+    with streamlit_server() as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
@@ -207,3 +216,100 @@ def test_page_renders_without_exception(server, browser, path):
         assert not js_errors, f"page {name!r} raised JavaScript errors: {js_errors}"
     finally:
         context.close()
+
+
+# --- navigation keeps the workspace; any first URL gets the app's navigation; ?ws= never leaves its folder ---
+
+UPLOADED = "browser-upload"
+NAV_LINK = '[data-testid="stSidebar"] a[data-testid="stPageLink-NavLink"]'
+
+
+def _small_catalogue(folder: Path) -> tuple[Path, Path]:
+    """The sample's first 80 items and the interactions among them, as two CSV files."""
+    import pandas as pd
+
+    items = pd.read_csv(ROOT / "sample_data" / "items.csv").head(80)
+    inter = pd.read_csv(ROOT / "sample_data" / "interactions.csv")
+    inter = inter[inter["item_id"].isin(items["item_id"])]
+    folder.mkdir(parents=True, exist_ok=True)
+    items.to_csv(folder / "items.csv", index=False)
+    inter.to_csv(folder / "interactions.csv", index=False)
+    return folder / "items.csv", folder / "interactions.csv"
+
+
+def _selected_workspace(page) -> str:
+    return page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"] input').first.input_value()
+
+
+def _open(page, url):
+    page.goto(url, wait_until="domcontentloaded", timeout=PAGE_TIMEOUT_S * 1000)
+    wait_for_script_done(page)
+
+
+def test_upload_then_every_sidebar_link_keeps_the_workspace(server, browser):
+    import shutil
+
+    shutil.rmtree(ARTIFACTS / "workspaces" / UPLOADED, ignore_errors=True)
+    items, inter = _small_catalogue(ARTIFACTS / "upload")
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    try:
+        _open(page, f"{server}/catalogue")
+        page.get_by_text("Upload a catalogue as a new workspace").click()
+        page.get_by_label("Workspace name").fill(UPLOADED)
+        uploads = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+        uploads.nth(0).set_input_files(str(items))
+        uploads.nth(1).set_input_files(str(inter))
+        page.get_by_role("button", name="Check and create workspace").click()
+        page.wait_for_url(f"**ws={UPLOADED}**", timeout=PAGE_TIMEOUT_S * 1000)
+        wait_for_script_done(page)
+        assert f"Workspace '{UPLOADED}' created" in page.inner_text("body"), "the upload is confirmed"
+        assert _selected_workspace(page) == UPLOADED
+        links = page.locator(NAV_LINK)
+        titles = [links.nth(i).inner_text().split("\n")[-1].strip() for i in range(links.count())]
+        assert len(titles) == len(PAGES), titles
+        for title in [*titles[1:], titles[0]]:  # every page, ending back home
+            page.locator(NAV_LINK).filter(has_text=title).first.click()
+            page.wait_for_timeout(300)
+            wait_for_script_done(page)
+            assert f"ws={UPLOADED}" in page.url, f"{title}: the URL lost the workspace ({page.url})"
+            assert _selected_workspace(page) == UPLOADED, f"{title}: the sidebar switched workspace"
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / f"nav-{title.replace(' ', '_').lower()}.png"))
+    finally:
+        context.close()
+        shutil.rmtree(ARTIFACTS / "workspaces" / UPLOADED, ignore_errors=True)
+
+
+@pytest.mark.parametrize(
+    "value", ["../outside", "../../tests/artifacts/outside", "a/b", "%2Ftmp", "..", "sample/../outside"]
+)
+def test_workspace_in_url_never_leaves_the_workspaces_folder(server, browser, value):
+    outside = ARTIFACTS / "outside"
+    _small_catalogue(outside / "data")
+    before = sorted(p.name for p in outside.rglob("*"))
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    try:
+        _open(page, f"{server}/catalogue?ws={value}")
+        assert _selected_workspace(page) == "sample"
+        assert "Workspace **outside**" not in page.inner_text("body") and str(outside) not in page.inner_text("body")
+        assert "ws=sample" in page.url
+    finally:
+        context.close()
+    assert sorted(p.name for p in outside.rglob("*")) == before, "nothing is written outside the workspaces folder"
+
+
+def test_first_request_to_a_page_gets_the_apps_navigation(browser):
+    """A freshly started server whose first request is a page URL (not '/') draws the app's own sidebar."""
+    assert not (ROOT / "pages").exists(), "a pages/ folder beside app.py would be auto-discovered by Streamlit"
+    for path in ["catalogue", "walkthrough"]:
+        with streamlit_server(log_name=f"streamlit-first-{path}.log") as base:
+            context = browser.new_context(viewport=VIEWPORT)
+            page = context.new_page()
+            try:
+                _open(page, f"{base}/{path}")
+                assert page.locator(NAV_LINK).count() == len(PAGES), f"/{path} as a first request: no app navigation"
+                assert _selected_workspace(page) == "sample"
+            finally:
+                context.close()

@@ -22,7 +22,7 @@ from sidrec.generate import Recommendation, Recommender
 from sidrec.metrics import summarize
 from sidrec.tokenizer import SIDTokenizer, token
 from sidrec.train import FORMAT_VERSION, KIND, TrainConfig
-from sidrec.workspace import create_workspace, sample_workspace
+from webapp.workspace import create_workspace, sample_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -147,18 +147,18 @@ def figure(at: AppTest, title: str) -> dict:
     raise AssertionError(f"no chart titled {title!r}")
 
 
-@pytest.mark.parametrize("page", ["pages/evaluate.py", "pages/walkthrough.py"])
+@pytest.mark.parametrize("page", ["webapp/pages/evaluate.py", "webapp/pages/walkthrough.py"])
 def test_pages_render_on_the_sample_and_without_artifacts(workspaces, page, monkeypatch):
     loads = Loads(monkeypatch)
     at = open_page("sample", page)
-    if page == "pages/evaluate.py":  # the demo's evaluation, once it is there
+    if page == "webapp/pages/evaluate.py":  # the demo's evaluation, once it is there
         if sample_workspace().artifact("evaluation.json") is None:
             assert "No evaluation yet" in texts(at.info)
         else:
             assert at.dataframe[0].value.columns[0] == "model" and figure(at, "Recall@K")
     bare = open_page("bare", page)
     infos = texts(bare.info)
-    if page == "pages/evaluate.py":
+    if page == "webapp/pages/evaluate.py":
         assert "No evaluation yet" in infos and "No ablation table" in infos
         assert "python -m sidrec evaluate " in infos and "python -m sidrec bench ablation " in infos
         assert bare.button[0].label == "Run evaluation" and not bare.get("plotly_chart")
@@ -172,7 +172,7 @@ def test_pages_render_on_the_sample_and_without_artifacts(workspaces, page, monk
 
 def test_evaluate_shows_metrics_curve_and_ablation(workspaces, monkeypatch):
     loads = Loads(monkeypatch)
-    at = open_page("full", "pages/evaluate.py")
+    at = open_page("full", "webapp/pages/evaluate.py")
     result = workspaces["result"]
     table = at.dataframe[0].value
     assert list(table["model"]) == ["sid-llm", "popularity", "sasrec"]
@@ -192,7 +192,7 @@ def test_evaluate_shows_metrics_curve_and_ablation(workspaces, monkeypatch):
 
 def test_drill_down_says_hit_or_miss(workspaces, monkeypatch):
     loads = Loads(monkeypatch)
-    at = open_page("full", "pages/evaluate.py")
+    at = open_page("full", "webapp/pages/evaluate.py")
     per_user = workspaces["result"]["per_user"]
     tok = workspaces["tok"]
     assert "Hit: the item bought next is at rank 1 of 10" in texts(at.success)
@@ -233,7 +233,7 @@ def test_run_evaluation_writes_the_result(workspaces, monkeypatch):
                 "seconds": 2.0, "models": models, "timings": {}, "per_user": []}  # fmt: skip
 
     monkeypatch.setattr("sidrec.evaluate.evaluate", fake_evaluate)
-    at = open_page("runs", "pages/evaluate.py")
+    at = open_page("runs", "webapp/pages/evaluate.py")
     next(s for s in at.selectbox if s.label == "Split").set_value("valid")
     at.button[0].click().run()
     assert not at.exception, [e.value for e in at.exception]
@@ -251,7 +251,7 @@ def test_run_evaluation_writes_the_result(workspaces, monkeypatch):
 def test_walkthrough_reads_artifacts_and_loads_the_model_only_on_request(workspaces, monkeypatch):
     tok = workspaces["tok"]
     loads = Loads(monkeypatch, FakeRecommender(tok.item_ids[5:15]))
-    at = open_page("full", "pages/walkthrough.py")
+    at = open_page("full", "webapp/pages/walkthrough.py")
     assert [s.value for s in at.subheader] == [
         "1. The catalogue", "2. How an item becomes a semantic ID", "3. What a token means",
         "4. How the language model was aligned", "5. A live recommendation", "6. The cached answer",

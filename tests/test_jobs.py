@@ -8,11 +8,11 @@ from sidrec import pipeline
 from sidrec.cli import main
 from sidrec.data import load_dataset
 from sidrec.errors import SidrecError
-from sidrec.jobs import JobBoard, TrainingJob, loss_curves, one_line
 from sidrec.sample import SampleConfig, write_sample
 from sidrec.tasks import TaskConfig
 from sidrec.train import TrainConfig, log_history
 from tests.test_llm import tiny_base
+from webapp.jobs import JobBoard, TrainingJob, loss_curves, one_line
 
 
 @pytest.fixture(scope="module")

@@ -341,8 +341,16 @@ def test_validation_curve_and_early_stopping_keep_the_best_step(base, tmp_path, 
     assert points[0]["train_seconds"] <= points[1]["train_seconds"]
     monkeypatch.setattr(train_module, "evaluate_loss", real)
     calls = iter(range(100))
-    b = train(seq, examples(8), SID_TOKENS, KEYWORDS, "fp-1", tmp_path / "b", replace(cfg, eval_steps=0),
-              should_stop=lambda: next(calls) >= 1)  # fmt: skip  (stops after step 2, same schedule)
+    b = train(
+        seq,
+        examples(8),
+        SID_TOKENS,
+        KEYWORDS,
+        "fp-1",
+        tmp_path / "b",
+        replace(cfg, eval_steps=0),
+        should_stop=lambda: next(calls) >= 1,
+    )  # fmt: skip  (stops after step 2, same schedule)
     assert b["steps"] == 2
     ta, tb = (load_file(str(tmp_path / run / "adapter.safetensors")) for run in ("a", "b"))
     assert ta.keys() == tb.keys() and all(torch.equal(ta[k], tb[k]) for k in ta)

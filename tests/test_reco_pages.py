@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from sidrec.workspace import sample_workspace
+from webapp.workspace import sample_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
-RECOMMEND, CACHE = "pages/recommend.py", "pages/cache_vs_live.py"
+RECOMMEND, CACHE = "webapp/pages/recommend.py", "webapp/pages/cache_vs_live.py"
 
 
 def open_page(page: str, ws_name: str | None = None) -> AppTest:
@@ -81,8 +81,8 @@ def tiny(tmp_path_factory):
     """A workspace of 300 items and 150 users, its tokenizer and a 2-step model on a tiny random Llama."""
     from sidrec.cli import main
     from sidrec.sample import SampleConfig, write_sample
-    from sidrec.workspace import create_workspace
     from tests.test_llm import tiny_base
+    from webapp.workspace import create_workspace
 
     root = tmp_path_factory.mktemp("reco")
     with pytest.MonkeyPatch.context() as mp:

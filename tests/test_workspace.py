@@ -6,7 +6,15 @@ import pytest
 
 from sidrec.cli import build_parser
 from sidrec.errors import SidrecError
-from sidrec.workspace import artifact_command, create_workspace, get_workspace, list_workspaces
+from webapp.workspace import (
+    artifact_command,
+    copy_of_sample,
+    create_workspace,
+    delete_workspace,
+    get_workspace,
+    list_workspaces,
+    reset_workspace,
+)
 
 ITEMS = b"item_id,title\ni1,Tent\ni2,Stove\ni3,Lamp\n"
 INTER = b"user_id,item_id\nu1,i1\nu1,i2\nu1,i3\n"
@@ -44,10 +52,40 @@ def test_bad_names_refused(name):
         create_workspace(name, {"items.csv": ITEMS})
 
 
-def test_sample_workspace_reads_builtin_artifacts_but_writes_its_own(root):
-    ws = get_workspace("sample")
-    assert ws.builtin_dir.name == "sample" and ws.builtin_dir.parent.name == "models"
-    assert root in ws.artifact_path_for_writing("tokenizer").parents
+def test_the_demo_is_read_only_and_a_copy_carries_its_catalogue_and_artifacts(root):
+    demo = get_workspace("sample")
+    assert demo.read_only and demo.builtin_dir.name == "sample" and demo.builtin_dir.parent.name == "models"
+    with pytest.raises(SidrecError, match="read-only"):
+        demo.artifact_path_for_writing("tokenizer")
+    with pytest.raises(SidrecError, match="read-only"):
+        artifact_command(demo, "cache.sqlite")
+    with pytest.raises(SidrecError):
+        delete_workspace("sample")
+    copy = copy_of_sample()
+    assert (copy.name, copy_of_sample().name) == ("sample-copy", "sample-copy-2")
+    assert root in copy.artifact_path_for_writing("tokenizer").parents and not copy.read_only
+    assert copy.load().sequences == demo.load().sequences
+    for kind in ("tokenizer", "llm", "cache.sqlite"):
+        assert copy.artifact(kind) is not None and root in copy.artifact(kind).parents
+        assert (copy.artifact(kind) / "manifest.json").exists() if kind != "cache.sqlite" else True
+    # the copied model still finds the copied tokenizer (its manifest names it relative to the model folder)
+    from sidrec.train import tokenizer_dir_for
+
+    assert tokenizer_dir_for(copy.artifact("llm")).resolve() == copy.artifact("tokenizer").resolve()
+
+
+def test_reset_keeps_the_catalogue_and_delete_removes_the_workspace(root):
+    ws = create_workspace("shop", {"items.csv": ITEMS, "interactions.csv": INTER})
+    (ws.own_dir / "tokenizer").mkdir()
+    (ws.own_dir / "tokenizer" / "codes.npy").write_bytes(b"x")
+    (ws.own_dir / "cache.sqlite").write_bytes(b"x")
+    assert reset_workspace("shop") == ["cache.sqlite", "tokenizer"]
+    assert sorted(p.name for p in ws.own_dir.iterdir()) == ["data"]
+    assert get_workspace("shop").load().item_ids == ["i1", "i2", "i3"]
+    delete_workspace("shop")
+    assert "shop" not in list_workspaces() and not ws.own_dir.exists()
+    with pytest.raises(SidrecError, match="no workspace named"):
+        delete_workspace("shop")
 
 
 @pytest.mark.parametrize("kind", ["tokenizer", "llm", "cache.sqlite", "evaluation.json", "ablation.json"])
@@ -61,12 +99,13 @@ def test_artifact_command_parses_and_writes_where_the_app_reads(kind, tmp_path, 
     assert getattr(args, "data", ws.data_dir) == ws.data_dir
 
 
-def test_sample_commands_read_the_demo_models_and_write_the_workspace():
-    command = artifact_command(get_workspace("sample"), "cache.sqlite")
-    assert command.startswith("python -m sidrec cache build models/sample/llm sample_data --out ")
-    assert command.endswith("/sample/cache.sqlite") and "models/sample/cache.sqlite" not in command
+def test_a_copy_of_the_demo_reads_its_own_models(root):
+    copy = copy_of_sample()
+    command = artifact_command(copy, "evaluation.json")
+    ws = root / "sample-copy"
+    assert f"evaluate {ws}/llm {ws}/data --out {ws}/evaluation.json" in command
     with pytest.raises(SidrecError, match="no command"):
-        artifact_command(get_workspace("sample"), "data")
+        artifact_command(copy, "data")
 
 
 @pytest.mark.parametrize("name", ["../../etc", "..", "a/b", "/tmp", "sample/../x", "", ".hidden", "x" * 80])

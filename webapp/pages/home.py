@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import current_workspace, dataset_summary
+from webapp.ui import current_workspace, dataset_summary, page_link
 
 st.title("sidrec: recommendation as language, with semantic IDs")
 st.markdown(
@@ -38,6 +38,6 @@ cols[2].metric("Users", f"{summary['users']:,}")
 cols[3].metric("Interactions", f"{summary['interactions']:,}")
 
 st.subheader("Where to go next")
-st.page_link("pages/catalogue.py", label="Catalogue: the items and histories, or upload your own", icon="📦")
-st.page_link("pages/tokenizer.py", label="Tokenizer: turn items into semantic IDs", icon="🧩")
-st.page_link("pages/codebook_explorer.py", label="Codebook Explorer: what each code token means", icon="🗺️")
+page_link("webapp/pages/catalogue.py", "Catalogue: the items and histories, or upload your own")
+page_link("webapp/pages/tokenizer.py", "Tokenizer: turn items into semantic IDs")
+page_link("webapp/pages/codebook_explorer.py", "Codebook Explorer: what each code token means")

@@ -1,11 +1,12 @@
 """Workspaces: a named catalogue on disk and the artifacts made from it.
 
 The built-in `sample` workspace reads sample_data/ and the demo artifacts in
-models/sample/, which are never written to: whatever a user makes on the sample
-goes to the workspace's own folder and takes precedence from then on. An
-uploaded catalogue becomes a workspace folder, validated before it is kept, so a
-reload or a second browser tab loses nothing and a bad upload leaves every
-existing workspace as it was.
+models/sample/ and is read-only: fitting or training on it first makes a new
+workspace, a copy of the demo (`copy_of_sample`), so the demo's tokenizer, model,
+cache and evaluation always stay together. An uploaded catalogue becomes a
+workspace folder, validated before it is kept, so a reload or a second browser
+tab loses nothing and a bad upload leaves every existing workspace as it was. A
+workspace can be reset (its artifacts removed, its catalogue kept) or deleted.
 
 Layout of a workspace folder:  <root>/<name>/data/  <root>/<name>/tokenizer/ ...
 `artifact_command` names the command line that makes a missing artifact.
@@ -38,8 +39,12 @@ def workspaces_root() -> Path:
 class Workspace:
     name: str
     data_dir: Path
-    own_dir: Path  # where this workspace writes
+    own_dir: Path | None  # where this workspace writes; None for the read-only demo
     builtin_dir: Path | None = None  # read-only artifacts shipped with the project
+
+    @property
+    def read_only(self) -> bool:
+        return self.own_dir is None
 
     def artifact(self, kind: str) -> Path | None:
         """The folder (or file) of an artifact, own first, then built-in; None if absent."""
@@ -49,6 +54,8 @@ class Workspace:
         return None
 
     def artifact_path_for_writing(self, kind: str) -> Path:
+        if self.own_dir is None:
+            raise SidrecError(f"the {self.name!r} workspace is read-only: work on a copy of it (copy_of_sample)")
         return self.own_dir / kind
 
     def artifacts(self) -> dict[str, Path | None]:
@@ -59,9 +66,7 @@ class Workspace:
 
 
 def sample_workspace() -> Workspace:
-    return Workspace(
-        SAMPLE, PROJECT_ROOT / "sample_data", workspaces_root() / SAMPLE, PROJECT_ROOT / "models" / "sample"
-    )
+    return Workspace(SAMPLE, PROJECT_ROOT / "sample_data", None, PROJECT_ROOT / "models" / "sample")
 
 
 def list_workspaces() -> list[str]:
@@ -125,17 +130,51 @@ def create_workspace(name: str, files: dict[str, bytes], overwrite: bool = False
 
 
 def delete_workspace(name: str) -> None:
-    name = check_name(name)
-    shutil.rmtree(workspaces_root() / name, ignore_errors=True)
+    """Remove a workspace, its catalogue and everything made from it. The demo cannot be deleted."""
+    ws = get_workspace(check_name(name))
+    shutil.rmtree(ws.own_dir)
+
+
+def reset_workspace(name: str) -> list[str]:
+    """Remove everything made from a workspace's catalogue (tokenizer, model, checkpoints, cache, evaluations),
+    keeping the catalogue. Returns the names removed."""
+    ws = get_workspace(check_name(name))
+    removed = []
+    for entry in sorted(ws.own_dir.iterdir()):
+        if entry.name == "data":
+            continue
+        shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+        removed.append(entry.name)
+    return removed
+
+
+def copy_of_sample() -> Workspace:
+    """A new workspace holding the sample's catalogue and a copy of the demo's artifacts, named `sample-copy`
+    (then `sample-copy-2`, ...): where fitting or training on the read-only demo goes."""
+    demo = sample_workspace()
+    taken = set(list_workspaces())
+    name = next(n for n in ("sample-copy", *(f"sample-copy-{i}" for i in range(2, 10_000))) if n not in taken)
+    files = {f.name: f.read_bytes() for f in demo.data_dir.iterdir() if f.is_file() and f.suffix != ".md"}
+    ws = create_workspace(name, files)
+    for kind in ("tokenizer", "llm", "cache.sqlite", "evaluation.json", "ablation.json"):
+        source = demo.artifact(kind)
+        if source is None:
+            continue
+        if source.is_dir():
+            shutil.copytree(source, ws.own_dir / kind)
+        else:
+            shutil.copy2(source, ws.own_dir / kind)
+    return ws
 
 
 def artifact_command(ws: Workspace, kind: str) -> str:
     """The `python -m sidrec ...` line that makes one of the workspace's artifacts, with its paths (relative to the
     project root, where commands run, when inside it). It writes to the workspace's own folder, as the app does.
 
-    For the sample: artifact_command(sample_workspace(), "cache.sqlite") ->
-    'python -m sidrec cache build models/sample/llm sample_data --out workspaces/sample/cache.sqlite'
+    A read-only workspace (the demo) has none: SidrecError.
     """
+    if ws.read_only:
+        raise SidrecError(f"the {ws.name!r} workspace is read-only: make a copy of it to add artifacts")
 
     def shown(path: Path) -> str:
         path = path.absolute()

@@ -13,7 +13,7 @@ from sidrec.errors import SidrecError
 from sidrec.pipeline import fit_catalogue, import_published
 from sidrec.quantize import QuantizerConfig
 from sidrec.tokenizer import TokenizerConfig
-from ui import current_workspace, dataset, need_tokenizer, progress_bar
+from webapp.ui import current_workspace, dataset, flash, progress_bar, tokenizer, writable
 
 st.title("🧩 Tokenizer")
 ws = current_workspace()
@@ -63,17 +63,22 @@ with st.expander("Fit a new tokenizer", expanded=ws.artifact("tokenizer") is Non
                 result = import_published(ds, progress=progress)
             else:
                 result = fit_catalogue(ds, config, progress=progress)
-            result.save(ws.artifact_path_for_writing("tokenizer"))
+            target = writable(ws)
+            result.save(target.artifact_path_for_writing("tokenizer"))
         except SidrecError as e:
             st.error(f"Not fitted: {e}")
         else:
-            st.success(
-                f"Fitted {label} and saved it to the workspace "
+            flash(
+                f"Fitted {label} and saved it to the workspace {target.name!r} "
                 f"({result.tokenizer.stats.get('total_seconds', 0):.1f} s)."
             )
             st.rerun()
 
-tok, keywords, _ = need_tokenizer(ws)
+loaded = tokenizer(ws)
+if loaded is None:
+    st.info("This workspace has no tokenizer yet: fit one above.")
+    st.stop()
+tok, keywords, _ = loaded
 s = tok.stats
 st.subheader("Dashboard")
 st.caption(

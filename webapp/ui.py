@@ -1,11 +1,14 @@
-"""Streamlit glue shared by the pages: the current workspace, cached loaders, progress, what is missing.
+"""Streamlit glue shared by the pages: navigation, the current workspace, cached loaders, progress, what is missing.
 
-Only this file and pages/ import streamlit; the library never does.
+Only the webapp package imports streamlit; the library never does. The workspace lives in the URL (`?ws=name`),
+so a reload keeps it, and every link the app draws carries it (`page_link`): Streamlit's own navigation would
+drop the query string, so it is hidden and the sidebar draws the app's pages itself.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
@@ -15,7 +18,46 @@ from sidrec.errors import SidrecError
 from sidrec.generate import Recommender
 from sidrec.tokenizer import SIDTokenizer, load_embeddings, load_keywords
 from sidrec.train import tokenizer_dir_for
-from sidrec.workspace import SAMPLE, Workspace, artifact_command, get_workspace, list_workspaces
+from webapp.jobs import JobBoard
+from webapp.workspace import SAMPLE, Workspace, artifact_command, copy_of_sample, get_workspace, list_workspaces
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    path: str
+    title: str
+    icon: str
+
+
+PAGES = [
+    PageInfo("webapp/pages/home.py", "Home", "🏠"),
+    PageInfo("webapp/pages/catalogue.py", "Catalogue", "📦"),
+    PageInfo("webapp/pages/tokenizer.py", "Tokenizer", "🧩"),
+    PageInfo("webapp/pages/align.py", "Align", "🎯"),
+    PageInfo("webapp/pages/codebook_explorer.py", "Codebook Explorer", "🗺️"),
+    PageInfo("webapp/pages/recommend.py", "Recommend", "🔮"),
+    PageInfo("webapp/pages/cache_vs_live.py", "Cache vs Live", "⚡"),
+    PageInfo("webapp/pages/evaluate.py", "Evaluate", "📊"),
+    PageInfo("webapp/pages/walkthrough.py", "Walkthrough", "🧭"),
+]
+
+
+def navigation():
+    """The app's pages for `st.navigation`; the first is the default (URL path '/')."""
+    return [st.Page(p.path, title=p.title, icon=p.icon, default=i == 0) for i, p in enumerate(PAGES)]
+
+
+def page_link(path: str, label: str | None = None, icon: str | None = None) -> None:
+    """A link to one of the app's pages that keeps the current workspace."""
+    info = next((p for p in PAGES if p.path == path), None)
+    if info is None:
+        raise SidrecError(f"{path!r} is not a page of the app")
+    st.page_link(path, label=label or info.title, icon=icon or info.icon, query_params={"ws": current_workspace().name})
+
+
+def flash(message: str) -> None:
+    """A success message shown once on the next run (a message written before `st.rerun` would be lost)."""
+    st.session_state["_flash"] = message
 
 
 def _mtime(path: Path | None) -> float:
@@ -40,13 +82,19 @@ def select_workspace(name: str) -> None:
 
 
 def sidebar() -> Workspace:
+    """The sidebar: the workspace selector, the app's pages (each link keeps the workspace) and its artifacts."""
     ws = current_workspace()
+    if "_flash" in st.session_state:
+        st.success(st.session_state.pop("_flash"))
     with st.sidebar:
         names = list_workspaces()
         choice = st.selectbox("Workspace", names, index=names.index(ws.name) if ws.name in names else 0)
         if choice != ws.name:
             select_workspace(choice)
             st.rerun()
+        for info in PAGES:
+            st.page_link(info.path, label=info.title, icon=info.icon, query_params={"ws": ws.name})
+        st.divider()
         st.caption("Artifacts")
         for kind, path in ws.artifacts().items():
             origin = "" if path is None else (" (demo)" if ws.builtin_dir and ws.builtin_dir in path.parents else "")
@@ -87,6 +135,12 @@ def tokenizer(ws: Workspace) -> tuple[SIDTokenizer, dict, object] | None:
     return _load_tokenizer(str(folder), _mtime(folder))
 
 
+@st.cache_resource(show_spinner=False)
+def job_board() -> JobBoard:
+    """Process-wide: a reload or a second tab finds the running training job of its workspace."""
+    return JobBoard()
+
+
 def progress_bar(label: str):
     """A (fraction, message) callback drawing a Streamlit progress bar."""
     bar = st.progress(0.0, text=label)
@@ -102,14 +156,31 @@ def need_tokenizer(ws: Workspace):
     tok = tokenizer(ws)
     if tok is None:
         st.info("This workspace has no tokenizer yet: fit one on the Tokenizer page.")
-        st.page_link("pages/tokenizer.py", label="Go to the Tokenizer page", icon="🧩")
+        page_link("webapp/pages/tokenizer.py", label="Go to the Tokenizer page")
         st.stop()
     return tok
 
 
 def missing(ws: Workspace, kind: str, message: str) -> None:
     """An info box: `message`, then the command that makes the artifact for this workspace."""
+    if ws.read_only:
+        st.info(f"{message}\n\nThe demo is read-only: what you make here goes to a copy of it.")
+        return
     st.info(f"{message}\n\nTo make it from the command line:\n```bash\n{artifact_command(ws, kind)}\n```")
+
+
+def writable(ws: Workspace) -> Workspace:
+    """The workspace to write to: `ws`, or for the read-only demo a new copy of it (catalogue and artifacts),
+    selected from now on, with a message that says so."""
+    if not ws.read_only:
+        return ws
+    copy = copy_of_sample()
+    select_workspace(copy.name)
+    flash(
+        f"The demo is read-only, so this was done in a new workspace, **{copy.name}**: a copy of the demo's "
+        "catalogue and artifacts. The demo is unchanged."
+    )
+    return copy
 
 
 @st.cache_resource(show_spinner="Loading the aligned model…", max_entries=2)
@@ -143,7 +214,7 @@ def need_recommender(ws: Workspace) -> Recommender:
         st.stop()
     if rec is None:
         missing(ws, "llm", "This workspace has no aligned model yet: train one on the Align page.")
-        st.page_link("pages/align.py", label="Go to the Align page", icon="🎯")
+        page_link("webapp/pages/align.py", label="Go to the Align page")
         st.stop()
     return rec
 

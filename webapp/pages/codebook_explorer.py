@@ -5,7 +5,7 @@ import plotly.express as px
 import streamlit as st
 
 from sidrec.explore import items_frame, prefix_tree, token_table, umap_2d
-from ui import current_workspace, dataset, need_tokenizer
+from webapp.ui import current_workspace, dataset, need_tokenizer
 
 st.title("🗺️ Codebook Explorer")
 ws = current_workspace()

@@ -13,7 +13,7 @@ from sidrec.errors import SidrecError
 from sidrec.explore import overlap_counts, side_by_side
 from sidrec.generate import Recommender
 from sidrec.train import model_fingerprint
-from ui import current_workspace, dataset, missing, model_key, need_recommender, progress_bar
+from webapp.ui import current_workspace, dataset, flash, missing, model_key, need_recommender, progress_bar, writable
 
 QUICK_USERS = 200
 
@@ -96,7 +96,7 @@ def seen(user: str) -> tuple[str, ...]:
 
 # ---------------------------------------------------------------- the cache file
 path = ws.artifact("cache.sqlite")
-target = ws.artifact_path_for_writing("cache.sqlite")
+target = None if ws.read_only else ws.artifact_path_for_writing("cache.sqlite")
 k, cache_users, problem = rec.config.top_k, [], None
 if path is not None:
     try:
@@ -124,7 +124,8 @@ with st.expander(
 ):
     st.caption(
         f"Top-{rec.config.top_k} lists for each user's last {rec.config.max_history} items, computed in batches "
-        f"and saved to `{target}`. Users already cached are skipped, so building again continues where it stopped."
+        f"and saved to {f'`{target}`' if target else 'a copy of the read-only demo'}. Users already cached are "
+        "skipped, so building again continues where it stopped."
     )
     c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
     n_build = c1.number_input("Users to build (the first N, by id)", 1, len(users), len(users))
@@ -132,9 +133,9 @@ with st.expander(
     quick = c3.button(f"Quick: first {min(QUICK_USERS, len(users))} users")
     if full or quick:
         chosen = users[: min(QUICK_USERS, len(users))] if quick else users[: int(n_build)]
-        if path is not None and path != target:  # the demo cache is read-only: start the workspace's own file
-            st.caption(f"The demo cache is not written to; the build goes to `{target}`.")
         try:
+            target_ws = writable(ws)  # the demo is read-only: the build goes to a copy of it
+            target = target_ws.artifact_path_for_writing("cache.sqlite")
             stats = build_cache(
                 rec, {u: list(history(u, with_added=False)) for u in chosen}, target, model_fp, k=rec.config.top_k,
                 progress=progress_bar("Building the cache…"), exclude={u: set(ds.sequences[u]) for u in chosen},
@@ -142,7 +143,7 @@ with st.expander(
         except SidrecError as e:
             st.error(f"Not built: {e}")
         else:
-            st.success(
+            flash(
                 f"Built {stats['users_built']:,} users in {stats['seconds']:.1f} s "
                 f"({stats['users_per_second'] or 0:.1f} users/s); {stats['users_in_cache']:,} in the cache."
             )

@@ -15,7 +15,7 @@ from sidrec.evaluate import EvalConfig, claim, evaluate, metrics_table
 from sidrec.explore import target_tokens
 from sidrec.metrics import KS, recall_curve
 from sidrec.tokenizer import token
-from ui import artifact_json, current_workspace, dataset, missing, progress_bar, tokenizer
+from webapp.ui import artifact_json, current_workspace, dataset, missing, progress_bar, tokenizer, writable
 
 METRICS = tuple(f"{m}@{k}" for m in ("recall", "ndcg") for k in KS)
 BASELINES_ONLY = "Baselines only (popularity, SASRec)"
@@ -91,8 +91,10 @@ with st.expander("Run an evaluation", expanded=result is None):
         else:
             new["config"] = {"model_dir": str(use_model) if use_model else None, "split": config.split,
                              "num_beams": config.num_beams, "k": config.k, "max_users": config.max_users}  # fmt: skip
-            path = ws.artifact_path_for_writing("evaluation.json")
-            write_json_atomic(path, new)
+            target = writable(ws)
+            write_json_atomic(target.artifact_path_for_writing("evaluation.json"), new)
+            if target is not ws:
+                st.rerun()
             st.success(f"Evaluated {new['users']} users in {new['seconds']:.0f} s; saved to the workspace.")
             result, origin = new, "this workspace"
 

@@ -11,12 +11,12 @@ import streamlit as st
 from sidrec.artifacts import read_manifest
 from sidrec.data import split_dataset
 from sidrec.errors import SidrecError
-from sidrec.jobs import JobBoard, TrainingJob, loss_curves
 from sidrec.llm import INITS, model_input
 from sidrec.tasks import TASKS, TaskConfig, examples_for_user
 from sidrec.token_space import nearest_words, trained_rows
 from sidrec.train import FORMAT_VERSION, KIND, TrainConfig, log_history
-from ui import current_workspace, dataset, need_tokenizer, progress_bar
+from webapp.jobs import TrainingJob, loss_curves
+from webapp.ui import current_workspace, dataset, job_board, need_tokenizer, progress_bar, writable
 
 TASK_NOTES = {
     "sequential": "purchase history → the next item's SID",
@@ -38,12 +38,6 @@ if not ds.sequences:
     )
     st.stop()
 tok, keywords, _ = need_tokenizer(ws)
-
-
-@st.cache_resource(show_spinner=False)
-def job_board() -> JobBoard:
-    """Process-wide: a reload or a second tab finds the running job of its workspace."""
-    return JobBoard()
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -192,7 +186,11 @@ if values:
             lora_alpha=2 * int(values["r"]),
             tasks=tasks,
         )
-        board.start(ws.name, TrainingJob(ds, ws.artifact("tokenizer"), ws.artifact_path_for_writing("llm"), new_config))
+        tokenizer_dir = ws.artifact("tokenizer")
+        target = writable(ws)  # the demo is read-only: training on it goes to a copy
+        if target is not ws:
+            tokenizer_dir = target.artifact("tokenizer")
+        board.start(target.name, TrainingJob(ds, tokenizer_dir, target.artifact_path_for_writing("llm"), new_config))
     except SidrecError as e:
         st.error(f"Not started: {e}")
     else:

@@ -7,8 +7,8 @@ import streamlit as st
 
 from sidrec.data import item_popularity, top_category
 from sidrec.errors import SidrecError
-from sidrec.workspace import create_workspace
-from ui import current_workspace, dataset, dataset_summary, select_workspace
+from webapp.ui import current_workspace, dataset, dataset_summary, flash, job_board, select_workspace
+from webapp.workspace import SAMPLE, copy_of_sample, create_workspace, delete_workspace, reset_workspace
 
 st.title("📦 Catalogue")
 
@@ -35,10 +35,38 @@ with st.expander("Upload a catalogue as a new workspace", expanded=False):
                 st.error(f"Not saved: {e}")
             else:
                 select_workspace(ws.name)
-                st.success(f"Workspace {ws.name!r} created.")
+                flash(f"Workspace {ws.name!r} created and selected: its pages now read and write it.")
                 st.rerun()
 
 ws = current_workspace()
+with st.expander("Manage this workspace", expanded=False):
+    if ws.read_only:
+        st.caption(
+            "The demo is read-only, so its tokenizer, model, cache and evaluation always belong together. Fitting, "
+            "training, building or evaluating on it makes a copy first; or make one now."
+        )
+        if st.button("Make a copy of the demo"):
+            copy = copy_of_sample()
+            select_workspace(copy.name)
+            flash(f"Workspace {copy.name!r} created: the demo's catalogue and artifacts, yours to change.")
+            st.rerun()
+    else:
+        job = job_board().get(ws.name)
+        busy = job is not None and job.running
+        if busy:
+            st.info("A training job is running in this workspace: stop it on the Align page first.")
+        sure = st.checkbox(f"I want to change workspace {ws.name!r}", disabled=busy)
+        left, right = st.columns(2)
+        if left.button("Reset: remove what was made from it, keep the catalogue", disabled=not sure):
+            removed = reset_workspace(ws.name)
+            flash(f"Workspace {ws.name!r} reset: removed {', '.join(removed) or 'nothing'}.")
+            st.rerun()
+        if right.button("Delete the workspace and everything in it", disabled=not sure):
+            delete_workspace(ws.name)
+            select_workspace(SAMPLE)
+            flash(f"Workspace {ws.name!r} deleted.")
+            st.rerun()
+
 try:
     ds = dataset(ws)
     summary = dataset_summary(ws)

@@ -18,7 +18,7 @@ from sidrec.errors import SidrecError
 from sidrec.explore import beam_outcomes, beam_tree
 from sidrec.generate import Recommendation, Recommender
 from sidrec.tokenizer import token
-from ui import current_workspace, dataset, model_key, need_recommender
+from webapp.ui import current_workspace, dataset, model_key, need_recommender
 
 ROLE_COLORS = {  # beam-tree node roles (sidrec.explore.BEAM_ROLES), drawn in this order
     "pruned at a later level": "#d0d0d0",

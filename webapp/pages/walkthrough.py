@@ -14,10 +14,19 @@ from sidrec.cache import TopKCache, history_hash
 from sidrec.data import item_popularity, top_category
 from sidrec.errors import SidrecError
 from sidrec.evaluate import claim, metrics_table
-from sidrec.jobs import loss_curves
 from sidrec.tokenizer import token
 from sidrec.train import FORMAT_VERSION, KIND, log_history
-from ui import artifact_json, current_workspace, dataset, dataset_summary, missing, recommender, tokenizer
+from webapp.jobs import loss_curves
+from webapp.ui import (
+    artifact_json,
+    current_workspace,
+    dataset,
+    dataset_summary,
+    missing,
+    page_link,
+    recommender,
+    tokenizer,
+)
 
 TOP = 5
 
@@ -41,7 +50,7 @@ def step(n: int, title: str) -> None:
 def link(page: str, label: str, icon: str) -> None:
     """A link to another page of the app; a caption where the app does not have that page."""
     try:
-        st.page_link(page, label=label, icon=icon)
+        page_link(page, label=label, icon=icon)
     except StreamlitPageNotFoundError:
         st.caption(f"{label} (not in this app)")
 
@@ -78,7 +87,7 @@ st.markdown(
     f"{summary['items']:,} items and {summary['users']:,} customers' purchase histories "
     f"({summary['interactions']:,} purchases): the item texts and histories are all the model learns from."
 )
-link("pages/catalogue.py", "Catalogue: the items and histories, or upload your own", "📦")
+link("webapp/pages/catalogue.py", "Catalogue: the items and histories, or upload your own", "📦")
 
 # ---------------------------------------------------------------- 2. an item becomes a SID
 
@@ -103,7 +112,7 @@ else:
         f"The most bought item, **{titles.get(item, item)}**, is written `{tok.encode(item)}`: each token narrows "
         "down what the item is, from the broad group to the exact item, and alike items share leading tokens."
     )
-link("pages/tokenizer.py", "Tokenizer: fit the codebooks and inspect any item's SID", "🧩")
+link("webapp/pages/tokenizer.py", "Tokenizer: fit the codebooks and inspect any item's SID", "🧩")
 
 # ---------------------------------------------------------------- 3. a token
 
@@ -118,7 +127,7 @@ else:
     what = f"reads as **{', '.join(info['keywords'][:5])}**. " if info.get("keywords") else ""
     st.markdown(f"`{first}`, that item's first token, {what}{info.get('description', '')}")
     st.caption(f"{len(carriers)} items carry `{first}`; the first {min(len(carriers), 8)} are listed.")
-link("pages/codebook_explorer.py", "Codebook Explorer: every token, the item map and the prefix tree", "🗺️")
+link("webapp/pages/codebook_explorer.py", "Codebook Explorer: every token, the item map and the prefix tree", "🗺️")
 
 # ---------------------------------------------------------------- 4. alignment
 
@@ -144,7 +153,7 @@ if manifest is not None:
         f"read histories written in SIDs and write the next one: validation loss "
         f"{m.get('valid_loss', float('nan')):.3f} after {m.get('steps', '?')} steps."
     )
-link("pages/align.py", "Align: the tasks the model is taught, and train your own", "🎯")
+link("webapp/pages/align.py", "Align: the tasks the model is taught, and train your own", "🎯")
 
 # ---------------------------------------------------------------- 5. live
 
@@ -174,7 +183,7 @@ else:
         c1, c2 = st.columns([4, 1])
         c1.dataframe(items_table(live["items"]), hide_index=True)
         c2.metric("Latency", f"{live['ms']:.0f} ms")
-link("pages/recommend.py", "Recommend: compose any history and watch the beam search", "🔮")
+link("webapp/pages/recommend.py", "Recommend: compose any history and watch the beam search", "🔮")
 
 # ---------------------------------------------------------------- 6. cache
 
@@ -213,7 +222,7 @@ else:
                 f"Served from the cache, the same kind of list costs one key lookup: {cached_ms:.2f} ms for "
                 f"customer {user}.{same}{stale}"
             )
-link("pages/cache_vs_live.py", "Cache vs live: the two answers side by side", "⚡")
+link("webapp/pages/cache_vs_live.py", "Cache vs live: the two answers side by side", "⚡")
 
 # ---------------------------------------------------------------- 7. evaluation
 
@@ -235,4 +244,4 @@ else:
             f"On {result.get('users', 0):,} held-out purchases ({result.get('split', 'test')} split), the share "
             f"whose next item is in the top 10: {shares}. {claim(result, 'recall@10')} {claim(result, 'ndcg@10')}"
         )
-link("pages/evaluate.py", "Evaluate: metrics, ablations and one user's outcome explained", "📊")
+link("webapp/pages/evaluate.py", "Evaluate: metrics, ablations and one user's outcome explained", "📊")
