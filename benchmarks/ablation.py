@@ -86,8 +86,15 @@ def main() -> int:
     args = p.parse_args()
     torch_threads()
     result = json.loads(args.out.read_text()) if args.out.exists() else {"rows": []}
-    result.update({"machine": machine(args.device), "dataset": str(args.data), "epochs": args.epochs,
-                   "users": args.users, "command": "python benchmarks/ablation.py " + " ".join(sys.argv[1:])})
+    result.update(
+        {
+            "machine": machine(args.device),
+            "dataset": str(args.data),
+            "epochs": args.epochs,
+            "users": args.users,
+            "command": "python benchmarks/ablation.py " + " ".join(sys.argv[1:]),
+        }
+    )
     done = {(r["variant"], r["seed"]) for r in result["rows"] if r.get("epochs") == args.epochs}
     for seed in args.seeds:  # every variant once before any second seed: partial runs stay comparable
         for name in args.variants:

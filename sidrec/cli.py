@@ -208,9 +208,10 @@ def cmd_llm_train(args) -> int:
 
 
 def cmd_recommend(args) -> int:
+    from sidrec.explain import explain
     from sidrec.generate import GenerateConfig, Recommender
     from sidrec.llm import torch_threads
-    from sidrec.tokenizer import load_titles
+    from sidrec.tokenizer import load_keywords, load_titles
     from sidrec.train import tokenizer_dir_for
 
     history = [h.strip() for h in args.history.split(",") if h.strip()]
@@ -221,12 +222,16 @@ def cmd_recommend(args) -> int:
     gen = GenerateConfig(num_beams=args.beams, top_k=args.k, exclude_history=not args.allow_repeats, device=args.device)
     rec = Recommender.from_dirs(args.model_dir, tok_dir, gen)
     r = rec.recommend([history])[0]
-    titles = load_titles(tok_dir)
+    titles, keywords = load_titles(tok_dir), load_keywords(tok_dir)
     items = [
-        {"rank": n + 1, "item_id": i, "sid": s, "score": round(sc, 4), "title": titles.get(i, "")}
+        {"rank": n + 1, "item_id": i, "sid": s, "score": round(sc, 4), "title": titles.get(i, ""),
+         "why": explain(rec.sid_tok, keywords, i, history).to_dict()}
         for n, (i, s, sc) in enumerate(zip(r.items, r.sids, r.scores, strict=True))
-    ]
-    human = "\n".join(f"{x['rank']:>2}. {x['sid']}  {x['score']:8.3f}  {x['title'] or x['item_id']}" for x in items)
+    ]  # fmt: skip
+    human = "\n".join(
+        f"{x['rank']:>2}. {x['sid']}  {x['score']:8.3f}  {x['title'] or x['item_id']}\n    {x['why']['sentence']}"
+        for x in items
+    )
     human += f"\n({r.timings['total_ms']:.0f} ms)"
     emit({"history": history, "items": items, "timings": r.timings}, args.json, human)
     return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -68,22 +69,37 @@ def umap_2d(x: np.ndarray, config: ProjectionConfig = ProjectionConfig()) -> np.
     return out
 
 
-def prefix_tree(tok: SIDTokenizer, keywords: dict[str, dict], depth: int = 2) -> pd.DataFrame:
-    """Rows (id, parent, label, items, keywords) of the SID prefix tree down to `depth` levels.
+def prefix_tree(tok: SIDTokenizer, keywords: dict[str, dict], depth: int = 2, root: Sequence[int] = ()) -> pd.DataFrame:
+    """Rows (id, parent, label, items, keywords) of the SID prefix tree under the prefix `root` (codes of its first
+    levels), `depth` levels down; the root itself is a row (parent "") unless it is the empty prefix.
 
     >>> # an item with codes (3, 7, 0) contributes to nodes '<a_3>' and '<a_3><b_7>'
     """
-    depth = max(1, min(depth, tok.n_levels))
+    start = len(root)
+    depth = max(1, min(depth, tok.n_levels - start))
+    under = np.all(tok.codes[:, :start] == np.asarray(root, dtype=tok.codes.dtype), axis=1)
+    codes = tok.codes[under]
     rows = []
-    for d in range(1, depth + 1):
-        prefixes, counts = np.unique(tok.codes[:, :d], axis=0, return_counts=True)
+    if start:
+        node = "".join(token(lv, c) for lv, c in enumerate(root))
+        rows.append(
+            {
+                "id": node,
+                "parent": "",
+                "label": token(start - 1, root[-1]),
+                "items": len(codes),
+                "keywords": ", ".join(keywords.get(token(start - 1, root[-1]), {}).get("keywords", [])[:3]),
+            }
+        )
+    for d in range(start + 1, start + depth + 1):
+        prefixes, counts = np.unique(codes[:, :d], axis=0, return_counts=True)
         for prefix, count in zip(prefixes.tolist(), counts.tolist(), strict=True):
             node = "".join(token(lv, c) for lv, c in enumerate(prefix))
             parent = "".join(token(lv, c) for lv, c in enumerate(prefix[:-1]))
             last = token(d - 1, prefix[-1])
             kws = keywords.get(last, {}).get("keywords", [])[:3]
             rows.append({"id": node, "parent": parent, "label": last, "items": count, "keywords": ", ".join(kws)})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["id", "parent", "label", "items", "keywords"])
 
 
 def token_table(keywords: dict[str, dict], level: int | None = None) -> pd.DataFrame:
@@ -114,6 +130,46 @@ def items_frame(tok: SIDTokenizer, items: pd.DataFrame) -> pd.DataFrame:
     for level in range(codes.shape[1]):
         df[f"level_{level}"] = [token(level, c) for c in codes[:, level]]
     return df
+
+
+def pair_agreement(labels) -> float:
+    """Chance that two different items drawn from `labels` share a label (nan below two items).
+
+    >>> round(pair_agreement(["A", "A", "B"]), 4)  # 1 of the 3 pairs agree
+    0.3333
+    """
+    counts = pd.Series(list(labels)).value_counts().to_numpy(dtype=np.float64)
+    n = counts.sum()
+    return float((counts * (counts - 1)).sum() / (n * (n - 1))) if n >= 2 else float("nan")
+
+
+def drill_down(tok: SIDTokenizer, prefix: Sequence[int], categories: pd.Series, keywords: dict[str, dict]):
+    """The codes one level below `prefix` (codes of its first levels; () for the root): one row per child with
+    its token, item count, top keywords and category coherence, most items first.
+
+    Coherence: how much more often two items of the child share a category than two items drawn at random from
+    the whole catalogue (`baseline`); `lift` = agreement / baseline, 1 for a code no better than chance.
+    `categories`: item_id -> category string.
+    """
+    level = len(prefix)
+    if level >= tok.n_levels:
+        raise SidrecError(f"a SID has {tok.n_levels} levels; there is nothing below {len(prefix)} codes")
+    under = np.all(tok.codes[:, :level] == np.asarray(prefix, dtype=tok.codes.dtype), axis=1)
+    ids = np.asarray(tok.item_ids, dtype=object)
+    cats = categories.reindex(ids).fillna("").to_numpy()
+    baseline = pair_agreement(cats)
+    rows = []
+    for code in np.unique(tok.codes[under, level]).tolist():
+        members = under & (tok.codes[:, level] == code)
+        t = token(level, code)
+        agreement = pair_agreement(cats[members])
+        rows.append({
+            "token": t, "code": code, "items": int(members.sum()),
+            "keywords": ", ".join(keywords.get(t, {}).get("keywords", [])[:4]),
+            "agreement": agreement, "baseline": baseline,
+            "lift": agreement / baseline if baseline > 0 else float("nan"),
+        })  # fmt: skip
+    return pd.DataFrame(rows).sort_values(["items", "code"], ascending=[False, True]).reset_index(drop=True)
 
 
 # ---------------------------------------------------------------- one beam search

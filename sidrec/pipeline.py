@@ -17,7 +17,7 @@ import numpy as np
 from sidrec.data import Dataset, split_dataset
 from sidrec.embed import encode_texts, item_embeddings
 from sidrec.errors import SidrecError
-from sidrec.keywords import KeywordConfig, token_keywords
+from sidrec.keywords import KeywordConfig, keyword_quality, token_keywords
 from sidrec.tokenizer import SIDTokenizer, TokenizerConfig, fit_tokenizer, import_index
 
 ProgressFn = Callable[[float, str], None]
@@ -65,17 +65,29 @@ def fit_catalogue(
     return FitResult(tok, embeddings, keywords, timings, ds.items["title"].to_dict())
 
 
+def keyword_texts(ds: Dataset) -> list[str]:
+    """Each item's raw fields in one string, as keywords are drawn from them (without the "Brand:" and
+    "Categories:" labels the text encoder sees)."""
+    fields = ds.items[["title", "brand", "categories", "description"]].agg(" ".join, axis=1)
+    return fields.str.replace(">", " ").tolist()
+
+
+def tokenizer_keyword_quality(ds: Dataset, tok: SIDTokenizer, keywords: dict[str, dict]) -> dict:
+    """`keyword_quality` of a tokenizer's keywords over the dataset's items that it knows."""
+    ids = [i for i in ds.item_ids if i in tok]
+    texts = dict(zip(ds.item_ids, keyword_texts(ds), strict=True))
+    return keyword_quality(keywords, [texts[i] for i in ids], np.array([tok.codes_of(i) for i in ids]))
+
+
 def describe_tokens(
     ds: Dataset, tok: SIDTokenizer, progress: ProgressFn | None = None, config: KeywordConfig = KeywordConfig()
 ) -> dict[str, dict]:
     """Keywords and descriptions for every token of `tok` over the items of `ds`."""
     texts = ds.item_text(tok.config.embed.max_description_chars)
     text_emb = encode_texts(texts, tok.config.embed.text_model, progress=_stage(progress, 0.0, 0.3))
-    # Keywords come from the raw fields, without the "Brand:"/"Categories:" labels the encoder sees.
-    fields = ds.items[["title", "brand", "categories", "description"]].agg(" ".join, axis=1).str.replace(">", " ")
     return token_keywords(
         np.array([tok.codes_of(i) for i in ds.item_ids]),
-        fields.tolist(),
+        keyword_texts(ds),
         ds.items["categories"].tolist(),
         ds.items["brand"].tolist(),
         text_emb,

@@ -256,7 +256,7 @@ def _make_trainer_class():
     return AlignTrainer
 
 
-def _callbacks(
+def _budget_callback(
     config: TrainConfig,
     progress: ProgressFn | None,
     should_stop: Callable[[], bool] | None,
@@ -270,10 +270,12 @@ def _callbacks(
 
         def __init__(self):
             self.start = time.perf_counter()
+            self.stop_requested = False
 
         def on_step_end(self, args, state, control, **kwargs):
             over = config.time_budget_s and time.perf_counter() - self.start - paused() > config.time_budget_s
-            if over or (should_stop is not None and should_stop()):
+            self.stop_requested = self.stop_requested or (should_stop is not None and bool(should_stop()))
+            if over or self.stop_requested:
                 control.should_training_stop = True
                 control.should_save = True
 
@@ -281,7 +283,7 @@ def _callbacks(
             if progress is not None and logs:
                 progress({"step": state.global_step, "max_steps": state.max_steps, **logs})
 
-    return [Budget()]
+    return Budget()
 
 
 class Validation:
@@ -423,12 +425,13 @@ def train(
         disable_tqdm=progress is not None,
     )
     validation = Validation(config, valid_ds, tokenizer.pad_token_id, progress)
+    budget = _budget_callback(config, progress, should_stop, lambda: validation.eval_seconds)
     trainer = _make_trainer_class()(
         model=model,
         args=args,
         train_dataset=train_ds,
         data_collator=LeftPadCollator(tokenizer.pad_token_id),
-        callbacks=[*_callbacks(config, progress, should_stop, lambda: validation.eval_seconds), validation.callback],
+        callbacks=[budget, validation.callback],
     )
     validation.trainer = trainer
     trainer._get_train_sampler = _length_grouped_sampler(trainer, train_ds, config)
@@ -438,7 +441,14 @@ def train(
     result = trainer.train(resume_from_checkpoint=True if has_ckpt else None)
     seconds = time.perf_counter() - start - validation.eval_seconds
     restored = validation.restore_best(trainer.model, trainer.state.global_step)
-    valid_loss = evaluate_loss(trainer.model, valid_ds, tokenizer.pad_token_id, config.batch_size)
+    if restored:
+        valid_loss = validation.best
+    elif budget.stop_requested:  # stopped by its user: saved at once, validated only if it was at this step
+        at_step = [h["valid_loss"] for h in trainer.state.log_history
+                   if "valid_loss" in h and h.get("step") == trainer.state.global_step]  # fmt: skip
+        valid_loss = at_step[-1] if at_step else None
+    else:
+        valid_loss = evaluate_loss(trainer.model, valid_ds, tokenizer.pad_token_id, config.batch_size)
     history = [h for h in trainer.state.log_history if "loss" in h or "valid_loss" in h]
     train_logs = [h for h in history if "loss" in h]
     # the run's mean loss and the counters over every process (each process saw its share of the batches)
@@ -451,7 +461,8 @@ def train(
     metrics = {
         "train_loss": round(float(totals[0]) / world, 4),
         "train_loss_last_window": round(float(train_logs[-1]["loss"]), 4) if train_logs else None,
-        "valid_loss": round(valid_loss, 4),
+        "valid_loss": None if valid_loss is None else round(valid_loss, 4),
+        "stopped": budget.stop_requested,
         "steps": trainer.state.global_step,
         "best_step": validation.best_step if restored else trainer.state.global_step,
         "train_seconds": round(seconds, 1),

@@ -76,3 +76,19 @@ def test_the_demo_is_copied_not_changed_and_a_workspace_can_be_reset_and_deleted
     assert not at.exception and not ws.own_dir.exists()
     assert at.query_params["ws"] in ("sample", ["sample"])
     assert sorted(p.stat().st_mtime_ns for p in (Path(APP).parent / "models" / "sample").rglob("*")) == demo_files
+
+
+def test_codebook_explorer_drills_down_one_level_at_a_time():
+    at = run_page("webapp/pages/codebook_explorer.py")
+    assert not at.exception, [e.value for e in at.exception]
+    level_a = at.selectbox[0]
+    assert level_a.label.startswith("Code at level a") and level_a.value is None
+    assert any(m.value.startswith("**") and "level a" in m.value for m in at.markdown)
+    first = level_a.options[1]  # the code with most items, e.g. "<a_12> · 16 items · ..."
+    level_a.select_index(1).run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = next(m.value for m in at.markdown if m.value.startswith("**") and "codes at level" in m.value)
+    assert "level b" in shown and first.split(" · ")[0] in shown
+    children = at.dataframe[0].value
+    assert children["items"].sum() == int(first.split(" · ")[1].split()[0]), "the children hold the code's items"
+    assert at.selectbox[1].label.startswith("Code at level b")

@@ -71,3 +71,36 @@ def test_target_tokens_say_where_the_prefix_left_the_beams(diverged, fates):
     assert table["token"].tolist() == ["<a_2>", "<b_5>", "<c_0>"]
     assert table["keywords"].tolist() == ["tent, camping", "", ""]
     assert table["prefix"].tolist() == fates
+
+
+def test_drill_down_counts_children_and_their_category_coherence():
+    """Six items; under <a_0> the child <b_0> holds two tents (agree), <b_1> a tent and a stove (disagree)."""
+    import pandas as pd
+
+    from sidrec.explore import drill_down, prefix_tree
+
+    ids = ["t1", "t2", "t3", "s1", "s2", "s3"]
+    codes = np.array([[0, 0, 0], [0, 0, 1], [0, 1, 0], [0, 1, 1], [1, 0, 0], [1, 0, 1]])
+    tok = SIDTokenizer(ids, codes, TokenizerConfig())
+    cats = pd.Series(["Tent", "Tent", "Tent", "Stove", "Stove", "Stove"], index=ids)
+    kw = {"<b_0>": {"keywords": ["tent", "dome"]}}
+    root = drill_down(tok, (), cats, kw)
+    assert root[["token", "items"]].values.tolist() == [["<a_0>", 4], ["<a_1>", 2]]
+    # random pairs: 2 categories of 3 items -> 2 * 3 * 2 / (6 * 5) = 0.4
+    assert root["baseline"].tolist() == pytest.approx([0.4, 0.4])
+    # <a_0>: 3 tents and 1 stove -> 3 * 2 / (4 * 3) = 0.5; <a_1>: two stoves -> 1.0
+    assert root["agreement"].tolist() == pytest.approx([0.5, 1.0])
+    assert root["lift"].tolist() == pytest.approx([1.25, 2.5])
+    under = drill_down(tok, (0,), cats, kw)
+    assert under[["token", "items", "keywords"]].values.tolist() == [["<b_0>", 2, "tent, dome"], ["<b_1>", 2, ""]]
+    assert under["agreement"].tolist() == pytest.approx([1.0, 0.0])
+    assert len(drill_down(tok, (0, 1), cats, kw)) == 2  # the separating level: one child per item
+    with pytest.raises(Exception, match="nothing below"):
+        drill_down(tok, (0, 1, 0), cats, kw)
+    tree = prefix_tree(tok, kw, depth=1, root=(0,))
+    assert tree[["id", "parent", "items"]].values.tolist() == [
+        ["<a_0>", "", 4],
+        ["<a_0><b_0>", "<a_0>", 2],
+        ["<a_0><b_1>", "<a_0>", 2],
+    ]
+    assert tree["items"].iloc[1:].sum() == tree["items"].iloc[0], "children add up to their parent"

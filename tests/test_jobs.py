@@ -53,15 +53,32 @@ def test_job_runs_to_the_end_and_saves(setup, tmp_path):
     assert len(log_history(tmp_path / "llm")) == 3
 
 
-def test_a_stopped_job_still_saves(setup, tmp_path):
+def test_a_stop_request_ends_training_at_that_step_and_saves_a_usable_model(setup, tmp_path):
+    """Asked to stop at the end of step 2 of 50: no further step, no final validation pass, a model that loads."""
+    from sidrec.train import load_model
+
     ds, tok, base = setup
-    job = TrainingJob(ds, tok, tmp_path / "llm", config(base, max_steps=50)).start()
-    job.stop()
+    asked = []
+
+    def should_stop() -> bool:  # called once per optimizer step, at its end
+        asked.append(True)
+        return len(asked) >= 2
+
+    metrics = pipeline.train_llm(ds, tok, tmp_path / "llm", config(base, max_steps=50), should_stop=should_stop)
+    assert metrics["steps"] == 2 and metrics["stopped"] is True
+    assert metrics["valid_loss"] is None, "no validation pass was run after the stop"
+    model, _, manifest = load_model(tmp_path / "llm")
+    assert manifest["metrics"]["steps"] == 2 and model is not None
+
+
+def test_a_stopped_job_reports_stopped(setup, tmp_path):
+    ds, tok, base = setup
+    job = TrainingJob(ds, tok, tmp_path / "llm", config(base, max_steps=50))
+    job.stop()  # before the first step: the run ends at the end of step 1
+    job.start()
     assert job.join(timeout=300)
-    assert job.status in ("stopped", "done"), job.error
-    if job.status == "stopped":
-        assert job.metrics["steps"] < 50
-    assert (tmp_path / "llm" / "manifest.json").exists()
+    assert job.status == "stopped", job.error
+    assert job.metrics["steps"] == 1 and (tmp_path / "llm" / "manifest.json").exists()
 
 
 def test_a_bad_tokenizer_fails_with_one_line(setup, tmp_path):

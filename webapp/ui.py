@@ -7,7 +7,9 @@ drop the query string, so it is hidden and the sidebar draws the app's pages its
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -217,6 +219,52 @@ def need_recommender(ws: Workspace) -> Recommender:
         page_link("webapp/pages/align.py", label="Go to the Align page")
         st.stop()
     return rec
+
+
+@st.cache_resource(show_spinner=False)
+def _search_lock() -> threading.Lock:
+    return threading.Lock()
+
+
+@contextlib.contextmanager
+def one_search_at_a_time():
+    """Live searches from every browser session run one after another: two at once would share the machine's
+    cores, each would be slower, and both latencies would be wrong. The wait is not part of the figure shown."""
+    lock = _search_lock()
+    if not lock.acquire(blocking=False):
+        with st.spinner("Waiting for another session's search to finish…"):
+            lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def session_memo(name: str, key, compute, max_entries: int = 32):
+    """`compute()` once per `key` in this browser session: a result shown with its latency is always one this
+    session ran, never another session's (Streamlit's shared caches would show the first visitor's timing)."""
+    store = st.session_state.setdefault(f"_memo_{name}", {})
+    if key not in store:
+        if len(store) >= max_entries:
+            store.pop(next(iter(store)))
+        store[key] = compute()
+    return store[key]
+
+
+BENCH_DECODE = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "bench_decode.json"
+
+
+def decode_benchmark() -> str | None:
+    """One line with the recorded `bench decode` figure, for context beside a live latency; None if absent."""
+    try:
+        b = json.loads(BENCH_DECODE.read_text())
+        return (
+            f"For context, `python -m sidrec bench decode` measured {b['ms_per_user_unbatched']:.0f} ms per user "
+            f"searched alone ({b['ms_per_user']:.0f} ms in batches), {b['beams']} beams, on {b['machine']} "
+            f"({b['date']})."
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -51,11 +51,15 @@ def token_rows(folder: str, created: str, tok_key: str, _keywords: dict):
     return trained_rows(folder, _keywords, tok_key)
 
 
-def loss_chart(logs: list[dict], title: str):
+def loss_chart(logs: list[dict], title: str, tasks=()) -> None:
+    """Total, per-task and validation losses as lines; a caption names any task with no logged point yet."""
     curves = loss_curves(logs)
     if curves.empty:
-        return None
-    return px.line(curves, x="step", y="loss", color="curve", markers=len(curves) < 60, title=title)
+        return
+    st.plotly_chart(px.line(curves, x="step", y="loss", color="curve", markers=len(curves) < 60, title=title))
+    absent = [t for t in tasks if t not in set(curves.curve)]
+    if absent:
+        st.caption(f"No logged point yet for: {', '.join(absent)} (no example of it in a logged window).")
 
 
 def train_form_ui(running: bool) -> dict | None:
@@ -96,9 +100,7 @@ def live(job: TrainingJob) -> None:
     else:
         text = f"Loading the base model and building the task mix… ({minutes})"
     progress_bar(text)(step / max(max_steps, 1), text)
-    fig = loss_chart(job.logs, "Training loss per task (live)")
-    if fig is not None:
-        st.plotly_chart(fig)
+    loss_chart(job.logs, "Training loss per task (live)", job.config.tasks.tasks)
     if job.stopping:
         st.info("Stopping at the end of the current step; the model will be saved.")
     elif st.button("Stop", icon="⏹️", key="align_stop"):
@@ -114,7 +116,7 @@ def show_result(job: TrainingJob) -> None:
         how = "Stopped" if job.status == "stopped" else "Trained"
         st.success(
             f"{how} after {m.get('steps', 0)} steps in {job.elapsed / 60:.1f} min: train loss "
-            f"{m.get('train_loss', float('nan')):.3f}, valid loss {m.get('valid_loss', float('nan')):.3f}. "
+            f"{m.get('train_loss', float('nan')):.3f}, valid loss {m.get('valid_loss') or float('nan'):.3f}. "
             "The model is saved to the workspace."
         )
 
@@ -138,7 +140,8 @@ else:
     metrics = manifest.get("metrics", {})
     cols = st.columns(5)
     cols[0].metric("Train loss", f"{metrics.get('train_loss', float('nan')):.3f}")
-    cols[1].metric("Valid loss", f"{metrics.get('valid_loss', float('nan')):.3f}", help="sequential task, valid split")
+    valid = metrics.get("valid_loss")
+    cols[1].metric("Valid loss", "—" if valid is None else f"{valid:.3f}", help="the task mix on the valid split")
     cols[2].metric("Tokens / s", f"{metrics.get('tokens_per_second', 0):,.0f}")
     cols[3].metric("Steps", metrics.get("steps", 0))
     cols[4].metric("Init", INIT_NOTES.get(config.init, config.init))
@@ -147,9 +150,7 @@ else:
         f"learning rate {config.learning_rate:g} · {metrics.get('train_seconds', 0) / 60:.1f} min · "
         f"saved {manifest.get('created', '?')}"
     )
-    fig = loss_chart(log_history(folder), "Training loss per task")
-    if fig is not None:
-        st.plotly_chart(fig)
+    loss_chart(log_history(folder), "Training loss per task", config.tasks.tasks)
     matches = manifest.get("tokenizer_fingerprint") == tok.fingerprint()
     if not matches:
         st.warning("This model was trained with another tokenizer than the workspace's current one: retrain it.")
@@ -184,6 +185,7 @@ if values:
             learning_rate=float(values["learning_rate"]),
             r=int(values["r"]),
             lora_alpha=2 * int(values["r"]),
+            logging_steps=max(1, min(TrainConfig().logging_steps, int(values["max_steps"]) // 20)),  # short runs: lines
             tasks=tasks,
         )
         tokenizer_dir = ws.artifact("tokenizer")

@@ -13,7 +13,18 @@ from sidrec.errors import SidrecError
 from sidrec.explore import overlap_counts, side_by_side
 from sidrec.generate import Recommender
 from sidrec.train import model_fingerprint
-from webapp.ui import current_workspace, dataset, flash, missing, model_key, need_recommender, progress_bar, writable
+from webapp.ui import (
+    current_workspace,
+    dataset,
+    flash,
+    missing,
+    model_key,
+    need_recommender,
+    one_search_at_a_time,
+    progress_bar,
+    session_memo,
+    writable,
+)
 
 QUICK_USERS = 200
 
@@ -32,17 +43,24 @@ def fingerprint(model_dir: str, rec_key: str) -> str:
     return model_fingerprint(model_dir)
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
 def compare_users(
-    _rec: Recommender, rec_key: str, cache_path: str, cache_stamp: float, histories: tuple[tuple[str, tuple], ...]
+    rec: Recommender, rec_key: str, cache_path: str, cache_stamp: float, histories: tuple[tuple[str, tuple], ...]
 ) -> list[dict]:
-    """`compare` for each (user, history, everything the user has); kept until the model, the cache file or a
-    history changes."""
-    cache = TopKCache(cache_path)
-    try:
-        return [compare(cache, _rec, user, list(history), seen) for user, history, seen in histories]
-    finally:
-        cache.close()
+    """`compare` for each (user, history, everything the user has), run by this session (so every latency shown is
+    its own) and kept until the model, the cache file or a history changes."""
+
+    def run() -> list[dict]:
+        cache = TopKCache(cache_path)
+        try:
+            out = []
+            for user, history, seen in histories:
+                with one_search_at_a_time():
+                    out.append(compare(cache, rec, user, list(history), seen))
+            return out
+        finally:
+            cache.close()
+
+    return session_memo("cache_vs_live", (rec_key, cache_path, cache_stamp, histories), run, max_entries=64)
 
 
 def titled(items: list[str]) -> list[str]:
@@ -59,7 +77,7 @@ def show_comparison(c: dict) -> None:
     m[0].metric(f"Overlap@{k}", f"{c['overlap']:.0%}")
     m[1].metric("Rank agreement", f"{c['rank_agreement']:.0%}")
     m[2].metric("Cached lookup", f"{c['cached_ms']:.3f} ms")
-    m[3].metric("Live search", f"{c['live_ms']:,.0f} ms")
+    m[3].metric("Live search", f"{c['live_ms']:,.0f} ms", help="run by this session, alone on the machine")
     st.dataframe(side_by_side(c["cached"], c["live"], titles), hide_index=True)
 
 

@@ -1,10 +1,11 @@
-"""Codebook Explorer: the item map coloured by code, what each token means, the SID prefix tree."""
+"""Codebook Explorer: drill down the codes level by level on the item map, what each token means, the prefix tree."""
 
 import numpy as np
 import plotly.express as px
 import streamlit as st
 
-from sidrec.explore import items_frame, prefix_tree, token_table, umap_2d
+from sidrec.explore import drill_down, items_frame, prefix_tree, token_table, umap_2d
+from sidrec.tokenizer import token
 from webapp.ui import current_workspace, dataset, need_tokenizer
 
 st.title("🗺️ Codebook Explorer")
@@ -19,74 +20,133 @@ def projection(key: str, _x: np.ndarray) -> np.ndarray:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def frames(key: str, _tok, _items, _keywords):
-    return items_frame(_tok, _items), prefix_tree(_tok, _keywords, depth=2)
+def item_codes(key: str, _tok, _items):
+    return items_frame(_tok, _items)
+
+
+# distinct colours (Plotly's Dark24 then Alphabet); grey is kept for what is outside the chosen prefix
+PALETTE = list(dict.fromkeys(px.colors.qualitative.Dark24 + px.colors.qualitative.Alphabet))
 
 
 key = tok.fingerprint()
-items_df, tree = frames(key, tok, ds.items, keywords)
-level = st.radio(
-    "Colour by the code at level",
-    list(range(tok.n_levels)),
-    format_func=lambda lv: f"{chr(97 + lv)} (level {lv + 1})",
-    horizontal=True,
-)
-col = f"level_{level}"
+items_df = item_codes(key, tok, ds.items)
+categories = ds.items["categories"].astype(str)
+separating = tok.n_levels - 1  # the last level only tells apart items whose codes collide
 
-st.subheader("Items in embedding space")
+
+def level_name(lv: int) -> str:
+    return f"{chr(97 + lv)} (level {lv + 1}{', separating' if lv == separating else ''})"
+
+
+st.subheader("Drill down the codes")
+st.caption(
+    "Pick a code at level a, then one of its children at level b, and so on: the map highlights the items under "
+    "the chosen prefix, coloured by their next code. Coherence: how much more often two items of a code share a "
+    "category than two items drawn at random from the catalogue (lift 1 = no better than chance)."
+)
+prefix: list[int] = []
+cols = st.columns(max(tok.n_levels - 1, 1))
+for lv in range(tok.n_levels - 1):  # the separating level is shown under its prefix, not chosen
+    kids = drill_down(tok, prefix, categories, keywords)
+    labels = {int(r.code): f"{r.token} · {r.items} items · {r.keywords or '—'}" for r in kids.itertuples()}
+    choice = cols[lv].selectbox(
+        f"Code at level {level_name(lv)}", [None, *labels],
+        format_func=lambda c, lb=labels: "all" if c is None else lb[c],
+        key=f"explore_{key}_{'-'.join(map(str, prefix))}",
+    )  # fmt: skip
+    if choice is None:
+        break
+    prefix.append(int(choice))
+chosen = "".join(token(lv, c) for lv, c in enumerate(prefix))
+children = drill_down(tok, prefix, categories, keywords)
+child_level = len(prefix)
+
 if embeddings is None or embeddings.shape[1] == 0:
     st.info("This tokenizer was imported from a published index and carries no item embeddings to map.")
 else:
     xy = projection(key, embeddings)
     plot = items_df.assign(x=xy[: len(items_df), 0], y=xy[: len(items_df), 1])
-    top = plot[col].value_counts().index[:20]
-    plot["code"] = plot[col].where(plot[col].isin(top), "other")
+    inside = plot["sid"].str.startswith(chosen) if chosen else np.ones(len(plot), dtype=bool)
+    col = f"level_{child_level}"
+    if chosen or len(children) <= len(PALETTE):
+        plot["code"] = np.where(inside, plot[col], "outside the prefix")
+    else:  # the root with more codes than distinct colours: the largest codes, the rest grey
+        top = set(children["token"][: len(PALETTE) - 1])
+        plot["code"] = np.where(plot[col].isin(top), plot[col], f"the other {len(children) - len(top)} codes")
+    order = [c for c in children["token"] if c in set(plot["code"])]
+    grey = [c for c in plot["code"].unique() if c not in order]
+    colours = {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(order)} | dict.fromkeys(grey, "#d9d9d9")
+    plot = plot.assign(_grey=plot["code"].isin(grey)).sort_values("_grey", ascending=False)  # grey drawn first
     fig = px.scatter(
-        plot,
-        x="x",
-        y="y",
-        color="code",
-        hover_name="title",
-        hover_data={"sid": True, "x": False, "y": False, "code": False},
-        title=f"UMAP of the item embeddings, coloured by the {len(top)} most used codes at level {chr(97 + level)}",
-        height=620,
-        render_mode="webgl",
-    )
-    fig.update_traces(marker={"size": 5, "opacity": 0.8})
+        plot, x="x", y="y", color="code", color_discrete_map=colours, category_orders={"code": order + grey},
+        hover_name="title", hover_data={"sid": True, "x": False, "y": False, "code": False, "_grey": False},
+        title=(f"Items under {chosen}, coloured by their code at level {level_name(child_level)}" if chosen
+               else f"All items, coloured by their code at level {level_name(child_level)}"),
+        height=620, render_mode="webgl",
+    )  # fmt: skip
+    fig.update_traces(marker={"size": 6, "opacity": 0.85})
     st.plotly_chart(fig)
 
-st.subheader("What each token means")
-table = token_table(keywords, level)
+st.markdown(
+    f"**{len(children)} codes at level {level_name(child_level)}"
+    + (f" under {chosen}**" if chosen else "**")
+    + (" · the separating level carries no meaning, so it has no keywords" if child_level == separating else "")
+)
 c1, c2 = st.columns([3, 2])
-with c1:
-    st.dataframe(
-        table, hide_index=True, height=380, column_config={"description": st.column_config.TextColumn(width="large")}
-    )
-with c2:
-    if len(table):
-        choice = st.selectbox(
-            "Token", table["token"].tolist(), format_func=lambda t: f"{t}  ·  {', '.join(keywords[t]['keywords'][:3])}"
-        )
-        info = keywords[choice]
-        st.markdown(f"### `{choice}`")
-        st.markdown(info["description"])
-        st.markdown(" ".join(f"`{k}`" for k in info["keywords"]))
-        carriers = items_df[items_df[f"level_{info['level']}"] == choice].head(12)
-        st.dataframe(carriers[["sid", "title"]], hide_index=True)
+c1.dataframe(
+    children.drop(columns=["code"] + (["keywords"] if child_level == separating else [])),
+    hide_index=True, height=360,
+    column_config={
+        "agreement": st.column_config.NumberColumn("same category", format="%.2f",
+                                                   help="share of item pairs of the code in one category"),
+        "baseline": st.column_config.NumberColumn("random pairs", format="%.2f",
+                                                  help="the same share for two items drawn from the catalogue"),
+        "lift": st.column_config.NumberColumn("coherence (lift)", format="%.1f×"),
+    },
+)  # fmt: skip
+if len(children) > 1:
+    bars = children.head(40)
+    c2.plotly_chart(
+        px.bar(bars, x="token", y="items", title=f"Items per code ({len(bars)} largest)", height=360)
+        .update_xaxes(type="category", tickangle=-60, tickmode="linear")
+    )  # fmt: skip
+
+st.subheader("What each token means")
+level = st.radio("Level", list(range(tok.n_levels)), format_func=level_name, horizontal=True, key="explore_token_level")
+if level == separating:
+    st.info("The separating level only tells apart items that share every other code: its tokens carry no meaning.")
+else:
+    table = token_table(keywords, level)
+    c1, c2 = st.columns([3, 2])
+    with c1:
+        st.dataframe(
+            table, hide_index=True, height=380,
+            column_config={"description": st.column_config.TextColumn(width="large")},
+        )  # fmt: skip
+    with c2:
+        if len(table):
+            choice = st.selectbox(
+                "Token", table["token"].tolist(),
+                format_func=lambda t: f"{t}  ·  {', '.join(keywords[t]['keywords'][:3])}",
+            )  # fmt: skip
+            info = keywords[choice]
+            st.markdown(f"### `{choice}`")
+            st.markdown(info["description"])
+            st.markdown(" ".join(f"`{k}`" for k in info["keywords"]))
+            carriers = items_df[items_df[f"level_{info['level']}"] == choice].head(12)
+            st.dataframe(carriers[["sid", "title"]], hide_index=True)
 
 st.subheader("The SID prefix tree")
-st.caption("First two levels; the size of a node is the number of items under it. Hover for its keywords.")
-fig = px.sunburst(
-    tree,
-    ids="id",
-    parents="parent",
-    names="label",
-    values="items",
-    hover_data=["keywords"],
-    branchvalues="total",
-    height=650,
-    maxdepth=2,
+tree = prefix_tree(tok, keywords, depth=min(2, tok.n_levels - child_level), root=tuple(prefix))
+st.caption(
+    f"{'Under ' + chosen if chosen else 'From the root'}, two levels down; a box's size is the number of items "
+    "under it. Click a box to zoom in, hover for its keywords."
 )
+fig = px.treemap(
+    tree, ids="id", parents="parent", names="label", values="items", hover_data=["keywords"],
+    branchvalues="total", height=560, maxdepth=3,
+)  # fmt: skip
+fig.update_traces(textinfo="label+value", root_color="#f4f4f4")
 st.plotly_chart(fig)
 
 st.subheader("The tokens inside the language model")

@@ -18,7 +18,15 @@ from sidrec.errors import SidrecError
 from sidrec.explore import beam_outcomes, beam_tree
 from sidrec.generate import Recommendation, Recommender
 from sidrec.tokenizer import token
-from webapp.ui import current_workspace, dataset, model_key, need_recommender
+from webapp.ui import (
+    current_workspace,
+    dataset,
+    decode_benchmark,
+    model_key,
+    need_recommender,
+    one_search_at_a_time,
+    session_memo,
+)
 
 ROLE_COLORS = {  # beam-tree node roles (sidrec.explore.BEAM_ROLES), drawn in this order
     "pruned at a later level": "#d0d0d0",
@@ -46,12 +54,10 @@ def with_new_items(_base: Recommender, base_key: str, new_items: tuple) -> Recom
     return rec
 
 
-@st.cache_data(show_spinner="Searching…", max_entries=64)
-def search(
-    _rec: Recommender, rec_key: str, history: tuple, k: int, beams: int, constrained: bool, nonce: int
-) -> Recommendation:
-    """One user's recommendation; `nonce` changes when "Recommend" is pressed, to search (and time) again."""
-    return _rec.recommend([list(history)], k=k, num_beams=beams, constrained=constrained)[0]
+def search(rec: Recommender, history: tuple, k: int, beams: int, constrained: bool) -> Recommendation:
+    """One user's recommendation, timed alone (searches from other sessions wait their turn)."""
+    with one_search_at_a_time(), st.spinner("Searching…"):
+        return rec.recommend([list(history)], k=k, num_beams=beams, constrained=constrained)[0]
 
 
 def beam_tree_figure(tree: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
@@ -197,7 +203,11 @@ if c4.button("Recommend", type="primary", help="Searches again and re-measures t
              "when the history or a setting changes."):  # fmt: skip
     state["nonce"] += 1
 try:
-    r = search(rec, f"{base_key}:{new_items}", tuple(history), k, beams, constrained, state["nonce"])
+    r = session_memo(  # searched again when the history, a setting or the nonce ("Recommend") changes
+        "recommend",
+        (base_key, new_items, tuple(history), k, beams, constrained, state["nonce"]),
+        lambda: search(rec, tuple(history), k, beams, constrained),
+    )
 except SidrecError as e:
     st.error(f"No recommendation: {e}")
     st.stop()
@@ -221,8 +231,10 @@ with c1:
         st.caption(f"Only {len(r.items)} of the {len(r.beams[-1])} final beams name a real item.")
 with c2:
     m = st.columns(2)
-    m[0].metric("Latency", f"{r.timings['total_ms']:.0f} ms")
+    m[0].metric("Latency", f"{r.timings['total_ms']:.0f} ms", help="this search, run by this session")
     m[1].metric("Prompt encoding", f"{r.timings['encode_ms']:.0f} ms")
+    if context := decode_benchmark():
+        st.caption(context)
     if not constrained:
         n, invalid, duplicates = beam_outcomes(r, tok)
         m = st.columns(2)

@@ -10,7 +10,7 @@ import streamlit as st
 from sidrec.data import format_item_text
 from sidrec.embed import EmbedConfig
 from sidrec.errors import SidrecError
-from sidrec.pipeline import fit_catalogue, import_published
+from sidrec.pipeline import fit_catalogue, import_published, tokenizer_keyword_quality
 from sidrec.quantize import QuantizerConfig
 from sidrec.tokenizer import TokenizerConfig
 from webapp.ui import current_workspace, dataset, flash, progress_bar, tokenizer, writable
@@ -106,6 +106,31 @@ c2.plotly_chart(
         levels, x="level", y=["entropy (bits)", "max entropy (bits)"], barmode="group", title="Code entropy per level"
     )
 )
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def quality(key: str, data_key: str, _ds, _tok, _keywords) -> dict:
+    return tokenizer_keyword_quality(_ds, _tok, _keywords)
+
+
+q = quality(tok.fingerprint() + str(ws.artifact("tokenizer")), str(ws.data_dir), ds, tok, keywords)
+if q["levels"]:
+    st.markdown("**Keyword quality**")
+    rows = [
+        {"level": lv, "keywords of": who, "share of items": v[col]}
+        for lv, v in q["levels"].items()
+        for who, col in (("its own token", "own"), ("a random other token", "random_token"))
+    ]
+    c1, c2 = st.columns([2, 3])
+    c1.plotly_chart(
+        px.bar(pd.DataFrame(rows), x="level", y="share of items", color="keywords of", barmode="group",
+               range_y=[0, 1], title=f"Items whose text names one of the top-{q['top']} keywords", height=320)
+    )  # fmt: skip
+    c2.markdown(
+        f"{q['own']:.0%} of the items mention one of their own token's top-{q['top']} keywords, against "
+        f"{q['random_token']:.0%} with another token's keywords drawn at random: the keywords say what a token's "
+        "items are, not what every item says. The separating level has no keywords (it carries no meaning)."
+    )
 
 titles = ds.items["title"]
 prefix_len = tok.n_levels - 1

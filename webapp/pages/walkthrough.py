@@ -151,7 +151,7 @@ if manifest is not None:
     st.markdown(
         f"A small LLM got one new token per code, {start}, and learnt with LoRA to "
         f"read histories written in SIDs and write the next one: validation loss "
-        f"{m.get('valid_loss', float('nan')):.3f} after {m.get('steps', '?')} steps."
+        f"{m.get('valid_loss') or float('nan'):.3f} after {m.get('steps', '?')} steps."
     )
 link("webapp/pages/align.py", "Align: the tasks the model is taught, and train your own", "🎯")
 

@@ -1,0 +1,50 @@
+"""The package: `pip wheel .` holds the library alone with its console command; the README's Python example runs;
+the public API resolves."""
+
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_the_wheel_holds_the_library_alone_with_its_command(tmp_path):
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation", "-q", "-w", tmp_path],
+        check=True,
+        cwd=tmp_path,
+    )
+    (wheel,) = tmp_path.glob("sidrec-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {n.split("/")[0] for n in names}
+    assert tops == {"sidrec", wheel.name.split("-py3")[0] + ".dist-info"}, tops
+    assert "sidrec/cli.py" in names and not any(n.startswith(("webapp/", "tests/", "benchmarks/")) for n in names)
+    entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
+    assert "sidrec = sidrec.cli:main" in entry_points
+
+
+def test_the_public_api_resolves_lazily():
+    code = (
+        "import sys, sidrec; assert 'torch' not in sys.modules; "
+        "assert all(getattr(sidrec, n) is not None for n in sidrec.__all__); print(len(sidrec.__all__))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=ROOT)
+    assert int(out.stdout) > 10
+    import sidrec
+
+    with pytest.raises(AttributeError):
+        sidrec.no_such_thing  # noqa: B018
+
+
+def test_the_readme_python_example_runs(capsys, monkeypatch):
+    readme = (ROOT / "README.md").read_text()
+    (example,) = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+    monkeypatch.chdir(ROOT)
+    exec(compile(example, "README.md", "exec"), {})
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 5 and all(re.match(r"I\d+ <a_\d+>", line) for line in lines), lines
