@@ -172,6 +172,7 @@ def train_config_from_args(args):
         save_steps=args.save_steps,
         eval_steps=args.eval_steps,
         early_stopping_patience=args.early_stopping,
+        activation_checkpointing=args.activation_checkpointing,
         device=args.device,
         tasks=replace(TaskConfig(), tasks=tasks, seed=args.seed, sequential_mode=args.sequential_mode),
     )
@@ -462,6 +463,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument(
         "--early-stopping", type=int, default=0, metavar="N",
         help="stop after N validations without a better loss and keep the best (needs --eval-steps)",
+    )  # fmt: skip
+
+    sp.add_argument(
+        "--activation-checkpointing", action="store_true",
+        help="recompute activations in the backward pass: less memory, more compute",
     )  # fmt: skip
 
     sp = add(sub, "recommend", cmd_recommend, "top-k items for a history, by constrained beam search")

@@ -62,6 +62,9 @@ class TrainConfig:
     eval_steps: int = 0  # validation loss every N optimizer steps, logged with the seconds spent (0 = at the end only)
     early_stopping_patience: int = 0  # stop after N validations without a better loss, keep the best (0 = off)
     bf16: bool = True  # autocast to bfloat16 where the hardware supports it
+    # recompute each decoder layer's activations in the backward pass instead of keeping them: less memory for
+    # more compute (BENCHMARKS.md, training memory)
+    activation_checkpointing: bool = False
     device: str = "auto"  # auto (CUDA, then MPS, then CPU) | cpu | cuda | mps; `accelerate launch` decides per process
     # dtype of the saved adapter and SID rows: float16 halves the file but moved 13% of the demo's top-10
     # lists (BENCHMARKS.md, adapter precision), so float32 is the default
@@ -420,6 +423,8 @@ def train(
         seed=config.seed,
         data_seed=config.seed,
         bf16=use_bf16,
+        gradient_checkpointing=config.activation_checkpointing,
+        gradient_checkpointing_kwargs={"use_reentrant": False} if config.activation_checkpointing else None,
         use_cpu=device.type == "cpu",
         dataloader_num_workers=0,
         disable_tqdm=progress is not None,

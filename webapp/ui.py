@@ -207,6 +207,20 @@ def recommender(ws: Workspace) -> Recommender | None:
     return _load_recommender(str(model_dir), str(tokenizer_dir_for(model_dir)), _mtime(model_dir / "manifest.json"))
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def _keywords(folder: str, stamp: float) -> dict:
+    return load_keywords(folder)
+
+
+def model_keywords(ws: Workspace) -> dict:
+    """The keywords of the SID tokenizer the workspace's model reads ({} without a model or keywords)."""
+    model_dir = ws.artifact("llm")
+    if model_dir is None:
+        return {}
+    folder = tokenizer_dir_for(model_dir)
+    return _keywords(str(folder), _mtime(folder / "keywords.json"))
+
+
 def need_recommender(ws: Workspace) -> Recommender:
     """The workspace's recommender, or an info box pointing to the Align page (or an error) and a stop."""
     try:

@@ -26,6 +26,7 @@ TASK_NOTES = {
     "ts_align": "a SID token ↔ what its items share",
 }
 INIT_NOTES = {"sa": "SA-Init (keyword mean)", "mean": "mean row", "random": "random"}
+INIT_SHORT = {"sa": "SA-Init", "mean": "mean", "random": "random"}
 N_WORDS = 10
 
 st.title("🎯 Align")
@@ -144,7 +145,7 @@ else:
     cols[1].metric("Valid loss", "—" if valid is None else f"{valid:.3f}", help="the task mix on the valid split")
     cols[2].metric("Tokens / s", f"{metrics.get('tokens_per_second', 0):,.0f}")
     cols[3].metric("Steps", metrics.get("steps", 0))
-    cols[4].metric("Init", INIT_NOTES.get(config.init, config.init))
+    cols[4].metric("Init", INIT_SHORT.get(config.init, config.init), help=INIT_NOTES.get(config.init))
     st.caption(
         f"Base `{config.base}` · tasks {', '.join(config.tasks.tasks)} · LoRA r={config.r} · "
         f"learning rate {config.learning_rate:g} · {metrics.get('train_seconds', 0) / 60:.1f} min · "

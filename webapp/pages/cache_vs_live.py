@@ -78,7 +78,12 @@ def show_comparison(c: dict) -> None:
     m[1].metric("Rank agreement", f"{c['rank_agreement']:.0%}")
     m[2].metric("Cached lookup", f"{c['cached_ms']:.3f} ms")
     m[3].metric("Live search", f"{c['live_ms']:,.0f} ms", help="run by this session, alone on the machine")
-    st.dataframe(side_by_side(c["cached"], c["live"], titles), hide_index=True)
+    st.dataframe(
+        side_by_side(c["cached"], c["live"], titles), hide_index=True, width="stretch",
+        column_config={"rank": st.column_config.NumberColumn(width="small"),
+                       "cached": st.column_config.TextColumn(width="large"),
+                       "live": st.column_config.TextColumn(width="large")},
+    )  # fmt: skip
 
 
 def comparisons(users: list[str]) -> list[dict]:

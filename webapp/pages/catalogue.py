@@ -116,7 +116,7 @@ if cats.nunique() <= 1:  # a single root category: show the next level down
 counts = cats.replace("", "(none)").value_counts().head(30).rename_axis("category").reset_index(name="items")
 st.plotly_chart(
     px.bar(counts, x="items", y="category", orientation="h", title="Items per category").update_layout(
-        yaxis={"categoryorder": "total ascending"}, height=max(300, 22 * len(counts))
+        yaxis={"categoryorder": "total ascending", "tickmode": "linear", "dtick": 1}, height=max(300, 24 * len(counts))
     )
 )
 

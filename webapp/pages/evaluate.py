@@ -151,7 +151,11 @@ else:
     c1, c2 = st.columns([2, 3])
     c1.dataframe(rows, hide_index=True)
     if "valid_loss" in rows:
-        c2.plotly_chart(px.bar(rows, x="variant", y="valid_loss", title="Validation loss per variant"))
+        c2.plotly_chart(
+            px.bar(rows, x="variant", y="valid_loss", title="Validation loss per variant").update_xaxes(
+                type="category", tickmode="linear", dtick=1
+            )
+        )
     scored = [m for m in METRICS if m in rows]
     if scored:
         long = rows.melt(id_vars="variant", value_vars=scored, var_name="metric", value_name="value")

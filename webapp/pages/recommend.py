@@ -15,6 +15,7 @@ import streamlit as st
 
 from sidrec.data import format_item_text
 from sidrec.errors import SidrecError
+from sidrec.explain import explain
 from sidrec.explore import beam_outcomes, beam_tree
 from sidrec.generate import Recommendation, Recommender
 from sidrec.tokenizer import token
@@ -23,6 +24,7 @@ from webapp.ui import (
     dataset,
     decode_benchmark,
     model_key,
+    model_keywords,
     need_recommender,
     one_search_at_a_time,
     session_memo,
@@ -40,6 +42,7 @@ st.title("🔮 Recommend")
 ws = current_workspace()
 ds = dataset(ws)
 base = need_recommender(ws)
+keywords = model_keywords(ws)
 base_key = model_key(ws)
 
 
@@ -222,10 +225,16 @@ with c1:
                 "SID": r.sids,
                 "score": r.scores,
                 "item_id": r.items,
+                "why": [explain(tok, keywords, i, history).sentence for i in r.items],
             }
         ),
         hide_index=True,
-        column_config={"score": st.column_config.NumberColumn("score (log-prob)", format="%.3f")},
+        column_config={
+            "rank": st.column_config.NumberColumn(width="small"),
+            "title": st.column_config.TextColumn(width="medium"),
+            "score": st.column_config.NumberColumn("score (log-prob)", format="%.3f", width="small"),
+            "why": st.column_config.TextColumn("why (tokens shared with the history)", width="large"),
+        },
     )
     if len(r.items) < k:
         st.caption(f"Only {len(r.items)} of the {len(r.beams[-1])} final beams name a real item.")
@@ -250,7 +259,9 @@ with c2:
             "ms": [r.timings["encode_ms"], *r.timings["step_ms"]],
         }
     )
-    st.plotly_chart(px.bar(steps, x="stage", y="ms", title="Where the time goes"))
+    st.plotly_chart(
+        px.bar(steps, x="stage", y="ms", title="Where the time goes").update_xaxes(tickmode="linear", dtick=1)
+    )
 
 tree = beam_tree(r, tok)
 labels = {s: titles.get(i, "") for s, i in zip(r.sids, r.items, strict=True)}

@@ -14,6 +14,7 @@ from sidrec.cache import TopKCache, history_hash
 from sidrec.data import item_popularity, top_category
 from sidrec.errors import SidrecError
 from sidrec.evaluate import claim, metrics_table
+from sidrec.explain import explain
 from sidrec.tokenizer import token
 from sidrec.train import FORMAT_VERSION, KIND, log_history
 from webapp.jobs import loss_curves
@@ -23,6 +24,8 @@ from webapp.ui import (
     dataset,
     dataset_summary,
     missing,
+    model_keywords,
+    one_search_at_a_time,
     page_link,
     recommender,
     tokenizer,
@@ -79,9 +82,14 @@ step(1, "The catalogue")
 cats = ds.items["categories"].map(top_category).replace("", "(none)").value_counts().head(12)
 counts = cats.rename_axis("category").reset_index(name="items")
 st.plotly_chart(
-    px.bar(counts, x="items", y="category", orientation="h", title="Items per category", height=320).update_layout(
-        yaxis={"categoryorder": "total ascending"}
-    )
+    px.bar(
+        counts,
+        x="items",
+        y="category",
+        orientation="h",
+        title="Items per category",
+        height=max(320, 24 * len(counts)),
+    ).update_layout(yaxis={"categoryorder": "total ascending", "tickmode": "linear", "dtick": 1})
 )
 st.markdown(
     f"{summary['items']:,} items and {summary['users']:,} customers' purchase histories "
@@ -173,15 +181,23 @@ else:
     if st.button("Recommend live", type="primary", help="Loads the model the first time (a few seconds)"):
         try:
             rec = recommender(ws)
-            t0 = time.perf_counter()
-            r = rec.recommend([history], k=TOP, exclude=[set(ds.sequences.get(user, ()))])[0]
-            st.session_state[live_key] = {"items": r.items, "ms": (time.perf_counter() - t0) * 1000}
+            with one_search_at_a_time():
+                t0 = time.perf_counter()
+                r = rec.recommend([history], k=TOP, exclude=[set(ds.sequences.get(user, ()))])[0]
+                ms = (time.perf_counter() - t0) * 1000
+            st.session_state[live_key] = {"items": r.items, "ms": ms}
         except (SidrecError, OSError) as e:
             st.error(f"No recommendation: {e}")
     live = st.session_state.get(live_key)
     if live:
         c1, c2 = st.columns([4, 1])
-        c1.dataframe(items_table(live["items"]), hide_index=True)
+        rec = recommender(ws)
+        why = [explain(rec.sid_tok, model_keywords(ws), i, ds.sequences.get(user, history)).sentence
+               for i in live["items"]]  # fmt: skip
+        c1.dataframe(
+            items_table(live["items"]).assign(why=why), hide_index=True,
+            column_config={"why": st.column_config.TextColumn("why (tokens shared with the history)", width="large")},
+        )  # fmt: skip
         c2.metric("Latency", f"{live['ms']:.0f} ms")
 link("webapp/pages/recommend.py", "Recommend: compose any history and watch the beam search", "🔮")
 
