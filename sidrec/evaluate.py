@@ -74,12 +74,12 @@ def evaluate(
     histories = [list(s.history) for s in samples]
     targets = [s.target for s in samples]
     exclude = seen_items(samples, split) if config.exclude_history else None
-    models, per_user, timings, lists = {}, [], {}, {}
+    models, per_user, timings, lists, lineage = {}, [], {}, {}, {"data_fingerprint": ds.fingerprint()}
 
     if model_dir is not None:
         from sidrec.generate import GenerateConfig, Recommender
         from sidrec.llm import torch_threads
-        from sidrec.train import tokenizer_dir_for
+        from sidrec.train import model_fingerprint, tokenizer_dir_for
 
         torch_threads()
         gen = GenerateConfig(
@@ -87,6 +87,10 @@ def evaluate(
             exclude_history=config.exclude_history, device=config.device,
         )  # fmt: skip
         rec = Recommender.from_dirs(model_dir, tokenizer_dir_for(model_dir, tokenizer_dir), gen)
+        lineage |= {
+            "model_fingerprint": model_fingerprint(model_dir),
+            "tokenizer_fingerprint": rec.sid_tok.fingerprint(),
+        }
         t0 = time.perf_counter()
         recs = []
         chunk = max(config.batch_size, rec.batch_size)  # a GPU takes larger batches
@@ -129,6 +133,7 @@ def evaluate(
         "protocol": split.protocol,
         "users": len(samples),
         "history_rule": history_rule(config.exclude_history),
+        **lineage,  # what was evaluated: the data, and the model and its tokenizer if any
         "seconds": round(time.perf_counter() - start, 1),
         "models": models,
         "standard_errors": errors,

@@ -92,3 +92,18 @@ def test_codebook_explorer_drills_down_one_level_at_a_time():
     children = at.dataframe[0].value
     assert children["items"].sum() == int(first.split(" · ")[1].split()[0]), "the children hold the code's items"
     assert at.selectbox[1].label.startswith("Code at level b")
+
+
+def test_every_page_names_a_stale_artifact_and_where_to_rebuild_it(tmp_path, monkeypatch):
+    from sidrec.cache import TopKCache
+    from webapp.workspace import copy_of_sample
+
+    monkeypatch.setenv("SIDREC_WORKSPACES", str(tmp_path))
+    ws = copy_of_sample()
+    (ws.own_dir / "cache.sqlite").unlink()
+    TopKCache(ws.own_dir / "cache.sqlite", "another-model", k=10).close()
+    at = run_page("webapp/pages/home.py", ws=ws.name)
+    assert not at.exception
+    warnings = [w.value for w in at.sidebar.warning]
+    assert any("`cache.sqlite` is stale: built by another model (another-model" in w for w in warnings), warnings
+    assert any("Cache vs Live" in w for w in warnings)

@@ -18,6 +18,7 @@ import streamlit as st
 from sidrec.data import Dataset, summarize
 from sidrec.errors import SidrecError
 from sidrec.generate import Recommender
+from sidrec.lineage import Stale, stale_artifacts
 from sidrec.tokenizer import SIDTokenizer, load_embeddings, load_keywords
 from sidrec.train import tokenizer_dir_for
 from webapp.jobs import JobBoard
@@ -98,10 +99,35 @@ def sidebar() -> Workspace:
             st.page_link(info.path, label=info.title, icon=info.icon, query_params={"ws": ws.name})
         st.divider()
         st.caption("Artifacts")
+        stale = {s.artifact: s.reason for s in stale_in(ws)}
         for kind, path in ws.artifacts().items():
             origin = "" if path is None else (" (demo)" if ws.builtin_dir and ws.builtin_dir in path.parents else "")
-            st.markdown(f"{'✅' if path else '⬜'} `{kind}`{origin}")
+            st.markdown(f"{'⚠️' if kind in stale else '✅' if path else '⬜'} `{kind}`{origin}")
+        for kind, reason in stale.items():
+            fix = REBUILD.get(kind)
+            st.warning(f"`{kind}` is stale: {reason}." + (f" Rebuild it on the {fix[1]} page." if fix else ""))
+            if fix:
+                page_link(fix[0], label=f"Go to {fix[1]}")
     return ws
+
+
+# which page rebuilds a stale artifact
+REBUILD = {
+    "llm": ("webapp/pages/align.py", "Align"),
+    "cache.sqlite": ("webapp/pages/cache_vs_live.py", "Cache vs Live"),
+    "evaluation.json": ("webapp/pages/evaluate.py", "Evaluate"),
+}
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _stale(paths: tuple, stamps: tuple) -> list[Stale]:
+    return stale_artifacts(*[None if p is None else Path(p) for p in paths])
+
+
+def stale_in(ws: Workspace) -> list[Stale]:
+    """The workspace's artifacts that were made from another tokenizer or model than its current ones."""
+    paths = tuple(ws.artifact(k) for k in ("tokenizer", "llm", "cache.sqlite", "evaluation.json"))
+    return _stale(tuple(None if p is None else str(p) for p in paths), tuple(_mtime(p) for p in paths))
 
 
 @st.cache_resource(show_spinner="Loading the catalogue…", max_entries=4)

@@ -27,7 +27,7 @@ from sidrec.errors import SidrecError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = "sample"
-ARTIFACTS = ("tokenizer", "llm", "cache.sqlite")
+ARTIFACTS = ("tokenizer", "llm", "cache.sqlite", "evaluation.json")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,40}$")
 
 

@@ -84,7 +84,9 @@ else:
                else f"All items, coloured by their code at level {level_name(child_level)}"),
         height=620, render_mode="webgl",
     )  # fmt: skip
-    fig.update_traces(marker={"size": 6, "opacity": 0.85})
+    for trace in fig.data:  # grey context small and faint, the chosen codes large
+        faint = trace.name in grey
+        trace.marker.update(size=4 if faint else 9, opacity=0.35 if faint else 0.9)
     st.plotly_chart(fig)
 
 st.markdown(
@@ -92,16 +94,20 @@ st.markdown(
     + (f" under {chosen}**" if chosen else "**")
     + (" · the separating level carries no meaning, so it has no keywords" if child_level == separating else "")
 )
-c1, c2 = st.columns([3, 2])
+c1, c2 = st.columns([3, 1])
 c1.dataframe(
     children.drop(columns=["code"] + (["keywords"] if child_level == separating else [])),
-    hide_index=True, height=360,
+    hide_index=True, height=360, width="stretch",
     column_config={
-        "agreement": st.column_config.NumberColumn("same category", format="%.2f",
+        "token": st.column_config.TextColumn(width="small"),
+        "items": st.column_config.NumberColumn(width="small"),
+        "keywords": st.column_config.TextColumn(width="medium"),
+        "agreement": st.column_config.NumberColumn("same category", format="%.2f", width="small",
                                                    help="share of item pairs of the code in one category"),
-        "baseline": st.column_config.NumberColumn("random pairs", format="%.2f",
+        "baseline": st.column_config.NumberColumn("random pairs", format="%.2f", width="small",
                                                   help="the same share for two items drawn from the catalogue"),
-        "lift": st.column_config.NumberColumn("coherence (lift)", format="%.1f×"),
+        "lift": st.column_config.NumberColumn("lift", format="%.1f×", width="small",
+                                              help="coherence: same category / random pairs (1 = chance)"),
     },
 )  # fmt: skip
 if len(children) > 1:

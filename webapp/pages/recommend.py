@@ -215,30 +215,30 @@ except SidrecError as e:
     st.error(f"No recommendation: {e}")
     st.stop()
 
-c1, c2 = st.columns([3, 2])
+st.dataframe(
+    pd.DataFrame(
+        {
+            "rank": range(1, len(r.items) + 1),
+            "title": [titles.get(i, "") for i in r.items],
+            "SID": r.sids,
+            "score": r.scores,
+            "item_id": r.items,
+            "why": [explain(tok, keywords, i, history).sentence for i in r.items],
+        }
+    ),
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "rank": st.column_config.NumberColumn(width="small"),
+        "title": st.column_config.TextColumn(width="medium"),
+        "score": st.column_config.NumberColumn("score (log-prob)", format="%.3f", width="small"),
+        "why": st.column_config.TextColumn("why (tokens shared with the history)", width="large"),
+    },
+)
+if len(r.items) < k:
+    st.caption(f"Only {len(r.items)} of the {len(r.beams[-1])} final beams name a real item.")
+c1, c2 = st.columns([2, 3])
 with c1:
-    st.dataframe(
-        pd.DataFrame(
-            {
-                "rank": range(1, len(r.items) + 1),
-                "title": [titles.get(i, "") for i in r.items],
-                "SID": r.sids,
-                "score": r.scores,
-                "item_id": r.items,
-                "why": [explain(tok, keywords, i, history).sentence for i in r.items],
-            }
-        ),
-        hide_index=True,
-        column_config={
-            "rank": st.column_config.NumberColumn(width="small"),
-            "title": st.column_config.TextColumn(width="medium"),
-            "score": st.column_config.NumberColumn("score (log-prob)", format="%.3f", width="small"),
-            "why": st.column_config.TextColumn("why (tokens shared with the history)", width="large"),
-        },
-    )
-    if len(r.items) < k:
-        st.caption(f"Only {len(r.items)} of the {len(r.beams[-1])} final beams name a real item.")
-with c2:
     m = st.columns(2)
     m[0].metric("Latency", f"{r.timings['total_ms']:.0f} ms", help="this search, run by this session")
     m[1].metric("Prompt encoding", f"{r.timings['encode_ms']:.0f} ms")
@@ -252,6 +252,7 @@ with c2:
             "Duplicates", f"{duplicates / max(n, 1):.0%}",
             help=f"{duplicates} of {n} final beams repeat an item of a better beam (counted before dedup)",
         )  # fmt: skip
+with c2:
     steps = pd.DataFrame(
         {
             "stage": ["encode the prompt"]

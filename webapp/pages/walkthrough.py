@@ -190,15 +190,15 @@ else:
             st.error(f"No recommendation: {e}")
     live = st.session_state.get(live_key)
     if live:
-        c1, c2 = st.columns([4, 1])
         rec = recommender(ws)
         why = [explain(rec.sid_tok, model_keywords(ws), i, ds.sequences.get(user, history)).sentence
                for i in live["items"]]  # fmt: skip
-        c1.dataframe(
-            items_table(live["items"]).assign(why=why), hide_index=True,
-            column_config={"why": st.column_config.TextColumn("why (tokens shared with the history)", width="large")},
+        st.dataframe(
+            items_table(live["items"]).assign(why=why), hide_index=True, width="stretch",
+            column_config={"rank": st.column_config.NumberColumn(width="small"),
+                           "why": st.column_config.TextColumn("why (tokens shared with the history)", width="large")},
         )  # fmt: skip
-        c2.metric("Latency", f"{live['ms']:.0f} ms")
+        st.metric("Latency", f"{live['ms']:.0f} ms", help="this search, run by this session")
 link("webapp/pages/recommend.py", "Recommend: compose any history and watch the beam search", "🔮")
 
 # ---------------------------------------------------------------- 6. cache
