@@ -27,8 +27,9 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from sidrec.artifacts import atomic_dir, fingerprint, read_manifest, write_json_atomic, write_manifest
-from sidrec.embed import EmbedConfig, cold_item_embedding
+from sidrec.embed import EmbedConfig, cold_item_embedding, encode_texts
 from sidrec.errors import SidrecError
+from sidrec.placement import PlacementConfig, cold_fused
 from sidrec.quantize import RQVAE, QuantizerConfig, fit_rqvae, quantize_with, residual_kmeans
 
 ProgressFn = Callable[[float, str], None]
@@ -134,6 +135,7 @@ class SIDTokenizer:
         self.rqvae = rqvae
         self.stats = stats or {}
         self.data_fingerprint = data_fingerprint
+        self.item_embeddings: np.ndarray | None = None  # the fitted items' embeddings, for cold-start placement
         self._reindex()
 
     def _reindex(self) -> None:
@@ -204,13 +206,19 @@ class SIDTokenizer:
                 codes = quantize_with(self.books, x)
         return codes.numpy()
 
-    def place(self, texts: Sequence[str]) -> np.ndarray:
+    def place(self, texts: Sequence[str], placement: PlacementConfig = PlacementConfig()) -> np.ndarray:
         """Codes (n, L + 1) that new items with these texts would get; nothing is changed.
 
-        The codebooks place each text; the separating code is the next one free
-        among the items (existing and earlier in `texts`) sharing its prefix.
+        The codebooks place each text (a fused tokenizer with its item embeddings at hand imputes the
+        behaviour part from the text's nearest known items, `sidrec.placement`); the separating code is the
+        next one free among the items (existing and earlier in `texts`) sharing its prefix.
         """
-        emb = cold_item_embedding(texts, self.config.embed, self.stats.get("embedding_dim"))
+        cfg = self.config.embed
+        if cfg.embedding == "fused" and self.item_embeddings is not None:
+            text = encode_texts(list(texts), cfg.text_model, cfg.batch_size, use_cache=False)
+            emb = cold_fused(text, self.item_embeddings, cfg.behavior_weight, placement)
+        else:  # text alone (a behaviour part of zeros for a fused tokenizer without its item embeddings)
+            emb = cold_item_embedding(texts, cfg, self.stats.get("embedding_dim"))
         prefix = self.prefix_codes_for(emb)
         used = Counter(map(tuple, self.codes[:, : self.n_levels - 1].tolist()))
         rows = []
@@ -313,6 +321,9 @@ class SIDTokenizer:
         )
         if tok.fingerprint() != manifest.get("fingerprint"):
             raise SidrecError(f"{folder}: codes do not match the manifest fingerprint (artifact altered?)")
+        embeddings = load_embeddings(folder)
+        if embeddings is not None and len(embeddings) == len(item_ids):
+            tok.item_embeddings = embeddings
         return tok
 
 
@@ -380,6 +391,7 @@ def fit_tokenizer(
         **{k: v for k, v in collision_stats(prefix).items() if k != "collision_rate"},
     }
     tok = SIDTokenizer(item_ids, codes, config, books, rqvae, stats, data_fingerprint)
+    tok.item_embeddings = np.asarray(embeddings, dtype=np.float32)
     tok.stats.update(tokenizer_stats(tok))
     return tok
 

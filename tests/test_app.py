@@ -107,3 +107,11 @@ def test_every_page_names_a_stale_artifact_and_where_to_rebuild_it(tmp_path, mon
     warnings = [w.value for w in at.sidebar.warning]
     assert any("`cache.sqlite` is stale: built by another model (another-model" in w for w in warnings), warnings
     assert any("Cache vs Live" in w for w in warnings)
+
+
+def test_tokenizer_page_measures_placement_agreement():
+    at = run_page("webapp/pages/tokenizer.py")
+    next(b for b in at.button if b.label == "Measure placement agreement").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    (chart,) = [c for c in at.get("plotly_chart") if "re-placed from their text" in c.proto.spec]
+    assert "exact embedding (ceiling)" in chart.proto.spec

@@ -8,9 +8,10 @@ import plotly.express as px
 import streamlit as st
 
 from sidrec.data import format_item_text
-from sidrec.embed import EmbedConfig
+from sidrec.embed import EmbedConfig, encode_texts
 from sidrec.errors import SidrecError
 from sidrec.pipeline import fit_catalogue, import_published, tokenizer_keyword_quality
+from sidrec.placement import PlacementConfig, placement_agreement
 from sidrec.quantize import QuantizerConfig
 from sidrec.tokenizer import TokenizerConfig
 from webapp.ui import current_workspace, dataset, flash, progress_bar, tokenizer, writable
@@ -193,9 +194,11 @@ else:
             prefix = tuple(codes[:-1].tolist())
             st.code(tok.sid_of_codes(codes), language=None)
             st.caption(
-                "Without refitting: the codebooks place the text; the last code separates it from the items "
-                "already sharing its prefix."
-            )
+                "Without refitting: the codebooks place the text"
+                + (", with a behaviour part imputed from the known items whose text is nearest"
+                   if tok.config.embed.embedding == "fused" and tok.item_embeddings is not None else "")
+                + "; the last code separates it from the items already sharing its prefix."
+            )  # fmt: skip
             same_first = [i for i in tok.item_ids if tok.codes_of(i)[0] == prefix[0]][:10]
             st.markdown(
                 f"**Items sharing `<a_{prefix[0]}>`** ({keywords.get(f'<a_{prefix[0]}>', {}).get('description', '')})"
@@ -206,3 +209,23 @@ else:
                 ),
                 hide_index=True,
             )
+
+    if tok.item_embeddings is not None and st.button(
+        "Measure placement agreement", help="Re-places every known item from its text alone (encodes every item's "
+        "text once; cached afterwards) and counts how often it gets its own codes back.",
+    ):  # fmt: skip
+        with st.spinner("Encoding every item's text and re-placing it…"):
+            texts = dict(zip(ds.item_ids, ds.item_text(tok.config.embed.max_description_chars), strict=True))
+            text_emb = encode_texts([texts[i] for i in tok.item_ids], tok.config.embed.text_model)
+            rows = []
+            for config in (PlacementConfig("text"), PlacementConfig()):
+                a = placement_agreement(tok, tok.item_embeddings, text_emb, config)
+                label = "text alone" if config.method == "text" else f"text + {config.k} neighbours' behaviour"
+                rows += [{"level": chr(97 + lv), "placed from": label, "share": v}
+                         for lv, v in enumerate(a["agreement"])]  # fmt: skip
+            rows += [{"level": chr(97 + lv), "placed from": "exact embedding (ceiling)", "share": v}
+                     for lv, v in enumerate(a["ceiling"])]  # fmt: skip
+        st.plotly_chart(
+            px.bar(pd.DataFrame(rows), x="level", y="share", color="placed from", barmode="group", range_y=[0, 1],
+                   title="Known items re-placed from their text: share that get their own codes back")
+        )  # fmt: skip
