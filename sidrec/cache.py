@@ -38,8 +38,11 @@ CREATE TABLE IF NOT EXISTS topk (
 
 
 def history_hash(history: list[str]) -> str:
-    """>>> history_hash(["a", "b"]) == history_hash(["a", "b"]) != history_hash(["b", "a"])
-    True"""
+    """A short hash of a history, order included.
+
+    >>> history_hash(["a", "b"]) == history_hash(["a", "b"]) != history_hash(["b", "a"])
+    True
+    """
     return hashlib.sha256("\0".join(history).encode()).hexdigest()[:16]
 
 

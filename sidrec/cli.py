@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -35,10 +36,25 @@ def stderr_progress() -> ProgressFn:
     return update
 
 
+def finite(obj):
+    """`obj` with every NaN or infinite float replaced by None, so that the JSON printed is valid JSON.
+
+    >>> finite({"loss": float("nan"), "xs": [1.0, float("inf")]})
+    {'loss': None, 'xs': [1.0, None]}
+    """
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite(v) for v in obj]
+    return obj
+
+
 def emit(obj: dict, as_json: bool, human: str) -> None:
     print(human, file=sys.stderr if as_json else sys.stdout)
     if as_json:
-        print(json.dumps(obj, default=str))
+        print(json.dumps(finite(obj), default=str, allow_nan=False))
 
 
 # ---------------------------------------------------------------- data

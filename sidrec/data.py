@@ -108,7 +108,11 @@ def format_item_text(
 
 
 def _check_text_file(path: Path) -> str:
-    """Return the file's text, or one clear error if it is empty or not text."""
+    """Return the file's text, or one clear error if it is missing, a folder, empty or not text."""
+    if path.is_dir():
+        raise SidrecError(f"{path}: a folder, not a file")
+    if not path.is_file():
+        raise SidrecError(f"{path}: no such file")
     raw = path.read_bytes()
     if not raw.strip():
         raise SidrecError(f"{path.name}: file is empty")
@@ -120,12 +124,29 @@ def _check_text_file(path: Path) -> str:
         raise SidrecError(f"{path.name}: not UTF-8 text (byte {e.start})") from None
 
 
+def _delimiter(header_line: str) -> str:
+    r"""The field separator of a CSV export: a comma, or the semicolon or tab that spreadsheets in many locales
+    write, whichever splits the header into the most fields.
+
+    >>> _delimiter("item_id;title;brand"), _delimiter("item_id,title"), _delimiter("item_id\ttitle")
+    (';', ',', '\t')
+    """
+    return max([",", ";", "\t"], key=lambda d: (header_line.count(d), d == ","))
+
+
 def _read_csv(path: Path) -> pd.DataFrame:
     import csv
     import io
 
     text = _check_text_file(path)
-    rows = list(csv.reader(io.StringIO(text)))
+    if not text.strip():
+        raise SidrecError(f"{path.name}: file is empty")
+    csv.field_size_limit(2**31 - 1)  # any field size a CSV file can hold (the default stops at 131,072)
+    reader = csv.reader(io.StringIO(text), delimiter=_delimiter(text.split("\n", 1)[0]))
+    try:
+        rows = list(reader)
+    except csv.Error as e:
+        raise SidrecError(f"{path.name} row {reader.line_num}: unparseable CSV ({e})") from None
     header, body = rows[0], rows[1:]
     for i, row in enumerate(body, start=2):
         if row and len(row) != len(header):
@@ -220,6 +241,12 @@ def _normalise_items(df: pd.DataFrame, fname: str) -> pd.DataFrame:
     if empty:
         raise SidrecError(f"{_row_label(df, empty[0], fname)}: empty item_id")
     _check_unique_items(df["item_id"], fname)
+    blank = df.index[df["title"].str.strip() == ""].tolist()
+    if blank:
+        first = df.attrs.get("first_row", 0)
+        shown = ", ".join(f"{df['item_id'].iloc[i]!r} (row {i + first})" for i in blank[:5])
+        more = f" and {len(blank) - 5} more" if len(blank) > 5 else ""
+        raise SidrecError(f"{fname}: blank title for item {shown}{more}; every item needs a title")
     for col in TEXT_COLUMNS:
         if col not in df.columns:
             df[col] = ""

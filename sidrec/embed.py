@@ -166,7 +166,7 @@ def fuse(text: np.ndarray, behavior: np.ndarray, weight: float) -> np.ndarray:
     """sqrt(1-w) * text ++ sqrt(w) * behavior (each L2-normalised first).
 
     >>> f = fuse(np.array([[1.0, 0.0]]), np.array([[0.0, 2.0]]), 0.36)
-    >>> np.round(f, 2).tolist()
+    >>> np.round(f.astype(float), 2).tolist()
     [[0.8, 0.0, 0.0, 0.6]]
     """
     if not 0.0 <= weight <= 1.0:

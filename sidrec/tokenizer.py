@@ -51,8 +51,11 @@ class TokenizerConfig:
 
 
 def token(level: int, code: int) -> str:
-    """>>> token(1, 201)
-    '<b_201>'"""
+    """The token of a code at a level.
+
+    >>> token(1, 201)
+    '<b_201>'
+    """
     return f"<{LEVEL_NAMES[level]}_{code}>"
 
 

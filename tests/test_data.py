@@ -212,3 +212,54 @@ def test_train_never_sees_valid_or_test_targets():
         assert s.target not in seen
     for s in split.train:
         assert s.target in split.train_sequences[s.user_id]
+
+
+# ---------------------------------------------------------------- what real exports contain
+
+
+def test_a_field_longer_than_the_csv_default_limit_loads(tmp_path):
+    long = "x" * 200_000  # Python's csv module stops at 131,072 characters by default
+    items = [dict(ITEMS[0], description=long), *ITEMS[1:]]
+    ds = load_dataset(write_generic(tmp_path / "d", items=items))
+    assert len(ds.items.loc["i1", "description"]) == 200_000
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_spreadsheet_exports_with_semicolons_or_tabs_load(tmp_path, sep):
+    folder = write_generic(tmp_path / "d")
+    pd.DataFrame(ITEMS).to_csv(folder / "items.csv", index=False, sep=sep)
+    pd.DataFrame(INTER, columns=["user_id", "item_id", "timestamp"]).to_csv(folder / "interactions.csv", index=False,
+                                                                           sep=sep)  # fmt: skip
+    ds = load_dataset(folder)
+    assert ds.items.loc["i3", "title"] == "Camp Stove" and ds.sequences["u1"] == ["i3", "i4", "i1", "i2"]
+
+
+def test_windows_line_endings_and_a_byte_order_mark_load(tmp_path):
+    folder = write_generic(tmp_path / "d")
+    text = (folder / "items.csv").read_text()
+    (folder / "items.csv").write_bytes("\ufeff".encode() + text.replace("\n", "\r\n").encode())
+    assert load_dataset(folder).item_ids == ["i1", "i2", "i3", "i4"]
+
+
+def test_blank_titles_are_named_and_nothing_loads(tmp_path):
+    items = [dict(ITEMS[0], title="   "), ITEMS[1], dict(ITEMS[2], title=""), ITEMS[3]]
+    expect_error(write_generic(tmp_path / "d", items=items), "blank title for item 'i1' (row 2), 'i3' (row 4)",
+                 "needs a title")  # fmt: skip
+
+
+def test_a_broken_quote_is_one_line(tmp_path):
+    folder = write_generic(tmp_path / "d")
+    (folder / "items.csv").write_text('item_id,title\ni1,"Tent\0\n')
+    with pytest.raises(SidrecError):
+        load_dataset(folder)
+
+
+@pytest.mark.parametrize("target", ["missing.index.json", "a-folder"])
+def test_import_index_that_is_missing_or_a_folder_is_one_line_and_writes_nothing(tmp_path, capsys, target):
+    folder = write_generic(tmp_path / "d")
+    (tmp_path / "a-folder").mkdir()
+    out = tmp_path / "tok"
+    code = main(["tokenizer", "fit", str(folder), "--out", str(out), "--import-index", str(tmp_path / target)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and not out.exists()
+    assert len(err) == 1 and ("no such file" in err[0] or "a folder, not a file" in err[0]), err
