@@ -259,7 +259,8 @@ def overlap_counts(overlaps: list[float], k: int) -> pd.DataFrame:
 
 def target_tokens(codes: tuple[int, ...], diverged_at: int | None, keywords: dict[str, dict]) -> pd.DataFrame:
     """A target's SID tokens with their keywords and what became of its prefix at each level of the search
-    (`diverged_at`: the 0-based level where it left the beams, None if it never did)."""
+    (`diverged_at`: the 0-based level where it left the beams, None if it never did). The last level separates
+    items that share every other code and carries no keywords."""
     rows = []
     for lv, code in enumerate(codes):
         t = token(lv, code)
@@ -268,5 +269,7 @@ def target_tokens(codes: tuple[int, ...], diverged_at: int | None, keywords: dic
         else:
             fate = "left the beams here" if lv == diverged_at else "—"
         words = ", ".join(keywords.get(t, {}).get("keywords", [])[:6])
+        if lv == len(codes) - 1 and not words:
+            words = "(separating level: no meaning of its own)"
         rows.append({"level": lv + 1, "token": t, "keywords": words, "prefix": fate})
     return pd.DataFrame(rows, columns=["level", "token", "keywords", "prefix"])

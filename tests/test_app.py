@@ -44,9 +44,9 @@ def test_unknown_workspace_in_url_falls_back_to_sample():
 
 def test_tokenizer_inspector_round_trip():
     at = run_page("webapp/pages/tokenizer.py")
-    item = at.selectbox[-1].value
+    item = next(s for s in at.selectbox if s.label == "Item").value
     sid = next(c.value for c in at.code)
-    at.text_input[0].set_value(sid).run()
+    next(t for t in at.text_input if t.label == "SID").set_value(sid).run()
     assert not at.exception
     assert any(f"[{item}]" in s.value for s in at.success)
 

@@ -115,8 +115,9 @@ class Loads:
 
 
 class FakeRecommender:
-    def __init__(self, items):
+    def __init__(self, items, sid_tok=None):
         self.items = items
+        self.sid_tok = sid_tok
 
     def recommend(self, histories, k=None, num_beams=None, exclude=None):
         return [Recommendation(self.items[:k], [""] * k, [0.0] * k, timings={"total_ms": 1.0}) for _ in histories]
@@ -250,7 +251,7 @@ def test_run_evaluation_writes_the_result(workspaces, monkeypatch):
 
 def test_walkthrough_reads_artifacts_and_loads_the_model_only_on_request(workspaces, monkeypatch):
     tok = workspaces["tok"]
-    loads = Loads(monkeypatch, FakeRecommender(tok.item_ids[5:15]))
+    loads = Loads(monkeypatch, FakeRecommender(tok.item_ids[5:15], tok))
     at = open_page("full", "webapp/pages/walkthrough.py")
     assert [s.value for s in at.subheader] == [
         "1. The catalogue", "2. How an item becomes a semantic ID", "3. What a token means",

@@ -16,8 +16,8 @@ RECOMMEND, CACHE = "webapp/pages/recommend.py", "webapp/pages/cache_vs_live.py"
 
 
 def open_page(page: str, ws_name: str | None = None) -> AppTest:
-    """The page through the app's navigation; run on its own until app.py lists it."""
-    wired = page in APP.read_text()
+    """The page through the app's navigation; run on its own if the app does not list it."""
+    wired = page in (ROOT / "webapp" / "ui.py").read_text()
     at = AppTest.from_file(str(APP if wired else ROOT / page), default_timeout=300)
     if ws_name:
         at.query_params["ws"] = ws_name
@@ -52,11 +52,12 @@ def test_page_runs_on_the_sample(page):
         first = next(iter(sample_workspace().load().sequences))
         assert at.selectbox(key="reco_user").value == first
         top = at.dataframe[1].value
-        assert list(top.columns) == ["rank", "title", "SID", "score", "item_id"] and len(top) == 10
+        assert list(top.columns) == ["rank", "title", "SID", "score", "item_id", "why"] and len(top) == 10
+        assert all(w.startswith("Shares ") for w in top["why"])
 
 
 @pytest.mark.skipif(sample_workspace().artifact("llm") is None, reason="the sample has no aligned model yet")
-def test_a_cache_built_on_the_sample_goes_to_its_own_folder(tmp_path, monkeypatch):
+def test_a_cache_built_on_the_demo_goes_to_a_copy_of_it(tmp_path, monkeypatch):
     import sidrec.cache
 
     monkeypatch.setenv("SIDREC_WORKSPACES", str(tmp_path))
@@ -67,10 +68,13 @@ def test_a_cache_built_on_the_sample_goes_to_its_own_folder(tmp_path, monkeypatc
         return real(rec, dict(list(histories.items())[:3]), path, *args, **kw)
 
     monkeypatch.setattr(sidrec.cache, "build_cache", few)
+    demo_cache = sample_workspace().artifact("cache.sqlite")
+    before = demo_cache.stat().st_mtime_ns
     at = click(open_page(CACHE), "Quick")
-    assert seen == [tmp_path / "sample" / "cache.sqlite"]
-    assert sample_workspace().artifact("cache.sqlite") == seen[0]
-    assert "3 of 2,000 users cached" in at.expander[0].label
+    assert seen == [tmp_path / "sample-copy" / "cache.sqlite"], "the demo is read-only: the build goes to a copy"
+    assert demo_cache.stat().st_mtime_ns == before
+    assert at.query_params["ws"] in ("sample-copy", ["sample-copy"])
+    assert any("read-only" in s.value and "sample-copy" in s.value for s in at.success), "and the page says so"
 
 
 # ---------------------------------------------------------------- a small workspace with a tiny model

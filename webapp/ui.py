@@ -59,8 +59,9 @@ def page_link(path: str, label: str | None = None, icon: str | None = None) -> N
 
 
 def flash(message: str) -> None:
-    """A success message shown once on the next run (a message written before `st.rerun` would be lost)."""
-    st.session_state["_flash"] = message
+    """A success message shown once on the next run (a message written before `st.rerun` would be lost);
+    several in one run are all shown, in order."""
+    st.session_state.setdefault("_flash", []).append(message)
 
 
 def _mtime(path: Path | None) -> float:
@@ -87,8 +88,8 @@ def select_workspace(name: str) -> None:
 def sidebar() -> Workspace:
     """The sidebar: the workspace selector, the app's pages (each link keeps the workspace) and its artifacts."""
     ws = current_workspace()
-    if "_flash" in st.session_state:
-        st.success(st.session_state.pop("_flash"))
+    for message in st.session_state.pop("_flash", []):
+        st.success(message)
     with st.sidebar:
         names = list_workspaces()
         choice = st.selectbox("Workspace", names, index=names.index(ws.name) if ws.name in names else 0)
