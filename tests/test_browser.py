@@ -300,16 +300,16 @@ def test_workspace_in_url_never_leaves_the_workspaces_folder(server, browser, va
     assert sorted(p.name for p in outside.rglob("*")) == before, "nothing is written outside the workspaces folder"
 
 
-def test_first_request_to_a_page_gets_the_apps_navigation(browser):
+@pytest.mark.parametrize("path", [p for p in PAGES if p])
+def test_first_request_to_a_page_gets_the_apps_navigation(browser, path):
     """A freshly started server whose first request is a page URL (not '/') draws the app's own sidebar."""
     assert not (ROOT / "pages").exists(), "a pages/ folder beside app.py would be auto-discovered by Streamlit"
-    for path in ["catalogue", "walkthrough"]:
-        with streamlit_server(log_name=f"streamlit-first-{path}.log") as base:
-            context = browser.new_context(viewport=VIEWPORT)
-            page = context.new_page()
-            try:
-                _open(page, f"{base}/{path}")
-                assert page.locator(NAV_LINK).count() == len(PAGES), f"/{path} as a first request: no app navigation"
-                assert _selected_workspace(page) == "sample"
-            finally:
-                context.close()
+    with streamlit_server(log_name=f"streamlit-first-{path}.log") as base:
+        context = browser.new_context(viewport=VIEWPORT)
+        page = context.new_page()
+        try:
+            _open(page, f"{base}/{path}")
+            assert page.locator(NAV_LINK).count() == len(PAGES), f"/{path} as a first request: no app navigation"
+            assert _selected_workspace(page) == "sample"
+        finally:
+            context.close()

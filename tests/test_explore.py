@@ -69,7 +69,7 @@ def test_target_tokens_say_where_the_prefix_left_the_beams(diverged, fates):
     keywords = {"<a_2>": {"keywords": ["tent", "camping"]}}
     table = target_tokens((2, 5, 0), diverged, keywords)
     assert table["token"].tolist() == ["<a_2>", "<b_5>", "<c_0>"]
-    assert table["keywords"].tolist() == ["tent, camping", "", ""]
+    assert table["keywords"].tolist() == ["tent, camping", "", "(separating level: no meaning of its own)"]
     assert table["prefix"].tolist() == fates
 
 

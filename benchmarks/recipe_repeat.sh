@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The demo recipe (benchmarks/train_demo.sh) again with another training seed, or with a subset of the tasks,
+# evaluated on the same test split against the same baselines: how much of a result is the seed, and what each
+# part of the recipe is worth at equal steps.
+#   SEED=1 bash benchmarks/recipe_repeat.sh                      -> benchmarks/results/evaluate_sample_seed1.json
+#   SEED=0 TASKS=sequential bash benchmarks/recipe_repeat.sh      -> ..._seed0_sequential.json (resumable)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+PY=.venv/bin/python
+SEED=${SEED:-1}
+MAX_STEPS=${MAX_STEPS:-1000}
+TASKS=${TASKS:-}
+name=seed$SEED${TASKS:+_${TASKS//,/-}}
+RUN=benchmarks/work/$name/llm
+log=benchmarks/logs/${name}_sample.log
+mkdir -p benchmarks/logs benchmarks/results "$(dirname "$RUN")"
+say() { echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $*" >> "$log"; }
+extra=(); [ -n "$TASKS" ] && extra=(--tasks "$TASKS")
+say "python -m sidrec llm train sample_data --tokenizer models/sample/tokenizer --out $RUN --resume --seed $SEED --max-steps $MAX_STEPS --eval-steps 50 ${extra[*]}"
+$PY -m sidrec llm train sample_data --tokenizer models/sample/tokenizer --out "$RUN" --resume --seed "$SEED" \
+  --max-steps "$MAX_STEPS" --eval-steps 50 "${extra[@]}" --json 2>> "$log" | tail -1 > "benchmarks/results/train_sample_$name.json"
+say "python -m sidrec evaluate $RUN sample_data --tokenizer models/sample/tokenizer"
+$PY -m sidrec evaluate "$RUN" sample_data --tokenizer models/sample/tokenizer --quiet --json 2>> "$log" \
+  | tail -1 > "benchmarks/results/evaluate_sample_$name.json"
+say "done"
