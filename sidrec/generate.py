@@ -140,10 +140,12 @@ class Recommender:
         return history_rule(self.config.exclude_history)
 
     def warm(self) -> float:
-        """One search on a one-item history, so that the first user's latency is not the model's first run
-        (lazy allocations, kernels); returns its milliseconds."""
+        """One search of the configured size on a full-length history, so that the first user's latency is not
+        the model's first run (lazy allocations, kernels, buffers sized by the longest prompt); returns its
+        milliseconds."""
         t0 = time.perf_counter()
-        self.recommend([[self.sid_tok.item_ids[0]]], k=1, num_beams=1)
+        history = self.sid_tok.item_ids[: self.config.max_history]
+        self.recommend([history], k=min(self.config.top_k, len(self.sid_tok.item_ids) - len(history)) or 1)
         return (time.perf_counter() - t0) * 1000
 
     def model_text(self, history: list[str]) -> str:
