@@ -23,6 +23,7 @@ import numpy as np
 from sidrec.errors import SidrecError
 
 METHODS = ("text", "neighbours")
+CHUNK = 1024  # new items whose similarities to every known item are held at once
 
 
 @dataclass(frozen=True)
@@ -63,14 +64,19 @@ def impute_behavior(
     >>> impute_behavior(np.array([[1.0, 0.05]]), kt, kb, k=2).round(3).tolist()
     [[1.0, 0.0]]
     """
-    sims = _l2(new_text) @ _l2(known_text).T  # (n, N)
-    if skip is not None:
-        rows = np.flatnonzero(skip >= 0)
-        sims[rows, skip[rows]] = -np.inf
-    k = min(k, sims.shape[1] - (1 if skip is not None else 0))
-    top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-    w = np.clip(np.take_along_axis(sims, top, 1), 0, None) + 1e-6  # (n, k)
-    return _l2(np.einsum("nk,nkd->nd", w, known_behavior[top]) / w.sum(1, keepdims=True))
+    known_text = _l2(known_text)
+    out = np.empty((len(new_text), known_behavior.shape[1]), np.float64)
+    for start in range(0, len(new_text), CHUNK):  # (chunk, N) similarities at a time, whatever the catalogue size
+        rows = slice(start, start + CHUNK)
+        sims = _l2(new_text[rows]) @ known_text.T
+        if skip is not None:
+            own = np.flatnonzero(skip[rows] >= 0)
+            sims[own, skip[rows][own]] = -np.inf
+        kk = min(k, sims.shape[1] - (1 if skip is not None else 0))
+        top = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
+        w = np.clip(np.take_along_axis(sims, top, 1), 0, None) + 1e-6  # (chunk, k)
+        out[rows] = np.einsum("nk,nkd->nd", w, known_behavior[top]) / w.sum(1, keepdims=True)
+    return _l2(out)
 
 
 def cold_fused(

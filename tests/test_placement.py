@@ -46,3 +46,12 @@ def test_bad_placement_settings_are_refused():
         PlacementConfig("magic")
     with pytest.raises(SidrecError, match="k >= 1"):
         PlacementConfig("neighbours", k=0)
+
+
+def test_imputation_in_chunks_equals_all_at_once(monkeypatch):
+    import sidrec.placement as placement
+
+    skip = np.arange(len(TEXT))
+    whole = placement.cold_fused(TEXT, KNOWN, 0.5, PlacementConfig("neighbours", k=2), skip)
+    monkeypatch.setattr(placement, "CHUNK", 1)
+    assert np.array_equal(placement.cold_fused(TEXT, KNOWN, 0.5, PlacementConfig("neighbours", k=2), skip), whole)
