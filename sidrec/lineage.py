@@ -23,8 +23,10 @@ class Stale:
 
 
 def _tokenizer_fingerprint(folder: Path) -> str | None:
+    from sidrec import tokenizer
+
     try:
-        return read_manifest(folder, "tokenizer", 1).get("fingerprint")
+        return read_manifest(folder, tokenizer.KIND, tokenizer.FORMAT_VERSION).get("fingerprint")
     except SidrecError:
         return None
 
