@@ -123,3 +123,21 @@ def placement_agreement(tok, known: np.ndarray, text: np.ndarray, config: Placem
 
     return {"method": config.method, "k": config.k, "items": len(text), "agreement": per_level(placed),
             "ceiling": per_level(exact)}  # fmt: skip
+
+
+def neighbours_of(tok, text: str, k: int = 10) -> list[tuple[str, float]]:
+    """The `k` known items nearest to a new item's text (id and cosine similarity, nearest first), from the
+    tokenizer's stored item embeddings; [] when it keeps none (an imported index)."""
+    from sidrec.embed import encode_texts
+
+    if tok.item_embeddings is None:
+        return []
+    cfg = tok.config.embed
+    new = encode_texts([text], cfg.text_model, cfg.batch_size, use_cache=False)
+    known = tok.item_embeddings
+    if cfg.embedding == "behavior" or known.shape[1] < new.shape[1]:
+        return []
+    known_text = known if cfg.embedding == "text" else split_fused(known, new.shape[1], cfg.behavior_weight)[0]
+    sims = (_l2(new) @ _l2(known_text).T)[0]
+    top = np.argsort(-sims, kind="stable")[:k]
+    return [(tok.item_ids[i], round(float(sims[i]), 4)) for i in top]

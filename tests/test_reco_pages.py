@@ -134,13 +134,18 @@ def test_cold_start_item_gets_a_sid_and_joins_the_history(tiny):
     click(at, "Add the item")
     assert not at.error, [e.value for e in at.error]
     assert any("has SID `<a_" in m.value for m in at.markdown)
+    assert any(c.value.startswith("Placement confidence: ") and "of its 10 nearest known items" in c.value
+               for c in at.caption)  # fmt: skip
+    near = at.dataframe[0].value
+    assert list(near.columns) == ["title", "SID", "text similarity"] and len(near) == 5
+    assert near["text similarity"].is_monotonic_decreasing
 
     next(t for t in at.text_input if t.label == "Search titles").set_value("quartz tent").run()
     at.multiselect[0].set_value(["new-1"]).run()
     click(at, "Add to history")
-    history = at.dataframe[0].value
+    history = at.dataframe[1].value  # after the new item's nearest known items
     assert history.item_id.tolist()[-1] == "new-1" and history.SID.tolist()[-1].startswith("<a_")
-    assert len(at.dataframe[1].value) == 10
+    assert len(at.dataframe[2].value) == 10
 
 
 def test_a_typed_history(tiny):

@@ -18,6 +18,7 @@ from sidrec.errors import SidrecError
 from sidrec.explain import explain
 from sidrec.explore import beam_outcomes, beam_tree
 from sidrec.generate import Recommendation, Recommender
+from sidrec.placement import neighbours_of
 from sidrec.tokenizer import token
 from webapp.ui import (
     current_workspace,
@@ -55,6 +56,11 @@ def with_new_items(_base: Recommender, base_key: str, new_items: tuple) -> Recom
         ids, texts = zip(*new_items, strict=True)
         rec.add_items(list(ids), list(texts))
     return rec
+
+
+@st.cache_data(show_spinner="Finding its nearest known items…", max_entries=16)
+def nearest(model_key: str, text: str) -> list[tuple[str, float]]:
+    return neighbours_of(base.sid_tok, text)
 
 
 def search(rec: Recommender, history: tuple, k: int, beams: int, constrained: bool) -> Recommendation:
@@ -144,6 +150,19 @@ if state["new_items"]:
     last = state["new_items"][-1]
     codes = tok.codes_of(last["item_id"])
     st.markdown(f"Newest item **{last['title']}** has SID `{tok.encode(last['item_id'])}`.")
+    near = nearest(base_key, last["text"])
+    if near:
+        same = sum(tok.codes_of(i)[0] == codes[0] for i, _ in near)
+        st.caption(
+            f"Placement confidence: {same} of its {len(near)} nearest known items by text carry "
+            f"`{token(0, codes[0])}` too. The nearest:"
+        )
+        st.dataframe(
+            pd.DataFrame({"title": [titles.get(i, "") for i, _ in near[:5]],
+                          "SID": [tok.encode(i) for i, _ in near[:5]],
+                          "text similarity": [s for _, s in near[:5]]}),
+            hide_index=True,
+        )  # fmt: skip
     missing = [token(lv, c) for lv, c in enumerate(codes) if int(rec.level_ids[lv][c]) < 0]
     if missing:
         st.warning(
