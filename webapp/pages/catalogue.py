@@ -46,10 +46,14 @@ with st.expander("Manage this workspace", expanded=False):
             "training, building or evaluating on it makes a copy first; or make one now."
         )
         if st.button("Make a copy of the demo"):
-            copy = copy_of_sample()
-            select_workspace(copy.name)
-            flash(f"Workspace {copy.name!r} created: the demo's catalogue and artifacts, yours to change.")
-            st.rerun()
+            try:
+                copy = copy_of_sample()
+            except (SidrecError, OSError) as e:
+                st.error(f"No copy made: {e}")
+            else:
+                select_workspace(copy.name)
+                flash(f"Workspace {copy.name!r} created: the demo's catalogue and artifacts, yours to change.")
+                st.rerun()
     else:
         job = job_board().get(ws.name)
         busy = job is not None and job.running
@@ -57,15 +61,18 @@ with st.expander("Manage this workspace", expanded=False):
             st.info("A training job is running in this workspace: stop it on the Align page first.")
         sure = st.checkbox(f"I want to change workspace {ws.name!r}", disabled=busy)
         left, right = st.columns(2)
-        if left.button("Reset: remove what was made from it, keep the catalogue", disabled=not sure):
-            removed = reset_workspace(ws.name)
-            flash(f"Workspace {ws.name!r} reset: removed {', '.join(removed) or 'nothing'}.")
-            st.rerun()
-        if right.button("Delete the workspace and everything in it", disabled=not sure):
-            delete_workspace(ws.name)
-            select_workspace(SAMPLE)
-            flash(f"Workspace {ws.name!r} deleted.")
-            st.rerun()
+        try:
+            if left.button("Reset: remove what was made from it, keep the catalogue", disabled=not sure):
+                removed = reset_workspace(ws.name)
+                flash(f"Workspace {ws.name!r} reset: removed {', '.join(removed) or 'nothing'}.")
+                st.rerun()
+            if right.button("Delete the workspace and everything in it", disabled=not sure):
+                delete_workspace(ws.name)
+                select_workspace(SAMPLE)
+                flash(f"Workspace {ws.name!r} deleted.")
+                st.rerun()
+        except (SidrecError, OSError) as e:
+            st.error(f"Not changed: {e}")
 
 try:
     ds = dataset(ws)
