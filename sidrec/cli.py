@@ -36,6 +36,9 @@ def stderr_progress() -> ProgressFn:
     return update
 
 
+BASELINES = ("popularity", "sasrec")  # sidrec.evaluate runs these beside the model
+
+
 def finite(obj):
     """`obj` with every NaN or infinite float replaced by None, so that the JSON printed is valid JSON.
 
@@ -320,9 +323,13 @@ def cmd_evaluate(args) -> int:
     from sidrec.artifacts import write_json_atomic
     from sidrec.evaluate import EvalConfig, evaluate
 
+    baselines = tuple(b.strip() for b in args.baselines.split(",") if b.strip() and b.strip() != "none")
+    unknown = [b for b in baselines if b not in BASELINES]
+    if unknown:
+        raise SidrecError(f"--baselines: unknown baseline {unknown[0]!r} (choose from {', '.join(BASELINES)}, or none)")
     config = EvalConfig(
         split=args.split, num_beams=args.beams, k=args.k, max_users=args.max_users,
-        exclude_history=not args.allow_repeats, device=args.device,
+        exclude_history=not args.allow_repeats, device=args.device, baselines=baselines,
     )  # fmt: skip
     if args.no_llm:
         model_dir = None
@@ -504,6 +511,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--tokenizer", type=Path, help="the SID tokenizer (default: the one the model names)")
     sp.add_argument("--out", type=Path, help="write the full result with per-user rows to this JSON file")
     sp.add_argument("--no-llm", action="store_true", help="baselines only")
+    sp.add_argument(
+        "--baselines", default=",".join(BASELINES),
+        help=f"comma-separated baselines to run beside the model ({', '.join(BASELINES)}) or none",
+    )  # fmt: skip
     search_options(sp)
     sp.add_argument("--quiet", action="store_true")
 

@@ -119,3 +119,20 @@ def test_standard_errors_hand_case():
 
     lists = [["a"], ["b"], ["a"], ["a"]]  # recall@1: 1, 0, 1, 1 -> mean 0.75, sd 0.5, se 0.25
     assert standard_errors(lists, ["a", "a", "a", "a"], ks=(1,))["recall@1"] == 0.25
+
+
+def test_evaluate_runs_the_baselines_it_is_asked_for(tmp_path, capsys):
+    import json
+
+    from sidrec.cli import BASELINES, main
+    from sidrec.evaluate import EvalConfig
+    from sidrec.sample import SampleConfig, write_sample
+
+    assert BASELINES == EvalConfig().baselines, "the command line offers the evaluation's own baselines"
+    write_sample(tmp_path / "d", SampleConfig(n_items=300, n_users=60))
+    assert main(["evaluate", "-", str(tmp_path / "d"), "--no-llm", "--baselines", "popularity", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert list(out["models"]) == ["popularity"]
+    assert main(["evaluate", "-", str(tmp_path / "d"), "--no-llm", "--baselines", "bm25"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: --baselines: unknown baseline 'bm25' (choose from popularity, sasrec, or none)"]
