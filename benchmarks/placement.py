@@ -22,7 +22,7 @@ from sidrec.artifacts import write_json_atomic
 from sidrec.bench import machine
 from sidrec.data import load_dataset, split_dataset
 from sidrec.embed import encode_texts
-from sidrec.placement import PlacementConfig, placement_agreement
+from sidrec.placement import PlacementConfig, prefix_agreement, replace_known
 from sidrec.tokenizer import SIDTokenizer, load_embeddings
 
 
@@ -44,13 +44,17 @@ def main() -> int:
     bought = {i for seq in split_dataset(ds).train_sequences.values() for i in seq} if ds.sequences else set()
     cold = np.array([i not in bought for i in tok.item_ids])
     configs = [PlacementConfig("text")] + [PlacementConfig("neighbours", int(k)) for k in args.k.split(",")]
+    truth = tok.codes[:, : tok.n_levels - 1]
+    ceiling = prefix_agreement(tok.prefix_codes_for(known.astype(np.float32)), truth)
     rows = []
     for config in configs:
         t0 = time.perf_counter()
-        row = placement_agreement(tok, known, text, config)
-        row["seconds"] = round(time.perf_counter() - t0, 2)
+        placed = replace_known(tok, known, text, config)
+        row = {"method": config.method, "k": config.k, "items": len(text),
+               "agreement": prefix_agreement(placed, truth), "ceiling": ceiling,
+               "seconds": round(time.perf_counter() - t0, 2)}  # fmt: skip
         if cold.any():  # neighbours still come from every known item: only the measured items are restricted
-            row["not_bought"] = _restricted(tok, known, text, config, cold)
+            row["not_bought"] = prefix_agreement(placed[cold], truth[cold])
         rows.append(row)
         print(json.dumps(row), file=sys.stderr, flush=True)
     result = {"data": str(args.data), "tokenizer": str(args.tokenizer), "machine": machine(),
@@ -59,21 +63,6 @@ def main() -> int:
               "text_encode_seconds": round(encode_seconds, 1), "rows": rows}  # fmt: skip
     write_json_atomic(args.out, result)
     return 0
-
-
-def _restricted(tok, known, text, config, mask) -> list[float]:
-    """Agreement per level over the items in `mask` only (placed with every item as a possible neighbour)."""
-    from sidrec.placement import cold_fused
-
-    levels = tok.n_levels - 1
-    if tok.config.embed.embedding == "text":
-        x = text
-    else:
-        skip = np.arange(len(text)) if config.method == "neighbours" else None
-        x = cold_fused(text, known, tok.config.embed.behavior_weight, config, skip)
-    placed = tok.prefix_codes_for(x[mask].astype(np.float32))
-    truth = tok.codes[mask, :levels]
-    return [round(float(np.all(placed[:, : lv + 1] == truth[:, : lv + 1], axis=1).mean()), 4) for lv in range(levels)]
 
 
 if __name__ == "__main__":

@@ -100,29 +100,36 @@ def cold_fused(
     return fuse(new_text, behavior.astype(np.float32), weight)
 
 
-def placement_agreement(tok, known: np.ndarray, text: np.ndarray, config: PlacementConfig) -> dict:
-    """Per level, the share of known items that, re-placed from their text alone, get their own codes up to
-    that level; with the ceiling (their exact stored embeddings re-placed). known: the tokenizer's stored
-    embeddings, one row per item in `tok.item_ids` order; text: their text embeddings, same order."""
+def replace_known(tok, known: np.ndarray, text: np.ndarray, config: PlacementConfig) -> np.ndarray:
+    """First-L codes of every known item re-placed from its text alone (each left out of its own neighbours).
+    known: the tokenizer's stored embeddings, one row per item in `tok.item_ids` order; text: their text
+    embeddings, same order."""
     if tok.books is None:
         raise SidrecError("this tokenizer has no codebooks (an imported index): it cannot place new items")
-    levels = tok.n_levels - 1
-    truth = tok.codes[:, :levels]
     if tok.config.embed.embedding == "text":
-        placed_input = text
-    else:
-        skip = np.arange(len(text)) if config.method == "neighbours" else None
-        placed_input = cold_fused(text, known, tok.config.embed.behavior_weight, config, skip)
-    placed = tok.prefix_codes_for(placed_input.astype(np.float32))
+        return tok.prefix_codes_for(text.astype(np.float32))
+    skip = np.arange(len(text)) if config.method == "neighbours" else None
+    return tok.prefix_codes_for(cold_fused(text, known, tok.config.embed.behavior_weight, config, skip))
+
+
+def prefix_agreement(codes: np.ndarray, truth: np.ndarray) -> list[float]:
+    """Per level, the share of rows whose codes equal the true ones up to that level.
+
+    >>> prefix_agreement(np.array([[1, 2], [1, 3]]), np.array([[1, 2], [1, 2]]))
+    [1.0, 0.5]
+    """
+    return [round(float(np.all(codes[:, : lv + 1] == truth[:, : lv + 1], axis=1).mean()), 4)
+            for lv in range(truth.shape[1])]  # fmt: skip
+
+
+def placement_agreement(tok, known: np.ndarray, text: np.ndarray, config: PlacementConfig) -> dict:
+    """Per level, the share of known items that, re-placed from their text alone, get their own codes up to
+    that level; with the ceiling (their exact stored embeddings re-placed). Arguments as in `replace_known`."""
+    truth = tok.codes[:, : tok.n_levels - 1]
+    placed = replace_known(tok, known, text, config)
     exact = tok.prefix_codes_for(known.astype(np.float32))
-
-    def per_level(codes: np.ndarray) -> list[float]:
-        return [
-            round(float(np.all(codes[:, : lv + 1] == truth[:, : lv + 1], axis=1).mean()), 4) for lv in range(levels)
-        ]
-
-    return {"method": config.method, "k": config.k, "items": len(text), "agreement": per_level(placed),
-            "ceiling": per_level(exact)}  # fmt: skip
+    return {"method": config.method, "k": config.k, "items": len(text),
+            "agreement": prefix_agreement(placed, truth), "ceiling": prefix_agreement(exact, truth)}  # fmt: skip
 
 
 def neighbours_of(tok, text: str, k: int = 10) -> list[tuple[str, float]]:
