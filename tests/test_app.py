@@ -115,3 +115,14 @@ def test_tokenizer_page_measures_placement_agreement():
     assert not at.exception, [e.value for e in at.exception]
     (chart,) = [c for c in at.get("plotly_chart") if "re-placed from their text" in c.proto.spec]
     assert "exact embedding (ceiling)" in chart.proto.spec
+
+
+def test_tokenizer_page_places_a_new_item_from_its_form():
+    at = run_page("webapp/pages/tokenizer.py")
+    encode = next(b for b in at.button if b.label == "Encode")
+    encode.click().run()
+    assert any(e.value == "A title is needed." for e in at.error)
+    next(t for t in at.text_input if t.label == "Title").set_value("Ultralight 2-person backpacking tent")
+    next(b for b in at.button if b.label == "Encode").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(c.value.startswith("<a_") and c.value.count("<") == 4 for c in at.code), "a 4-token SID is shown"

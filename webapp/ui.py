@@ -15,7 +15,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from sidrec.data import Dataset, summarize
+from sidrec.data import Dataset, format_item_text, summarize
 from sidrec.errors import SidrecError
 from sidrec.generate import Recommender
 from sidrec.lineage import Stale, stale_artifacts
@@ -168,6 +168,20 @@ def tokenizer(ws: Workspace) -> tuple[SIDTokenizer, dict, object] | None:
 def job_board() -> JobBoard:
     """Process-wide: a reload or a second tab finds the running training job of its workspace."""
     return JobBoard()
+
+
+def new_item_form(key: str, button: str, max_description_chars: int) -> tuple[str, str] | None:
+    """A form for a new item's title, description, brand and categories; when submitted, (its stripped title,
+    the text the encoder reads). None until then."""
+    with st.form(key):
+        title = st.text_input("Title", placeholder="Ultralight 2-person backpacking tent")
+        description = st.text_area("Description", placeholder="Waterproof, 1.2 kg, fits in a backpack.")
+        c1, c2 = st.columns(2)
+        brand = c1.text_input("Brand")
+        categories = c2.text_input("Categories", placeholder="Outdoor > Camping > Tents")
+        if not st.form_submit_button(button):
+            return None
+    return title.strip(), format_item_text(title, brand, categories, description, max_description_chars)
 
 
 def progress_bar(label: str):

@@ -13,7 +13,6 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from sidrec.data import format_item_text
 from sidrec.errors import SidrecError
 from sidrec.explain import explain
 from sidrec.explore import beam_outcomes, beam_tree
@@ -27,6 +26,7 @@ from webapp.ui import (
     model_key,
     model_keywords,
     need_recommender,
+    new_item_form,
     one_search_at_a_time,
     session_memo,
 )
@@ -111,22 +111,11 @@ with st.expander("Add a new item (cold start)"):
         "The tokenizer's codebooks place the item's text, so it gets a SID and can be recommended at once, "
         "without retraining. New items live in this session only."
     )
-    with st.form("reco_cold"):
-        title = st.text_input("Title", placeholder="Ultralight 2-person backpacking tent")
-        description = st.text_area("Description", placeholder="Waterproof, 1.2 kg, fits in a backpack.")
-        c1, c2 = st.columns(2)
-        brand = c1.text_input("Brand")
-        categories = c2.text_input("Categories", placeholder="Outdoor > Camping > Tents")
-        add = st.form_submit_button("Add the item")
-    if add:
+    submitted = new_item_form("reco_cold", "Add the item", base.sid_tok.config.embed.max_description_chars)
+    if submitted:
         known = set(base.sid_tok.item_ids) | {i["item_id"] for i in state["new_items"]}
         new_id = next(f"new-{n}" for n in count(1) if f"new-{n}" not in known)
-        max_chars = base.sid_tok.config.embed.max_description_chars
-        item = {
-            "item_id": new_id,
-            "title": title.strip(),
-            "text": format_item_text(title, brand, categories, description, max_chars),
-        }
+        item = {"item_id": new_id, "title": submitted[0], "text": submitted[1]}
         try:
             if not item["title"]:
                 raise SidrecError("a new item needs a title")

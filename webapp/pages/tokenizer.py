@@ -7,14 +7,13 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from sidrec.data import format_item_text
 from sidrec.embed import EmbedConfig, encode_texts
 from sidrec.errors import SidrecError
 from sidrec.pipeline import fit_catalogue, import_published, tokenizer_keyword_quality
 from sidrec.placement import PlacementConfig, placement_agreement
 from sidrec.quantize import QuantizerConfig
 from sidrec.tokenizer import TokenizerConfig
-from webapp.ui import current_workspace, dataset, flash, progress_bar, tokenizer, writable
+from webapp.ui import current_workspace, dataset, flash, new_item_form, progress_bar, tokenizer, writable
 
 st.title("🧩 Tokenizer")
 ws = current_workspace()
@@ -178,18 +177,12 @@ if tok.books is None:
 elif tok.config.embed.embedding == "behavior":
     st.info("A behaviour-only tokenizer cannot place an item from its text alone; fit on text or fused embeddings.")
 else:
-    with st.form("cold"):
-        title = st.text_input("Title", placeholder="Ultralight 2-person backpacking tent")
-        description = st.text_area("Description", placeholder="Waterproof, 1.2 kg, fits in a backpack.")
-        c1, c2 = st.columns(2)
-        brand = c1.text_input("Brand")
-        categories = c2.text_input("Categories", placeholder="Outdoor > Camping > Tents")
-        go = st.form_submit_button("Encode")
-    if go:
-        if not title.strip():
+    submitted = new_item_form("cold", "Encode", tok.config.embed.max_description_chars)
+    if submitted:
+        if not submitted[0]:
             st.error("A title is needed.")
         else:
-            text = format_item_text(title, brand, categories, description, tok.config.embed.max_description_chars)
+            text = submitted[1]
             codes = tok.place([text])[0]
             prefix = tuple(codes[:-1].tolist())
             st.code(tok.sid_of_codes(codes), language=None)
