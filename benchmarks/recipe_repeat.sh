@@ -1,16 +1,30 @@
 #!/usr/bin/env bash
 # The demo recipe (benchmarks/train_demo.sh) again with another training seed, or with a subset of the tasks,
 # evaluated on the same test split against the same baselines: how much of a result is the seed, and what each
-# part of the recipe is worth at equal steps.
-#   SEED=1 bash benchmarks/recipe_repeat.sh                      -> benchmarks/results/evaluate_sample_seed1.json
-#   SEED=0 TASKS=sequential bash benchmarks/recipe_repeat.sh      -> ..._seed0_sequential.json (resumable)
+# part of the recipe is worth.
+#   SEED=1 bash benchmarks/recipe_repeat.sh                          -> benchmarks/results/evaluate_sample_seed1.json
+#   SEED=0 TASKS=sequential MAX_STEPS=1000 bash benchmarks/recipe_repeat.sh  -> ..._seed0_sequential.json
+#   SEED=0 TASKS=sequential,textual,query,negative bash benchmarks/recipe_repeat.sh
+#       -> ..._seed0_sequential-textual-query-negative_919steps.json
+# With TASKS and no MAX_STEPS, the run is sized to equal epochs of next-item signal: the full recipe's 1,000 steps
+# scaled by the variant's share of the task mix (TaskConfig.weights), so every variant sees the same number of
+# next-item examples as the demo. Resumable: run the same command again.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PY=.venv/bin/python
 SEED=${SEED:-1}
-MAX_STEPS=${MAX_STEPS:-1000}
 TASKS=${TASKS:-}
+FULL_STEPS=1000
+if [ -z "${MAX_STEPS:-}" ] && [ -n "$TASKS" ]; then
+  MAX_STEPS=$($PY -c "
+import sys
+from sidrec.tasks import TaskConfig
+w = dict(TaskConfig().weights)
+print(round($FULL_STEPS * sum(w[t] for t in sys.argv[1].split(',')) / sum(w.values())))" "$TASKS")
+fi
+MAX_STEPS=${MAX_STEPS:-$FULL_STEPS}
 name=seed$SEED${TASKS:+_${TASKS//,/-}}
+[ "$MAX_STEPS" != "$FULL_STEPS" ] && name=${name}_${MAX_STEPS}steps
 RUN=benchmarks/work/$name/llm
 log=benchmarks/logs/${name}_sample.log
 mkdir -p benchmarks/logs benchmarks/results "$(dirname "$RUN")"

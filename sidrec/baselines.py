@@ -1,6 +1,8 @@
-"""Baselines trained and scored on the same split as the SID-LLM: popularity and SASRec.
+"""Baselines trained and scored on the same split as the SID-LLM: popularity, SASRec and text similarity.
 
 - Popularity: items ranked by their count in the training sequences.
+- Text similarity: items ranked by the cosine similarity of their text embedding to the mean of the history
+  items' (no training; it can recommend an item nobody has bought, the cold-start baseline).
 - SASRec (Kang & McAuley, 2018), compact: item + position embeddings, causal
   self-attention blocks, the last position's state scored against every item
   embedding; cross-entropy over all items at every position of the training
@@ -21,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -45,6 +48,45 @@ class Popularity:
         out = []
         for seen in exclude:
             out.append([i for i in self.ranked[: k + len(seen)] if i not in seen][:k])
+        return out
+
+
+class TextSimilarity:
+    """Nearest items to a history by text: the mean of its items' L2-normalised text embeddings scored against
+    every item's (items without an embedding in the history are skipped; an empty history gets the catalogue
+    order)."""
+
+    def __init__(self, item_ids: list[str], embeddings: np.ndarray):
+        if len(item_ids) != len(embeddings):
+            raise ValueError(f"{len(item_ids)} items but {len(embeddings)} embeddings")
+        self.item_ids = list(item_ids)
+        self.index = {iid: n for n, iid in enumerate(self.item_ids)}
+        norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
+        self.emb = torch.from_numpy(np.asarray(embeddings / np.where(norms == 0, 1, norms), np.float32))
+
+    def recommend(
+        self, histories: list[list[str]], k: int = 10, exclude: list[set[str]] | None = None
+    ) -> list[list[str]]:
+        """
+        >>> ts = TextSimilarity(["a", "b", "c"], np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]]))
+        >>> ts.recommend([["a"]], k=2), ts.recommend([["a"]], k=2, exclude=[{"a"}])
+        ([['a', 'b']], [['b', 'c']])
+        """
+        out = []
+        for b in range(0, len(histories), 512):
+            part = histories[b : b + 512]
+            query = torch.zeros(len(part), self.emb.shape[1])
+            for u, h in enumerate(part):
+                rows = [self.index[i] for i in h if i in self.index]
+                if rows:
+                    query[u] = self.emb[rows].mean(0)
+            scores = query @ self.emb.T
+            if exclude is not None:
+                for u, seen in enumerate(exclude[b : b + 512]):
+                    cols = [self.index[i] for i in seen if i in self.index]
+                    scores[u, cols] = float("-inf")
+            top = scores.topk(min(k, len(self.item_ids)), dim=1).indices
+            out += [[self.item_ids[j] for j in row] for row in top.tolist()]
         return out
 
 

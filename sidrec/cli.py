@@ -36,9 +36,6 @@ def stderr_progress() -> ProgressFn:
     return update
 
 
-BASELINES = ("popularity", "sasrec")  # sidrec.evaluate runs these beside the model
-
-
 def finite(obj):
     """`obj` with every NaN or infinite float replaced by None, so that the JSON printed is valid JSON.
 
@@ -108,11 +105,19 @@ def tokenizer_config_from_args(args):
     return TokenizerConfig(q, e)
 
 
-def cmd_tokenizer_fit(args) -> int:
+def training_data(args):
+    """The dataset named by `args.data`, without the withheld items in a cold-start run (`--cold-items`)."""
+    from sidrec.coldstart import ColdConfig, withhold
     from sidrec.data import load_dataset
-    from sidrec.pipeline import fit_catalogue, import_published
 
     ds = load_dataset(args.data)
+    return withhold(ds, ColdConfig(args.cold_items, args.cold_seed)) if args.cold_items else ds
+
+
+def cmd_tokenizer_fit(args) -> int:
+    from sidrec.pipeline import fit_catalogue, import_published
+
+    ds = training_data(args)
     progress = None if args.quiet else stderr_progress()
     if args.import_index:
         index = None
@@ -198,7 +203,6 @@ def train_config_from_args(args):
 
 
 def cmd_llm_train(args) -> int:
-    from sidrec.data import load_dataset
     from sidrec.pipeline import train_llm
 
     def report(logs: dict) -> None:
@@ -213,7 +217,7 @@ def cmd_llm_train(args) -> int:
             parts += [f"{k[5:]} {v:.3f}" for k, v in logs.items() if k.startswith("loss_")]
             print(" ".join(parts), file=sys.stderr, flush=True)
 
-    ds = load_dataset(args.data)
+    ds = training_data(args)
     metrics = train_llm(ds, args.tokenizer, args.out, train_config_from_args(args), args.resume, report)
     human = (
         f"saved {args.out}: train loss {metrics['train_loss']} (run mean), valid loss {metrics['valid_loss']}, "
@@ -321,15 +325,21 @@ def cmd_cache_merge(args) -> int:
 
 def cmd_evaluate(args) -> int:
     from sidrec.artifacts import write_json_atomic
-    from sidrec.evaluate import EvalConfig, evaluate
+    from sidrec.coldstart import ColdConfig
+    from sidrec.evaluate import BASELINES, EvalConfig, evaluate
 
-    baselines = tuple(b.strip() for b in args.baselines.split(",") if b.strip() and b.strip() != "none")
+    default = "popularity,sasrec,text" if args.cold_items else "popularity,sasrec"
+    baselines = tuple(b.strip() for b in (args.baselines or default).split(",") if b.strip() and b.strip() != "none")
     unknown = [b for b in baselines if b not in BASELINES]
     if unknown:
         raise SidrecError(f"--baselines: unknown baseline {unknown[0]!r} (choose from {', '.join(BASELINES)}, or none)")
+    if args.cold_trained_on_all and not args.cold_items:
+        raise SidrecError("--cold-trained-on-all reports a cold-start split: give --cold-items too")
     config = EvalConfig(
         split=args.split, num_beams=args.beams, k=args.k, max_users=args.max_users,
         exclude_history=not args.allow_repeats, device=args.device, baselines=baselines,
+        cold=ColdConfig(args.cold_items, args.cold_seed) if args.cold_items else None,
+        cold_trained_on_all=args.cold_trained_on_all,
     )  # fmt: skip
     if args.no_llm:
         model_dir = None
@@ -343,6 +353,11 @@ def cmd_evaluate(args) -> int:
     lines += [
         f"{name:>10}: " + "  ".join(f"{m} {v:.4f}" for m, v in ms.items()) for name, ms in result["models"].items()
     ]
+    for group, part in result.get("by_target", {}).items():
+        lines.append(f"{group} targets ({part['users']} users):")
+        lines += [
+            f"{name:>10}: " + "  ".join(f"{m} {v:.4f}" for m, v in ms.items()) for name, ms in part["models"].items()
+        ]
     emit(summary, args.json, "\n".join(lines))
     return 0
 
@@ -411,6 +426,21 @@ def device_option(sp) -> None:
     sp.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU) | cpu | cuda | cuda:N | mps")
 
 
+def cold_options(sp, report: bool = False) -> None:
+    sp.add_argument(
+        "--cold-items", type=float, metavar="FRACTION",
+        help="cold-start run: withhold this share of the items (drawn with --cold-seed) from all training; "
+        "give the same value to tokenizer fit, llm train and evaluate",
+    )  # fmt: skip
+    sp.add_argument("--cold-seed", type=int, default=0, help="which items --cold-items withholds (default: 0)")
+    if report:
+        sp.add_argument(
+            "--cold-trained-on-all", action="store_true",
+            help="the model was trained on every item: only split the report by the --cold-items draw "
+            "(the reference for the warm figures)",
+        )  # fmt: skip
+
+
 def search_options(sp) -> None:
     """The history rule and the device: the same on every command that searches."""
     sp.add_argument(
@@ -452,6 +482,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--import-index", metavar="PATH|published", help="import a published .index.json instead of fitting"
     )
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
+    cold_options(sp)
     sp = add(tok, "show", cmd_tokenizer_show, "summarise a tokenizer, or look up an item, SID or token")
     sp.add_argument("dir", type=Path)
     group = sp.add_mutually_exclusive_group()
@@ -492,6 +523,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--activation-checkpointing", action="store_true",
         help="recompute activations in the backward pass: less memory, more compute",
     )  # fmt: skip
+    cold_options(sp)
 
     sp = add(sub, "recommend", cmd_recommend, "top-k items for a history, by constrained beam search")
     sp.add_argument("model_dir", type=Path)
@@ -512,9 +544,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", type=Path, help="write the full result with per-user rows to this JSON file")
     sp.add_argument("--no-llm", action="store_true", help="baselines only")
     sp.add_argument(
-        "--baselines", default=",".join(BASELINES),
-        help=f"comma-separated baselines to run beside the model ({', '.join(BASELINES)}) or none",
+        "--baselines",
+        help="comma-separated baselines to run beside the model (popularity, sasrec, text) or none "
+        "(default: popularity,sasrec; with --cold-items also text)",
     )  # fmt: skip
+    cold_options(sp, report=True)
     search_options(sp)
     sp.add_argument("--quiet", action="store_true")
 

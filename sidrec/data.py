@@ -502,7 +502,7 @@ def leave_one_out(sequences: dict[str, list[str]], max_history: int = MAX_HISTOR
     >>> [(x.history, x.target) for x in s.train], s.valid[0].target, s.test[0].history
     ([(('a',), 'b')], 'c', ('a', 'b', 'c'))
     """
-    train, valid, test, train_seqs, too_short = [], [], [], {}, 0
+    valid, test, train_seqs, too_short = [], [], {}, 0
     for user, seq in sequences.items():
         if len(seq) < MIN_LOO_LENGTH:
             too_short += 1
@@ -512,9 +512,20 @@ def leave_one_out(sequences: dict[str, list[str]], max_history: int = MAX_HISTOR
             valid.append(Sample(user, tuple(seq[:-2][-max_history:]), seq[-2]))
             test.append(Sample(user, tuple(seq[:-1][-max_history:]), seq[-1]))
         train_seqs[user] = list(train_part)
-        for i in range(1, len(train_part)):
-            train.append(Sample(user, tuple(train_part[:i][-max_history:]), train_part[i]))
-    return Split(train, valid, test, train_seqs, too_short)
+    return Split(prefix_samples(train_seqs, max_history), valid, test, train_seqs, too_short)
+
+
+def prefix_samples(train_sequences: dict[str, list[str]], max_history: int = MAX_HISTORY) -> list[Sample]:
+    """Every (prefix -> next item) sample of the training sequences, histories capped at `max_history`.
+
+    >>> [(s.history, s.target) for s in prefix_samples({"u": ["a", "b", "c"]}, max_history=1)]
+    [(('a',), 'b'), (('b',), 'c')]
+    """
+    return [
+        Sample(user, tuple(seq[:i][-max_history:]), seq[i])
+        for user, seq in train_sequences.items()
+        for i in range(1, len(seq))
+    ]
 
 
 def split_dataset(ds: Dataset, max_history: int = MAX_HISTORY) -> Split:

@@ -11,6 +11,12 @@ user already has (under leave-one-out, every earlier item of the user's
 sequence, not only the 20 the models read); with `exclude_history=False` every
 model may repeat one. The result records the rule and, per model and metric, the
 standard error over users.
+
+Cold start (`cold`, see `sidrec.coldstart`): a seeded share of the items was withheld from everything the
+models trained on; the SID-LLM's tokenizer places them by their text before the search, SASRec and popularity
+are trained without them, and the text-similarity baseline ranks every item. The result adds the metrics of
+test users whose target is a cold item and of the rest (`by_target`). With `cold_trained_on_all`, the same
+report for models trained on every item: the reference the warm figures are compared with.
 """
 
 from __future__ import annotations
@@ -22,13 +28,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from sidrec.baselines import Popularity, SASRec, SASRecConfig
-from sidrec.data import Sample, load_dataset, split_dataset
+from sidrec.baselines import Popularity, SASRec, SASRecConfig, TextSimilarity
+from sidrec.coldstart import ColdConfig, by_target, cold_items, withhold
+from sidrec.data import Dataset, Sample, load_dataset, split_dataset
 from sidrec.errors import SidrecError
 from sidrec.generate import history_rule
 from sidrec.metrics import KS, rank_of, standard_errors, summarize
 
 ProgressFn = Callable[[float, str], None]
+BASELINES = ("popularity", "sasrec", "text")  # what can run beside the model (text: nearest items by text)
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,17 @@ class EvalConfig:
     exclude_history: bool = True  # no model returns an item the user already has (False: repeats allowed)
     device: str = "auto"  # for the SID-LLM's search and SASRec (auto: CUDA, then MPS, then CPU)
     sasrec: SASRecConfig = field(default_factory=SASRecConfig)
+    cold: ColdConfig | None = None  # the cold-start protocol (sidrec.coldstart); None: every item was trained on
+    cold_trained_on_all: bool = False  # with `cold`: the models saw every item; only the report is split
+
+    def __post_init__(self):
+        if self.split not in ("test", "valid"):
+            raise SidrecError(f"unknown split {self.split!r} (choose from test, valid)")
+        unknown = [b for b in self.baselines if b not in BASELINES]
+        if unknown:
+            raise SidrecError(f"unknown baseline {unknown[0]!r} (choose from {', '.join(BASELINES)})")
+        if self.cold_trained_on_all and self.cold is None:
+            raise SidrecError("cold_trained_on_all needs a cold-start config (--cold-items)")
 
 
 def divergence_level(target_sid_codes: tuple[int, ...], beams: list[list[tuple[str, float]]], sid_of) -> int | None:
@@ -74,7 +93,12 @@ def evaluate(
     histories = [list(s.history) for s in samples]
     targets = [s.target for s in samples]
     exclude = seen_items(samples, split) if config.exclude_history else None
-    models, per_user, timings, lists, lineage = {}, [], {}, {}, {"data_fingerprint": ds.fingerprint()}
+    cold = set(cold_items(ds, config.cold)) if config.cold else set()
+    withheld = bool(cold) and not config.cold_trained_on_all
+    trained_on = withhold(ds, config.cold) if withheld else ds  # what the models were (and SASRec is) trained on
+    trained_split = split_dataset(trained_on)
+    per_user, timings, lists, lineage = [], {}, {}, {"data_fingerprint": ds.fingerprint()}
+    placed: dict = {}
 
     if model_dir is not None:
         from sidrec.generate import GenerateConfig, Recommender
@@ -87,6 +111,12 @@ def evaluate(
             exclude_history=config.exclude_history, device=config.device,
         )  # fmt: skip
         rec = Recommender.from_dirs(model_dir, tokenizer_dir_for(model_dir, tokenizer_dir), gen)
+        rec.sid_tok.require_catalogue(trained_on.fingerprint(), ds.name)
+        if withheld:  # the cold items enter the catalogue by their text alone
+            new = [i for i in ds.item_ids if i in cold]
+            text = dict(zip(ds.item_ids, ds.item_text(rec.sid_tok.config.embed.max_description_chars), strict=True))
+            rec.add_items(new, [text[i] for i in new])
+            placed = {"placed": len(new), "unreachable": sum(rec.lacks_tokens(i) for i in new)}
         lineage |= {
             "model_fingerprint": model_fingerprint(model_dir),
             "tokenizer_fingerprint": rec.sid_tok.fingerprint(),
@@ -112,19 +142,36 @@ def evaluate(
                     "items": r.items,
                     "rank": rank_of(r.items, s.target),
                     "diverged_at_level": divergence_level(codes, r.beams, rec.sid_tok.sid_of_codes) if codes else 0,
+                    **({"cold_target": s.target in cold} if cold else {}),
                 }
             )
     if "popularity" in config.baselines:
-        lists["popularity"] = Popularity(split).recommend(histories, config.k, exclude)
+        lists["popularity"] = Popularity(trained_split).recommend(histories, config.k, exclude)
+    if "text" in config.baselines:
+        if progress:
+            progress(0.82, "text similarity: embedding the catalogue")
+        lists["text"] = text_similarity(ds, model_dir, tokenizer_dir).recommend(histories, config.k, exclude)
     if "sasrec" in config.baselines:
         if progress:
             progress(0.85, "SASRec: training")
-        sasrec = SASRec(ds.item_ids, replace(config.sasrec, device=config.device))
-        fit = sasrec.fit(split, exclude_history=config.exclude_history)
+        sasrec = SASRec(trained_on.item_ids, replace(config.sasrec, device=config.device))
+        fit = sasrec.fit(trained_split, exclude_history=config.exclude_history)
         timings["sasrec_train_seconds"] = fit["train_seconds"]
         lists["sasrec"] = sasrec.recommend(histories, config.k, exclude)
     models = {name: summarize(ls, targets) for name, ls in lists.items()}
     errors = {name: standard_errors(ls, targets) for name, ls in lists.items()}
+    cold_report = {}
+    if cold:
+        cold_report = {
+            "cold_start": {
+                "fraction": config.cold.fraction,
+                "seed": config.cold.seed,
+                "items": len(cold),
+                "trained_on_all": config.cold_trained_on_all,
+                **placed,  # cold items given a SID from their text, and those the model has no token for
+            },
+            "by_target": by_target(lists, targets, cold),
+        }
     if progress:
         progress(1.0, "done")
     return {
@@ -137,9 +184,25 @@ def evaluate(
         "seconds": round(time.perf_counter() - start, 1),
         "models": models,
         "standard_errors": errors,
+        **cold_report,
         "timings": timings,
         "per_user": per_user,
     }
+
+
+def text_similarity(ds: Dataset, model_dir=None, tokenizer_dir=None) -> TextSimilarity:
+    """The text-similarity baseline over every item of `ds`, embedded as the model's tokenizer embeds text
+    (the default text encoder without a model)."""
+    from sidrec.embed import EmbedConfig, encode_texts
+
+    config = EmbedConfig()
+    if model_dir is not None:
+        from sidrec.tokenizer import SIDTokenizer
+        from sidrec.train import tokenizer_dir_for
+
+        config = SIDTokenizer.load(tokenizer_dir_for(model_dir, tokenizer_dir)).config.embed
+    texts = ds.item_text(config.max_description_chars)
+    return TextSimilarity(ds.item_ids, encode_texts(texts, config.text_model, config.batch_size))
 
 
 def seen_items(samples: list[Sample], split) -> list[set[str]]:

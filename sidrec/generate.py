@@ -159,6 +159,12 @@ class Recommender:
         self._index_tokens()
         return sids
 
+    def lacks_tokens(self, item_id: str) -> bool:
+        """Whether the model has no token for one of the item's codes (e.g. a new item given a separating code
+        past those seen in training): the search can never return such an item."""
+        codes = self.sid_tok.codes_of(item_id)
+        return any(int(self.level_ids[lv][c]) < 0 for lv, c in enumerate(codes))
+
     # ------------------------------------------------------------ scoring
     def _logp(self, hidden: torch.Tensor, level: int) -> torch.Tensor:
         """(N, K_l) log-probabilities of level-l codes; -inf for codes without an LLM token."""

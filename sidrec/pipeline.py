@@ -126,8 +126,7 @@ def train_llm(
 
     config = config or TrainConfig()
     tok = SIDTokenizer.load(tokenizer_dir)
-    if tok.data_fingerprint and tok.data_fingerprint != ds.fingerprint():
-        raise SidrecError(f"{tokenizer_dir}: this tokenizer was fitted on another catalogue than {ds.name}")
+    tok.require_catalogue(ds.fingerprint(), ds.name)
     keywords = load_keywords(tokenizer_dir)
     split = split_dataset(ds)
     train_examples = build_training_set(split, ds.items, tok, keywords, config.tasks)

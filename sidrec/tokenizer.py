@@ -147,6 +147,15 @@ class SIDTokenizer:
         if len(self._by_codes) != len(self.item_ids) or len(self._row) != len(self.item_ids):
             raise SidrecError("tokenizer codes are not one-to-one with items")
 
+    def require_catalogue(self, fingerprint: str, name: str) -> None:
+        """Refuse a catalogue other than the one this tokenizer was fitted on (artifacts made before tokenizers
+        recorded it are not judged)."""
+        if self.data_fingerprint and self.data_fingerprint != fingerprint:
+            raise SidrecError(
+                f"this tokenizer was fitted on another catalogue than {name}: use the data it was fitted on "
+                "(with the same --cold-items and --cold-seed if it was fitted for a cold-start run)"
+            )
+
     # ------------------------------------------------------------ mapping
     @property
     def n_levels(self) -> int:

@@ -136,6 +136,17 @@ def open_page(ws: str, page: str) -> AppTest:
     return at
 
 
+def values(array) -> list:
+    """A plotly figure's array as a list: plain, or typed ({"dtype", "bdata": base64}) as plotly express writes."""
+    if isinstance(array, dict):
+        import base64
+
+        import numpy as np
+
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"]).tolist()
+    return list(array)
+
+
 def texts(elements) -> str:
     return "\n".join(e.value for e in elements)
 
@@ -271,3 +282,37 @@ def test_walkthrough_reads_artifacts_and_loads_the_model_only_on_request(workspa
     assert live["SID"].tolist() == [tok.encode(i) for i in tok.item_ids[5:10]]
     assert [m.label for m in at.metric] == ["Latency"]
     assert "0 of the 5 live items are in it" in texts(at.markdown)
+
+
+def test_evaluate_shows_cold_and_warm_targets_side_by_side(workspaces, monkeypatch):
+    from sidrec.coldstart import REFERENCE, by_target
+
+    loads = Loads(monkeypatch)
+    ws = create_workspace("coldws", {name: (ROOT / "sample_data" / name).read_bytes() for name in FILES})
+    targets, cold = ["c1", "c2", "w1", "w2"], {"c1", "c2"}
+    run_lists = {"sid-llm": [["c1"], ["x"], ["w1"], ["x"]], "sasrec": [["x"], ["x"], ["w1"], ["w2"]]}
+    ref_lists = {"sid-llm": [["c1"], ["c2"], ["w1"], ["w2"]], "sasrec": [["c1"], ["x"], ["w1"], ["w2"]]}
+
+    def result(lists, seed=0):
+        info = {"fraction": 0.05, "seed": seed, "items": 2, "placed": 2, "unreachable": 1}
+        return {"dataset": "d", "users": 4, "cold_start": info, "by_target": by_target(lists, targets, cold)}
+
+    write_json_atomic(ws.artifact_path_for_writing("cold_start.json"), result(run_lists))
+    write_json_atomic(ws.artifact_path_for_writing("cold_start_reference.json"), result(ref_lists))
+    at = open_page("coldws", "webapp/pages/evaluate.py")
+    table = next(d.value for d in at.dataframe if "recall@10 · cold" in d.value.columns).set_index("model")
+    assert table.loc["sid-llm", "recall@10 · cold"] == "0.5000 ± 0.5000"  # one of two cold targets found
+    assert table.loc["sasrec", "recall@10 · cold"] == "0.0000 ± 0.0000"
+    assert table.loc["sasrec", f"recall@10 · {REFERENCE}"] == "1.0000 ± 0.0000"
+    chart = figure(at, "Recall@10 on cold and warm targets")
+    bars = {t["name"]: dict(zip(t["x"], values(t["y"]), strict=True)) for t in chart["data"]}
+    assert bars == {"cold": {"sid-llm": 0.5, "sasrec": 0.0}, "warm": {"sid-llm": 0.5, "sasrec": 1.0},
+                    REFERENCE: {"sid-llm": 1.0, "sasrec": 1.0}}  # fmt: skip
+    assert "2 test users with a cold target" in texts(at.caption) and "1 placed items got a token" in texts(at.caption)
+
+    # a reference of another draw is not mixed in: a warning, and the run alone
+    write_json_atomic(ws.artifact_path_for_writing("cold_start_reference.json"), result(ref_lists, seed=1))
+    at = open_page("coldws", "webapp/pages/evaluate.py")
+    assert "another draw" in texts(at.warning)
+    assert {t["name"] for t in figure(at, "Recall@10 on cold and warm targets")["data"]} == {"cold", "warm"}
+    assert loads.calls == []

@@ -28,6 +28,7 @@ from sidrec.errors import SidrecError
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = "sample"
 ARTIFACTS = ("tokenizer", "llm", "cache.sqlite", "evaluation.json")
+COLD_START = ("cold_start.json", "cold_start_reference.json")  # a cold-start run and its reference (sidrec.coldstart)
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,40}$")
 
 
@@ -156,7 +157,7 @@ def copy_of_sample() -> Workspace:
     name = next(n for n in ("sample-copy", *(f"sample-copy-{i}" for i in range(2, 10_000))) if n not in taken)
     files = {f.name: f.read_bytes() for f in demo.data_dir.iterdir() if f.is_file() and f.suffix != ".md"}
     ws = create_workspace(name, files)
-    for kind in ("tokenizer", "llm", "cache.sqlite", "evaluation.json", "ablation.json"):
+    for kind in ("tokenizer", "llm", "cache.sqlite", "evaluation.json", "ablation.json", *COLD_START):
         source = demo.artifact(kind)
         if source is None:
             continue
@@ -189,7 +190,16 @@ def artifact_command(ws: Workspace, kind: str) -> str:
         "cache.sqlite": f"cache build {llm} {data} --out {out}",
         "evaluation.json": f"evaluate {llm} {data} --out {out}",
         "ablation.json": f"bench ablation {data} --tokenizer {tok} --out {out}",
+        "cold_start_reference.json": f"evaluate {llm} {data} --cold-items 0.05 --cold-trained-on-all --out {out}",
     }
+    if kind == "cold_start.json":  # its own tokenizer and model, trained without the withheld items
+        run = shown(ws.artifact_path_for_writing("cold_start"))
+        steps = [
+            f"tokenizer fit {data} --out {run}/tokenizer --cold-items 0.05",
+            f"llm train {data} --tokenizer {run}/tokenizer --out {run}/llm --cold-items 0.05",
+            f"evaluate {run}/llm {data} --cold-items 0.05 --out {out}",
+        ]
+        return " && \\\n".join(f"python -m sidrec {step}" for step in steps)
     if kind not in commands:
         raise SidrecError(f"no command makes {kind!r}")
     return f"python -m sidrec {commands[kind]}"

@@ -1,7 +1,9 @@
-"""Evaluate: the SID-LLM against popularity and SASRec, the ablation table, and one user's outcome explained.
+"""Evaluate: the SID-LLM against popularity and SASRec, new items (cold and warm targets side by side), the ablation
+table, and one user's outcome explained.
 
-Reads the workspace's `evaluation.json` and `ablation.json` (its own folder first, then the demo's). "Run
-evaluation" writes a new `evaluation.json` to the workspace's own folder; no LLM is loaded until that form is sent.
+Reads the workspace's `evaluation.json`, `cold_start.json` (with `cold_start_reference.json`) and `ablation.json`
+(its own folder first, then the demo's). "Run evaluation" writes a new `evaluation.json` to the workspace's own
+folder; no LLM is loaded until that form is sent.
 """
 
 import pandas as pd
@@ -10,6 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from sidrec.artifacts import write_json_atomic
+from sidrec.coldstart import REFERENCE, cold_warm_table
 from sidrec.errors import SidrecError
 from sidrec.evaluate import EvalConfig, claim, evaluate, metrics_table
 from sidrec.explore import target_tokens
@@ -128,6 +131,66 @@ else:
     st.plotly_chart(recall_figure(result))
     if result.get("per_user"):
         st.caption("The SID-LLM's curve is read from each user's rank; the baselines store only Recall@5 and @10.")
+
+# ---------------------------------------------------------------- cold start
+
+st.subheader("New items: recommended from their text alone")
+cold_run, cold_origin = artifact_json(ws, "cold_start.json")
+if cold_run is None:
+    missing(
+        ws,
+        "cold_start.json",
+        "No cold-start run for this workspace: a share of the items is withheld from everything the tokenizer, "
+        "the LLM and SASRec train on, then enters the catalogue by its text; the metrics of users whose next item "
+        "is one of them are reported apart.",
+    )
+else:
+    reference, _ = artifact_json(ws, "cold_start_reference.json")
+    try:
+        rows = cold_warm_table(cold_run, reference)
+    except SidrecError as e:
+        st.warning(f"{e}: shown without it.")
+        rows = cold_warm_table(cold_run)
+    info = cold_run.get("cold_start", {})
+    parts = cold_run["by_target"]
+    unreachable = info.get("unreachable", 0)
+    st.caption(
+        f"`{cold_run.get('dataset', '?')}` · {info.get('fraction', 0):.0%} of the items ({info.get('items', '?')}, "
+        f"draw {info.get('seed', '?')}) withheld from all training, then placed by their text · "
+        + " · ".join(f"{p['users']:,} test users with a {g} target" for g, p in parts.items())
+        + (f" · {unreachable} placed items got a token the model never learned" if unreachable else "")
+        + f" · from {cold_origin}"
+    )
+    if "cold" in parts:
+        st.markdown(claim(parts["cold"], "recall@10").replace("On Recall@10", "On cold targets' Recall@10"))
+    shown = rows.assign(
+        cell=[
+            f"{v:.4f} ± {e:.4f}" if pd.notna(e) else f"{v:.4f}"
+            for v, e in zip(rows.value, rows.standard_error, strict=True)
+        ]
+    )
+    wide = shown.pivot_table(index="model", columns=["metric", "targets"], values="cell", aggfunc="first")
+    wide.columns = [f"{m} · {t}" for m, t in wide.columns]
+    c1, c2 = st.columns([3, 2])
+    c1.dataframe(wide.reset_index(), hide_index=True)
+    recall = rows[rows.metric == "recall@10"]
+    c2.plotly_chart(
+        px.bar(
+            recall,
+            x="model",
+            y="value",
+            color="targets",
+            barmode="group",
+            error_y="standard_error",
+            title="Recall@10 on cold and warm targets",
+            labels={"value": "Recall@10"},
+        )  # fmt: skip
+    )
+    st.caption(
+        "SASRec and popularity are trained without the withheld items and cannot return one; the text baseline "
+        "ranks every item by the similarity of its text to the history's. "
+        + (f"'{REFERENCE}' is the same report for the models trained on every item." if reference else "")
+    )
 
 # ---------------------------------------------------------------- ablation
 

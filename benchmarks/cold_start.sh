@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The cold-start protocol on sample_data (sidrec.coldstart): 5% of the items (seed 0) withheld from the tokenizer,
+# the behaviour embeddings, the LLM and SASRec; the demo's tokenizer settings and training recipe otherwise
+# (benchmarks/train_demo.sh: 1,000 steps, the learning rate decayed to zero). Then, in the same run:
+#   - the cold-start model evaluated with the withheld items entering by text (SID-LLM, SASRec, popularity, text
+#     similarity, reported for cold and warm targets);
+#   - the demo model (trained on every item) evaluated with the report split by the same draw: the reference that
+#     the warm figures are compared with.
+# The two summaries are copied to models/sample/cold_start.json and cold_start_reference.json (read by the Evaluate
+# page). Resumable: run it again.
+#   bash benchmarks/cold_start.sh
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+PY=.venv/bin/python
+FRACTION=${FRACTION:-0.05}
+COLD=(--cold-items "$FRACTION" --cold-seed 0)
+WORK=benchmarks/work/cold_start
+log=benchmarks/logs/cold_start_sample.log
+mkdir -p benchmarks/logs benchmarks/results "$WORK"
+say() { echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $*" >> "$log"; }
+if [ ! -f "$WORK/tokenizer/manifest.json" ]; then
+  say "python -m sidrec tokenizer fit sample_data --out $WORK/tokenizer --codebook-size 64 ${COLD[*]}"
+  $PY -m sidrec tokenizer fit sample_data --out "$WORK/tokenizer" --codebook-size 64 "${COLD[@]}" --quiet --json \
+    2>> "$log" | tail -1 > benchmarks/results/cold_start_tokenizer.json
+fi
+say "python -m sidrec llm train sample_data --tokenizer $WORK/tokenizer --out $WORK/llm --resume --max-steps 1000 --eval-steps 50 ${COLD[*]}"
+$PY -m sidrec llm train sample_data --tokenizer "$WORK/tokenizer" --out "$WORK/llm" --resume --max-steps 1000 \
+  --eval-steps 50 "${COLD[@]}" --json 2>> "$log" | tail -1 > benchmarks/results/cold_start_train.json
+say "python -m sidrec evaluate $WORK/llm sample_data ${COLD[*]} --out $WORK/withheld.json"
+$PY -m sidrec evaluate "$WORK/llm" sample_data "${COLD[@]}" --out "$WORK/withheld.json" --quiet --json 2>> "$log" \
+  | tail -1 > benchmarks/results/cold_start_withheld.json
+say "python -m sidrec evaluate models/sample/llm sample_data ${COLD[*]} --cold-trained-on-all --out $WORK/reference.json"
+$PY -m sidrec evaluate models/sample/llm sample_data "${COLD[@]}" --cold-trained-on-all --out "$WORK/reference.json" \
+  --quiet --json 2>> "$log" | tail -1 > benchmarks/results/cold_start_reference.json
+cp benchmarks/results/cold_start_withheld.json models/sample/cold_start.json
+cp benchmarks/results/cold_start_reference.json models/sample/cold_start_reference.json
+say "done"
