@@ -30,8 +30,9 @@ from sidrec.artifacts import write_json_atomic
 from sidrec.bench import ABLATIONS, _train_inputs, _variant_tokenizer, machine
 from sidrec.evaluate import EvalConfig, evaluate
 from sidrec.llm import torch_threads
+from sidrec.model import TrainConfig
 from sidrec.tasks import TaskConfig
-from sidrec.train import TrainConfig, train
+from sidrec.train import train
 
 
 def run_one(args, name: str, seed: int) -> dict:

@@ -21,9 +21,9 @@ from safetensors.torch import load_file
 from sidrec.bench import _eval_histories, machine
 from sidrec.generate import GenerateConfig, Recommender
 from sidrec.llm import format_prompt, torch_threads
+from sidrec.model import load_model, tokenizer_dir_for
 from sidrec.tasks import recommendation_prompt
 from sidrec.tokenizer import SIDTokenizer
-from sidrec.train import load_model, tokenizer_dir_for
 
 
 def main(model_dir: str, checkpoint: str, data: str, users: int = 30) -> dict:

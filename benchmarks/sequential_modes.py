@@ -28,9 +28,9 @@ from sidrec.bench import machine
 from sidrec.data import load_dataset
 from sidrec.evaluate import EvalConfig, evaluate
 from sidrec.llm import torch_threads
+from sidrec.model import TrainConfig, log_history
 from sidrec.pipeline import train_llm
 from sidrec.tasks import TaskConfig
-from sidrec.train import TrainConfig, log_history
 
 MODES = ("prefix", "sequence")
 

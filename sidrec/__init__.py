@@ -30,7 +30,7 @@ _EXPORTS = {
     "fit_catalogue": "sidrec.pipeline",
     "import_published": "sidrec.pipeline",
     "TaskConfig": "sidrec.tasks",
-    "TrainConfig": "sidrec.train",
+    "TrainConfig": "sidrec.model",
     "train_llm": "sidrec.pipeline",
     "GenerateConfig": "sidrec.generate",
     "Recommender": "sidrec.generate",

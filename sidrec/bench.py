@@ -155,7 +155,8 @@ def plain_trainer_tokens_per_second(examples, sid_tokens, keywords, config, out:
     from transformers import DataCollatorForSeq2Seq, Trainer, TrainingArguments, set_seed
 
     from sidrec.device import pick
-    from sidrec.train import ExampleDataset, prepare_model
+    from sidrec.loss import ExampleDataset
+    from sidrec.train import prepare_model
 
     set_seed(config.seed)
     model, tokenizer, _ = prepare_model(config, sid_tokens, keywords)
@@ -195,7 +196,8 @@ def bench_train(data: Path, tokenizer_dir: Path, steps: int = 20, batch_size: in
     import torch
 
     from sidrec.llm import torch_threads
-    from sidrec.train import TrainConfig, train
+    from sidrec.model import TrainConfig
+    from sidrec.train import train
 
     torch_threads()
     tok, keywords, train_examples, valid_examples = _train_inputs(data, tokenizer_dir)
@@ -272,8 +274,9 @@ def bench_ablation(
     next items and, when `users` > 0, Recall/NDCG@10 by constrained beam search on that many test users."""
     from sidrec.evaluate import EvalConfig, evaluate
     from sidrec.llm import torch_threads
+    from sidrec.model import TrainConfig
     from sidrec.tasks import TaskConfig
-    from sidrec.train import TrainConfig, train
+    from sidrec.train import train
 
     torch_threads()
     unknown = [v for v in variants or [] if v not in ABLATIONS]
@@ -314,7 +317,7 @@ def bench_ablation(
 def _recommender(model_dir: Path, tokenizer_dir: Path | None, **config):
     from sidrec.generate import GenerateConfig, Recommender
     from sidrec.llm import torch_threads
-    from sidrec.train import tokenizer_dir_for
+    from sidrec.model import tokenizer_dir_for
 
     torch_threads()
     return Recommender.from_dirs(model_dir, tokenizer_dir_for(model_dir, tokenizer_dir), GenerateConfig(**config))
@@ -380,7 +383,7 @@ def bench_cache(model_dir: Path, data: Path, users: int = 64, k: int = 10, token
     import numpy as np
 
     from sidrec.cache import TopKCache, build_cache
-    from sidrec.train import model_fingerprint
+    from sidrec.model import model_fingerprint
 
     rec = _recommender(model_dir, tokenizer_dir, top_k=k)
     ds = load_dataset(data)

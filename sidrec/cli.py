@@ -174,8 +174,8 @@ def cmd_tokenizer_show(args) -> int:
 
 
 def train_config_from_args(args):
+    from sidrec.model import TrainConfig
     from sidrec.tasks import TASKS, TaskConfig
-    from sidrec.train import TrainConfig
 
     tasks = tuple(args.tasks.split(",")) if args.tasks else TASKS
     unknown = [t for t in tasks if t not in TASKS]
@@ -235,8 +235,8 @@ def cmd_recommend(args) -> int:
     from sidrec.explain import explain
     from sidrec.generate import GenerateConfig, Recommender
     from sidrec.llm import torch_threads
+    from sidrec.model import tokenizer_dir_for
     from sidrec.tokenizer import load_keywords, load_titles
-    from sidrec.train import tokenizer_dir_for
 
     history = [h.strip() for h in args.history.split(",") if h.strip()]
     if not history:
@@ -268,8 +268,8 @@ def cmd_cache_build(args) -> int:
     from sidrec.data import load_dataset
     from sidrec.generate import GenerateConfig, Recommender
     from sidrec.llm import torch_threads
+    from sidrec.model import model_fingerprint, tokenizer_dir_for
     from sidrec.parallel import processes, split_shard
-    from sidrec.train import model_fingerprint, tokenizer_dir_for
 
     try:
         i, n = (int(x) for x in args.shard.split("/"))

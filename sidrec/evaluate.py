@@ -103,7 +103,7 @@ def evaluate(
     if model_dir is not None:
         from sidrec.generate import GenerateConfig, Recommender
         from sidrec.llm import torch_threads
-        from sidrec.train import model_fingerprint, tokenizer_dir_for
+        from sidrec.model import model_fingerprint, tokenizer_dir_for
 
         torch_threads()
         gen = GenerateConfig(
@@ -197,8 +197,8 @@ def text_similarity(ds: Dataset, model_dir=None, tokenizer_dir=None) -> TextSimi
 
     config = EmbedConfig()
     if model_dir is not None:
+        from sidrec.model import tokenizer_dir_for
         from sidrec.tokenizer import SIDTokenizer
-        from sidrec.train import tokenizer_dir_for
 
         config = SIDTokenizer.load(tokenizer_dir_for(model_dir, tokenizer_dir)).config.embed
     texts = ds.item_text(config.max_description_chars)

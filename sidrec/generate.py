@@ -128,7 +128,7 @@ class Recommender:
 
     @classmethod
     def from_dirs(cls, model_dir, tokenizer_dir, config: GenerateConfig = GenerateConfig()) -> Recommender:
-        from sidrec.train import TrainConfig, load_model
+        from sidrec.model import TrainConfig, load_model
 
         sid_tok = SIDTokenizer.load(tokenizer_dir)
         model, llm_tok, manifest = load_model(model_dir, sid_tok.fingerprint())

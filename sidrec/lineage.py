@@ -39,7 +39,7 @@ def stale_artifacts(
 ) -> list[Stale]:
     """The artifacts that were made from another tokenizer or model than the ones given, each with a reason."""
     from sidrec.cache import TopKCache
-    from sidrec.train import FORMAT_VERSION, KIND, model_fingerprint
+    from sidrec.model import FORMAT_VERSION, KIND, model_fingerprint
 
     out: list[Stale] = []
     tok_fp = _tokenizer_fingerprint(tokenizer_dir) if tokenizer_dir is not None else None

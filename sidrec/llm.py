@@ -14,7 +14,7 @@
 - encode_example: prompt/response text -> input ids and labels, loss on the
   response only.
 
-Training lives in `sidrec.train`; this module does no optimisation.
+Training lives in `sidrec.train`, the saved model in `sidrec.model`; this module does no optimisation.
 """
 
 from __future__ import annotations

@@ -120,9 +120,10 @@ def train_llm(
     should_stop=None,
 ) -> dict:
     """Build the alignment task mix from the training split and fine-tune the LLM on it."""
+    from sidrec.model import TrainConfig
     from sidrec.tasks import build_training_set, build_validation_set
     from sidrec.tokenizer import load_keywords
-    from sidrec.train import TrainConfig, train
+    from sidrec.train import train
 
     config = config or TrainConfig()
     tok = SIDTokenizer.load(tokenizer_dir)

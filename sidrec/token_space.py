@@ -44,7 +44,7 @@ def initial_rows(base: str, tokens: list[str], keywords: dict, init: str = "sa",
 @torch.no_grad()
 def trained_rows(model_dir: str | Path, keywords: dict, tokenizer_fingerprint: str | None = None) -> TokenRows:
     """Initial and trained SID rows of a model artifact."""
-    from sidrec.train import TrainConfig, load_model
+    from sidrec.model import TrainConfig, load_model
 
     model, tokenizer, manifest = load_model(model_dir, tokenizer_fingerprint)
     config = TrainConfig.from_dict(manifest["config"])

@@ -1,218 +1,30 @@
-"""LoRA alignment of an LLM to SID tokens, and the model artifact.
+"""LoRA alignment of an LLM to SID tokens: the training loop.
 
-The training loop is Hugging Face's Trainer (so `accelerate launch -m sidrec
-llm train ...` runs data-parallel with no code change) with a loss of our own:
-- batches are left-padded, so every response ends at the last position and the
-  LM head is applied only to the last k positions (k = longest response + 1):
-  the 49k-row head is not multiplied against prompt tokens that carry no loss;
-- batches are grouped by length to avoid padding waste;
-- the loss is the mean over response tokens; a per-task running loss is logged
-  so the app can draw one curve per task;
-- bfloat16 autocast where the CPU (or GPU) supports it.
-LoRA (peft: r, lora_alpha, target_modules) adapts the attention and MLP
-projections and the SID rows train through `trainable_token_indices`.
-
-The output folder is a versioned artifact: adapter + SID rows in safetensors,
-a manifest naming the tokenizer (by fingerprint), the base and the config.
+The loop is Hugging Face's Trainer (so `accelerate launch -m sidrec llm train ...` runs data-parallel with no
+code change) with the loss of `sidrec.loss` (response tokens only, left-padded batches); batches are grouped by
+length to avoid padding waste; a per-task running loss is logged so the app can draw one curve per task; bfloat16
+autocast where the CPU (or GPU) supports it. LoRA (peft: r, lora_alpha, target_modules) adapts the attention and
+MLP projections and the SID rows train through `trainable_token_indices`. Validation loss against training
+seconds, early stopping, a time budget and a stop request are callbacks. The result is saved as the model
+artifact of `sidrec.model`.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 
 from sidrec import device as devices
-from sidrec.artifacts import atomic_dir, read_manifest, write_json_atomic, write_manifest
-from sidrec.errors import SidrecError
-from sidrec.llm import IGNORE, add_sid_vocabulary, encode_example, init_sid_rows, load_base, torch_threads
-from sidrec.tasks import TASKS, Example, TaskConfig
+from sidrec.llm import add_sid_vocabulary, init_sid_rows, load_base, torch_threads
+from sidrec.loss import ExampleDataset, LeftPadCollator, evaluate_loss, response_loss
+from sidrec.model import TrainConfig, lora_config, save_model
+from sidrec.tasks import TASKS, Example
 
-KIND = "llm"
-FORMAT_VERSION = 1
 ProgressFn = Callable[[dict], None]
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    base: str = "smollm2-135m"  # embedded model name or a local Hugging Face folder
-    init: str = "sa"  # sa | mean | random: how the SID rows start
-    r: int = 8
-    lora_alpha: int = 16
-    lora_dropout: float = 0.0
-    target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
-    learning_rate: float = 2e-3
-    batch_size: int = 16
-    grad_accum: int = 1
-    max_steps: int = 300
-    max_length: int = 192  # tokens per example; prompts are truncated from the left
-    warmup_ratio: float = 0.05
-    weight_decay: float = 0.0
-    eval_examples: int = 200  # sequential validation examples for the validation loss
-    save_steps: int = 50
-    logging_steps: int = 5
-    seed: int = 0
-    time_budget_s: float = 0.0  # stop (and save) after this many seconds; 0 = no limit
-    eval_steps: int = 0  # validation loss every N optimizer steps, logged with the seconds spent (0 = at the end only)
-    early_stopping_patience: int = 0  # stop after N validations without a better loss, keep the best (0 = off)
-    bf16: bool = True  # autocast to bfloat16 where the hardware supports it
-    # recompute each decoder layer's activations in the backward pass instead of keeping them: less memory for
-    # more compute (BENCHMARKS.md, training memory)
-    activation_checkpointing: bool = False
-    device: str = "auto"  # auto (CUDA, then MPS, then CPU) | cpu | cuda | mps; `accelerate launch` decides per process
-    # dtype of the saved adapter and SID rows: float16 halves the file but moved 13% of the demo's top-10
-    # lists (BENCHMARKS.md, adapter precision), so float32 is the default
-    save_dtype: str = "float32"  # float32 | float16
-    tasks: TaskConfig = field(default_factory=TaskConfig)
-
-    @staticmethod
-    def from_dict(d: dict) -> TrainConfig:
-        d = dict(d)
-        t = dict(d.pop("tasks"))
-        t = {
-            k: tuple(tuple(x) if isinstance(x, list) else x for x in v) if isinstance(v, list) else v
-            for k, v in t.items()
-        }
-        d["target_modules"] = tuple(d["target_modules"])
-        t.setdefault("sequential_mode", "prefix")  # models saved before the sequence mode existed
-        return TrainConfig(**d, tasks=TaskConfig(**t))
-
-
-# ---------------------------------------------------------------- data
-
-
-class ExampleDataset(torch.utils.data.Dataset):
-    """Tokenized examples: input_ids, labels and the task index."""
-
-    def __init__(self, examples: list[Example], tokenizer, max_length: int):
-        self.rows = []
-        for ex in examples:
-            ids, labels = encode_example(tokenizer, ex.prompt, ex.response, max_length, ex.context, ex.eos)
-            self.rows.append({"input_ids": ids, "labels": labels, "task": TASKS.index(ex.task), "targets": ex.targets})
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __getitem__(self, i: int) -> dict:
-        return self.rows[i]
-
-    @property
-    def lengths(self) -> list[int]:
-        return [len(r["input_ids"]) for r in self.rows]
-
-
-@dataclass
-class LeftPadCollator:
-    """Left-pads a batch so every response ends at the last position."""
-
-    pad_id: int
-
-    def __call__(self, rows: list[dict]) -> dict:
-        width = max(len(r["input_ids"]) for r in rows)
-        ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
-        labels = torch.full((len(rows), width), IGNORE, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for i, r in enumerate(rows):
-            n = len(r["input_ids"])
-            ids[i, width - n :] = torch.tensor(r["input_ids"])
-            labels[i, width - n :] = torch.tensor(r["labels"])
-            mask[i, width - n :] = 1
-        position_ids = (mask.cumsum(1) - 1).clamp_min(0)
-        task = torch.tensor([r["task"] for r in rows])
-        targets = torch.tensor([r.get("targets", 0) for r in rows])
-        return {
-            "input_ids": ids, "attention_mask": mask, "position_ids": position_ids, "labels": labels, "task": task,
-            "targets": targets,
-        }  # fmt: skip
-
-
-LOSS_CHUNK = 512  # response tokens whose logits exist at once (each chunk's are recomputed in the backward pass)
-
-
-def _final_norm(model):
-    """The decoder's last normalisation (its output is what the LM head reads), or None if not found."""
-    base = model.module if hasattr(model, "module") else model  # DDP
-    base = base.get_base_model() if hasattr(base, "get_base_model") else base
-    decoder = base.get_decoder() if hasattr(base, "get_decoder") else None
-    return getattr(decoder, "norm", None)
-
-
-def _chunk_loss(head, hidden: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    return torch.nn.functional.cross_entropy(head(hidden).float(), target, reduction="none")
-
-
-def response_loss(model, batch: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(mean loss over response tokens, per-example loss sums (B,), per-example token counts (B,)).
-
-    The model runs through its own forward (so data-parallel wrappers see it), keeping one
-    position's logits; the final hidden states are taken at the normalisation the LM head reads,
-    and the 49k-row head is applied to the response positions alone, in chunks of LOSS_CHUNK rows
-    whose logits are recomputed in the backward pass instead of stored: peak memory no longer
-    grows with batch x response length x vocabulary.
-    """
-    labels = batch["labels"]  # (B, T)
-    norm = _final_norm(model)
-    if norm is None:  # an unfamiliar architecture: the plain route through full logits
-        return _response_loss_from_logits(model, batch)
-    captured = {}
-    handle = norm.register_forward_hook(lambda module, args, out: captured.__setitem__("h", out))
-    try:
-        model(
-            input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], position_ids=batch["position_ids"],
-            logits_to_keep=1,
-        )  # fmt: skip
-    finally:
-        handle.remove()
-    hidden = captured["h"][:, :-1]  # (B, T-1, d): position t predicts token t+1
-    target = labels[:, 1:]
-    valid = target != IGNORE
-    rows = valid.nonzero(as_tuple=True)[0]
-    h, t = hidden[valid], target[valid]  # (N, d), (N,)
-    head = (model.module if hasattr(model, "module") else model).get_output_embeddings()
-    from torch.utils.checkpoint import checkpoint
-
-    parts = []
-    for i in range(0, len(t), LOSS_CHUNK):
-        hh, tt = h[i : i + LOSS_CHUNK], t[i : i + LOSS_CHUNK]
-        if torch.is_grad_enabled():
-            parts.append(checkpoint(_chunk_loss, head, hh, tt, use_reentrant=False))
-        else:
-            parts.append(_chunk_loss(head, hh, tt))
-    per_token = torch.cat(parts) if parts else hidden.new_zeros(0, dtype=torch.float32)
-    n = labels.shape[0]
-    sums = torch.zeros(n, dtype=per_token.dtype, device=per_token.device).index_add(0, rows, per_token)
-    counts = torch.bincount(rows, minlength=n)
-    return per_token.sum() / counts.sum().clamp_min(1), sums.detach(), counts.detach()
-
-
-def _response_loss_from_logits(model, batch: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The same loss from the last k positions' full logits (k = longest response + 1)."""
-    labels = batch["labels"]  # (B, T)
-    has_label = labels != IGNORE
-    first = has_label.float().argmax(1)  # (B,) first response position
-    k = int((labels.shape[1] - first).max().item()) + 1
-    k = min(k, labels.shape[1])
-    out = model(
-        input_ids=batch["input_ids"],
-        attention_mask=batch["attention_mask"],
-        position_ids=batch["position_ids"],
-        logits_to_keep=k,
-    )
-    logits = out.logits[:, :-1].float()  # (B, k-1, V): predictions for the last k-1 tokens
-    target = labels[:, -(k - 1) :]  # (B, k-1)
-    per_token = torch.nn.functional.cross_entropy(
-        logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=IGNORE, reduction="none"
-    ).view(target.shape)
-    valid = target != IGNORE
-    sums = (per_token * valid).sum(1)
-    counts = valid.sum(1)
-    return sums.sum() / counts.sum().clamp_min(1), sums.detach(), counts.detach()
 
 
 # ---------------------------------------------------------------- trainer
@@ -350,20 +162,6 @@ class Validation:
         return True
 
 
-def lora_config(config: TrainConfig, sid_ids: list[int]):
-    """LoRA on the configured projections, with the SID rows trainable: the same for training and loading."""
-    from peft import LoraConfig
-
-    return LoraConfig(
-        r=config.r,
-        lora_alpha=config.lora_alpha,
-        lora_dropout=config.lora_dropout,
-        target_modules=list(config.target_modules),
-        trainable_token_indices={"embed_tokens": sid_ids},
-        task_type="CAUSAL_LM",
-    )
-
-
 def prepare_model(config: TrainConfig, sid_tokens: list[str], keywords: dict):
     """Base model + SID vocabulary + initialised rows + LoRA. Returns (peft_model, tokenizer, sid_ids)."""
     from peft import get_peft_model
@@ -383,7 +181,7 @@ def train(
     keywords: dict,
     tokenizer_fingerprint: str,
     out: str | Path,
-    config: TrainConfig = TrainConfig(),
+    config: TrainConfig | None = None,
     resume: bool = False,
     progress: ProgressFn | None = None,
     should_stop: Callable[[], bool] | None = None,
@@ -395,6 +193,7 @@ def train(
     """
     from transformers import TrainingArguments, set_seed
 
+    config = config or TrainConfig()
     out = Path(out)
     torch_threads()
     set_seed(config.seed)
@@ -498,116 +297,3 @@ def _length_grouped_sampler(trainer, dataset: ExampleDataset, config: TrainConfi
         return LengthGroupedSampler(size, lengths=dataset.lengths, generator=gen)
 
     return sampler
-
-
-@torch.no_grad()
-def evaluate_loss(model, dataset: ExampleDataset, pad_id: int, batch_size: int = 16) -> float:
-    """Mean response-token loss over a dataset (no dropout, no autocast)."""
-    if len(dataset) == 0:
-        return float("nan")
-    was_training = model.training
-    model.eval()
-    collate = LeftPadCollator(pad_id)
-    total, count = 0.0, 0
-    order = sorted(range(len(dataset)), key=lambda i: len(dataset[i]["input_ids"]))
-    for start in range(0, len(order), batch_size):
-        batch = collate([dataset[i] for i in order[start : start + batch_size]])
-        batch.pop("task")
-        batch.pop("targets")
-        device = next(model.parameters()).device
-        _, sums, counts = response_loss(model, {k: v.to(device) for k, v in batch.items()})
-        total += float(sums.sum())
-        count += int(counts.sum())
-    model.train(was_training)
-    return total / max(count, 1)
-
-
-# ---------------------------------------------------------------- artifact
-
-
-def save_model(
-    model, out: Path, config: TrainConfig, sid_tokens, tokenizer_fingerprint, metrics, history, tokenizer_dir=None
-) -> None:
-    from peft import get_peft_model_state_dict
-    from safetensors.torch import save_file
-
-    dtype = {"float16": torch.float16, "float32": torch.float32}[config.save_dtype]
-    state, seen = {}, set()
-    for k, v in get_peft_model_state_dict(model, save_embedding_layers=False).items():
-        if v.data_ptr() in seen:  # a tied head shares the SID rows with the input embedding: keep one copy
-            continue
-        seen.add(v.data_ptr())
-        state[k] = v.detach().to(dtype).contiguous()
-    with atomic_dir(out) as tmp:
-        save_file(state, str(tmp / "adapter.safetensors"))
-        write_json_atomic(tmp / "sid_tokens.json", list(sid_tokens))
-        write_json_atomic(tmp / "log.json", history)
-        write_manifest(
-            tmp,
-            KIND,
-            FORMAT_VERSION,
-            asdict(config),
-            tokenizer_fingerprint=tokenizer_fingerprint,
-            tokenizer_dir=tokenizer_dir,
-            metrics=metrics,
-        )
-
-
-def load_model(folder: str | Path, tokenizer_fingerprint: str | None = None):
-    """(peft model in eval mode, LLM tokenizer, manifest). Refuses a model trained for another SID tokenizer."""
-    from peft import get_peft_model, set_peft_model_state_dict
-    from safetensors.torch import load_file
-
-    folder = Path(folder)
-    manifest = read_manifest(folder, KIND, FORMAT_VERSION)
-    if tokenizer_fingerprint is not None and manifest["tokenizer_fingerprint"] != tokenizer_fingerprint:
-        raise SidrecError(
-            f"{folder}: this model was trained with another SID tokenizer "
-            f"({manifest['tokenizer_fingerprint']}, not {tokenizer_fingerprint}); retrain it or pick its tokenizer"
-        )
-    config = TrainConfig.from_dict(manifest["config"])
-    sid_tokens = json.loads((folder / "sid_tokens.json").read_text())
-    model, tokenizer = load_base(config.base)
-    sid_ids = add_sid_vocabulary(model, tokenizer, sid_tokens)
-    model = get_peft_model(model, lora_config(config, sid_ids))
-    state = {k: v.float() for k, v in load_file(str(folder / "adapter.safetensors")).items()}
-    result = set_peft_model_state_dict(model, state)
-    unexpected = getattr(result, "unexpected_keys", [])
-    if unexpected:
-        raise SidrecError(f"{folder}: adapter does not fit its base ({unexpected[0]} ...)")
-    model.eval()
-    return model, tokenizer, manifest
-
-
-def model_fingerprint(folder: str | Path) -> str:
-    """Identity of a trained model: a hash of its adapter tensors and manifest config."""
-    import hashlib
-
-    folder = Path(folder)
-    manifest = read_manifest(folder, KIND, FORMAT_VERSION)
-    h = hashlib.sha256((folder / "adapter.safetensors").read_bytes())
-    h.update(json.dumps(manifest["config"], sort_keys=True).encode())
-    return h.hexdigest()[:16]
-
-
-def tokenizer_dir_for(model_dir: str | Path, explicit: str | Path | None = None) -> Path:
-    """The SID tokenizer a model belongs to: given, recorded in the manifest, or the sibling `tokenizer/`."""
-    model_dir = Path(model_dir)
-    candidates = [Path(explicit)] if explicit else []
-    manifest = read_manifest(model_dir, KIND, FORMAT_VERSION)
-    if manifest.get("tokenizer_dir"):
-        candidates.append(model_dir / manifest["tokenizer_dir"])
-    candidates.append(model_dir.parent / "tokenizer")
-    for c in candidates:
-        if (c / "manifest.json").exists():
-            return c
-    raise SidrecError(f"{model_dir}: cannot find its SID tokenizer; pass --tokenizer DIR")
-
-
-def log_history(folder: str | Path) -> list[dict]:
-    path = Path(folder) / "log.json"
-    return json.loads(path.read_text()) if path.exists() else []
-
-
-def perplexity(loss: float) -> float:
-    return math.exp(loss) if loss < 50 else float("inf")

@@ -10,8 +10,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from sidrec.artifacts import read_manifest
+from sidrec.model import FORMAT_VERSION, KIND, TrainConfig
 from sidrec.tasks import TaskConfig
-from sidrec.train import FORMAT_VERSION, KIND, TrainConfig
 from webapp.workspace import sample_workspace
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")

@@ -20,8 +20,8 @@ from sidrec.cache import TopKCache, history_hash
 from sidrec.data import item_popularity, load_dataset, split_dataset
 from sidrec.generate import Recommendation, Recommender
 from sidrec.metrics import summarize
+from sidrec.model import FORMAT_VERSION, KIND, TrainConfig
 from sidrec.tokenizer import SIDTokenizer, token
-from sidrec.train import FORMAT_VERSION, KIND, TrainConfig
 from webapp.workspace import create_workspace, sample_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,7 +111,7 @@ class Loads:
             raise AssertionError("an LLM was loaded")
 
         monkeypatch.setattr(Recommender, "from_dirs", classmethod(from_dirs))
-        monkeypatch.setattr("sidrec.train.load_model", load_model)
+        monkeypatch.setattr("sidrec.model.load_model", load_model)
 
 
 class FakeRecommender:

@@ -8,9 +8,9 @@ from sidrec import pipeline
 from sidrec.cli import main
 from sidrec.data import load_dataset
 from sidrec.errors import SidrecError
+from sidrec.model import TrainConfig, log_history
 from sidrec.sample import SampleConfig, write_sample
 from sidrec.tasks import TaskConfig
-from sidrec.train import TrainConfig, log_history
 from tests.test_llm import tiny_base
 from webapp.jobs import JobBoard, TrainingJob, loss_curves, one_line
 
@@ -55,7 +55,7 @@ def test_job_runs_to_the_end_and_saves(setup, tmp_path):
 
 def test_a_stop_request_ends_training_at_that_step_and_saves_a_usable_model(setup, tmp_path):
     """Asked to stop at the end of step 2 of 50: no further step, no final validation pass, a model that loads."""
-    from sidrec.train import load_model
+    from sidrec.model import load_model
 
     ds, tok, base = setup
     asked = []

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sidrec.cache import TopKCache
 from sidrec.lineage import stale_artifacts
-from sidrec.train import model_fingerprint
+from sidrec.model import model_fingerprint
 
 DEMO = Path(__file__).resolve().parents[1] / "models" / "sample"
 

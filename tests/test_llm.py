@@ -8,9 +8,11 @@ import torch
 
 from sidrec.errors import SidrecError
 from sidrec.llm import add_sid_vocabulary, encode_example, init_sid_rows, load_base
+from sidrec.loss import response_loss
+from sidrec.model import TrainConfig, load_model, log_history
 from sidrec.tasks import Example
 from sidrec.token_space import TokenRows, nearest_words
-from sidrec.train import TrainConfig, load_model, response_loss, train
+from sidrec.train import train
 
 WORDS = "purchase history next item answer yes no tent stove camping coffee grinder kitchen outdoor light lamp".split()
 SID_TOKENS = ["<a_0>", "<a_1>", "<b_0>", "<b_1>", "<c_0>"]
@@ -188,7 +190,7 @@ def test_same_seed_same_run(base, tmp_path):
 
 
 def test_last_k_loss_equals_full_logits_loss(base):
-    from sidrec.train import ExampleDataset, LeftPadCollator
+    from sidrec.loss import ExampleDataset, LeftPadCollator
 
     model, tok = load_base(base)
     ds = ExampleDataset(examples(4), tok, 64)
@@ -336,7 +338,7 @@ def test_validation_curve_and_early_stopping_keep_the_best_step(base, tmp_path, 
     a = train(seq, examples(8), SID_TOKENS, KEYWORDS, "fp-1", tmp_path / "a", cfg)
     assert a["steps"] == 4 and a["best_step"] == 2
     assert a["next_item_targets"] == 4 * 4 * 2  # 4 steps of 4 examples with 2 targets each
-    points = [h for h in train_module.log_history(tmp_path / "a") if "valid_loss" in h]
+    points = [h for h in log_history(tmp_path / "a") if "valid_loss" in h]
     assert [(h["step"], h["valid_loss"]) for h in points] == [(2, 1.0), (4, 2.0)]
     assert points[0]["train_seconds"] <= points[1]["train_seconds"]
     monkeypatch.setattr(train_module, "evaluate_loss", real)
@@ -359,8 +361,9 @@ def test_validation_curve_and_early_stopping_keep_the_best_step(base, tmp_path, 
 @pytest.mark.parametrize("tie", [True, False])
 def test_chunked_response_loss_equals_full_logits_in_value_and_gradient(tmp_path, tie, monkeypatch):
     """With LoRA and trained SID rows (tied head or not): the chunked loss and its gradients match full logits."""
-    import sidrec.train as train_module
-    from sidrec.train import ExampleDataset, LeftPadCollator, _response_loss_from_logits, prepare_model
+    import sidrec.loss as loss_module
+    from sidrec.loss import ExampleDataset, LeftPadCollator, _response_loss_from_logits
+    from sidrec.train import prepare_model
 
     folder = tiny_base(tmp_path / "base", tie=tie)
     model, tok, _ = prepare_model(config(folder), SID_TOKENS, KEYWORDS)
@@ -368,7 +371,7 @@ def test_chunked_response_loss_equals_full_logits_in_value_and_gradient(tmp_path
         for p in model.parameters():
             if p.requires_grad:
                 p.add_(torch.randn_like(p) * 0.05)
-    monkeypatch.setattr(train_module, "LOSS_CHUNK", 5)  # several chunks, one of them partial
+    monkeypatch.setattr(loss_module, "LOSS_CHUNK", 5)  # several chunks, one of them partial
     ds = ExampleDataset(examples(6), tok, 64)
     batch = LeftPadCollator(tok.pad_token_id)([ds[i] for i in range(len(ds))])
     batch.pop("task"), batch.pop("targets")

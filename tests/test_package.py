@@ -48,3 +48,16 @@ def test_the_readme_python_example_runs(capsys, monkeypatch):
     exec(compile(example, "README.md", "exec"), {})
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 5 and all(re.match(r"I\d+ <a_\d+>", line) for line in lines), lines
+
+
+def test_search_and_evaluation_do_not_import_training():
+    """The model artifact lives apart from training: recommending, caching and evaluating never load the trainer."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, sidrec.generate, sidrec.cache, sidrec.evaluate, sidrec.model, sidrec.lineage; "
+        "print(sorted(m for m in sys.modules if m in ('sidrec.train', 'sidrec.loss')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]"

@@ -69,7 +69,7 @@ def test_the_demo_is_read_only_and_a_copy_carries_its_catalogue_and_artifacts(ro
         assert copy.artifact(kind) is not None and root in copy.artifact(kind).parents
         assert (copy.artifact(kind) / "manifest.json").exists() if kind != "cache.sqlite" else True
     # the copied model still finds the copied tokenizer (its manifest names it relative to the model folder)
-    from sidrec.train import tokenizer_dir_for
+    from sidrec.model import tokenizer_dir_for
 
     assert tokenizer_dir_for(copy.artifact("llm")).resolve() == copy.artifact("tokenizer").resolve()
 

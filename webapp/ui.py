@@ -19,8 +19,8 @@ from sidrec.data import Dataset, format_item_text, summarize
 from sidrec.errors import SidrecError
 from sidrec.generate import Recommender
 from sidrec.lineage import Stale, stale_artifacts
+from sidrec.model import tokenizer_dir_for
 from sidrec.tokenizer import SIDTokenizer, load_embeddings, load_keywords
-from sidrec.train import tokenizer_dir_for
 from webapp.jobs import JobBoard
 from webapp.workspace import SAMPLE, Workspace, artifact_command, copy_of_sample, get_workspace, list_workspaces
 

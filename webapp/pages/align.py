@@ -12,9 +12,9 @@ from sidrec.artifacts import read_manifest
 from sidrec.data import split_dataset
 from sidrec.errors import SidrecError
 from sidrec.llm import INITS, model_input
+from sidrec.model import FORMAT_VERSION, KIND, TrainConfig, log_history
 from sidrec.tasks import TASKS, TaskConfig, examples_for_user
 from sidrec.token_space import nearest_words, trained_rows
-from sidrec.train import FORMAT_VERSION, KIND, TrainConfig, log_history
 from webapp.jobs import TrainingJob, loss_curves
 from webapp.ui import current_workspace, dataset, job_board, need_tokenizer, progress_bar, writable
 

@@ -12,7 +12,7 @@ from sidrec.cache import TopKCache, build_cache, compare
 from sidrec.errors import SidrecError
 from sidrec.explore import overlap_counts, side_by_side
 from sidrec.generate import Recommender
-from sidrec.train import model_fingerprint
+from sidrec.model import model_fingerprint
 from webapp.ui import (
     current_workspace,
     dataset,

@@ -15,8 +15,8 @@ from sidrec.data import item_popularity, top_category
 from sidrec.errors import SidrecError
 from sidrec.evaluate import claim, metrics_table
 from sidrec.explain import explain
+from sidrec.model import FORMAT_VERSION, KIND, log_history
 from sidrec.tokenizer import token
-from sidrec.train import FORMAT_VERSION, KIND, log_history
 from webapp.jobs import loss_curves
 from webapp.ui import (
     artifact_json,
