@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -31,8 +30,7 @@ from sidrec.artifacts import atomic_dir, read_manifest, write_json_atomic, write
 from sidrec.data import Sample, Split
 from sidrec.device import pick
 from sidrec.metrics import summarize
-
-ProgressFn = Callable[[float, str], None]
+from sidrec.progress import ProgressFn
 
 
 class Popularity:

@@ -16,14 +16,13 @@ import hashlib
 import json
 import sqlite3
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from sidrec.errors import SidrecError
+from sidrec.progress import ProgressFn
 
 FORMAT_VERSION = 1
-ProgressFn = Callable[[float, str], None]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -12,13 +12,11 @@ import json
 import math
 import os
 import sys
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 from sidrec.errors import SidrecError
-
-ProgressFn = Callable[[float, str], None]
+from sidrec.progress import ProgressFn
 
 
 def stderr_progress() -> ProgressFn:

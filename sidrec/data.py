@@ -579,12 +579,29 @@ def _length_stats(lengths: list[int]) -> dict:
     }
 
 
-def top_category(path: str) -> str:
+def category_path(categories: str) -> list[str]:
+    """The levels of a category path, broadest first: 'A > B' (or 'A,B', the layout without '>') -> ['A', 'B'].
+
+    >>> category_path("Outdoor & Camping > Tents > Backpacking Tent"), category_path("Office,Paper"), category_path(" ")
+    (['Outdoor & Camping', 'Tents', 'Backpacking Tent'], ['Office', 'Paper'], [])
+    """
+    sep = ">" if ">" in categories else ","
+    return [part.strip() for part in categories.split(sep) if part.strip()]
+
+
+def category_level(categories: str, level: int = 0) -> str:
+    """One level of a category path ('' when the path is shorter): level 0 is the broadest, -1 the deepest.
+
+    >>> category_level("A > B > C"), category_level("A > B > C", 1), category_level("A", 1), category_level("A > B", -1)
+    ('A', 'B', '', 'B')
+    """
+    parts = category_path(categories)
+    return parts[level] if -len(parts) <= level < len(parts) else ""
+
+
+def top_category(categories: str) -> str:
     """The first level of a category path: 'A > B' or 'A,B' -> 'A'."""
-    for sep in (">", ","):
-        if sep in path:
-            return path.split(sep)[0].strip()
-    return path.strip()
+    return category_level(categories, 0)
 
 
 def item_popularity(sequences: dict[str, list[str]]) -> pd.Series:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from sidrec.artifacts import atomic_file
 from sidrec.errors import SidrecError
-
-ProgressFn = Callable[[float, str], None]
+from sidrec.progress import ProgressFn
 
 EMBEDDINGS = ("text", "behavior", "fused")
 TEXT_MODEL = "all-MiniLM-L6-v2"
@@ -112,10 +112,8 @@ def encode_texts(
             progress(done / max(len(texts), 1), f"text embeddings: {done}/{len(texts)}")
     out = np.concatenate(chunks) if chunks else np.zeros((0, model.get_sentence_embedding_dimension()), np.float32)
     if use_cache:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
-        np.save(tmp, out, allow_pickle=False)
-        os.replace(tmp, path)
+        with atomic_file(path) as tmp:
+            np.save(tmp, out, allow_pickle=False)
     return out
 
 

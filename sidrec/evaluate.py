@@ -22,7 +22,6 @@ report for models trained on every item: the reference the warm figures are comp
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -34,8 +33,8 @@ from sidrec.data import Dataset, Sample, load_dataset, split_dataset
 from sidrec.errors import SidrecError
 from sidrec.generate import history_rule
 from sidrec.metrics import KS, rank_of, standard_errors, summarize
+from sidrec.progress import ProgressFn
 
-ProgressFn = Callable[[float, str], None]
 BASELINES = ("popularity", "sasrec", "text")  # what can run beside the model (text: nearest items by text)
 
 

@@ -9,7 +9,6 @@ costs a file read.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from sidrec.artifacts import atomic_file
 from sidrec.embed import cache_dir
 from sidrec.errors import SidrecError
 from sidrec.tokenizer import SIDTokenizer, token
@@ -62,10 +62,8 @@ def umap_2d(x: np.ndarray, config: ProjectionConfig = ProjectionConfig()) -> np.
             n_jobs=1,
         )
         out = reducer.fit_transform(x).astype(np.float32)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
-    np.save(tmp, out, allow_pickle=False)
-    os.replace(tmp, path)
+    with atomic_file(path) as tmp:
+        np.save(tmp, out, allow_pickle=False)
     return out
 
 

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sidrec.data import category_path
+from sidrec.progress import ProgressFn
 from sidrec.tokenizer import token
-
-ProgressFn = Callable[[float, str], None]
 
 
 @dataclass(frozen=True)
@@ -92,18 +92,13 @@ def spread_terms(x, codes: np.ndarray, vocab: Sequence[str], config: KeywordConf
     return {str(vocab[i]) for i in np.flatnonzero((df >= config.min_spread_items) & (spread > config.max_spread))}
 
 
-def _category_parts(path: str) -> list[str]:
-    sep = ">" if ">" in path else ","
-    return [p.strip() for p in path.split(sep) if p.strip()]
-
-
 def shared_category(categories: Sequence[str], min_share: float = 0.5) -> tuple[str, float]:
     """Deepest category path held by at least `min_share` of the items, with its share.
 
     >>> shared_category(["A > B > C", "A > B > D", "A > E"])
     ('A > B', 0.667)
     """
-    paths = [_category_parts(c) for c in categories if c.strip()]
+    paths = [category_path(c) for c in categories if c.strip()]
     if not paths:
         return "", 0.0
     best, best_share = "", 0.0

