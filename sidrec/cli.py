@@ -115,6 +115,7 @@ def training_data(args):
 def cmd_tokenizer_fit(args) -> int:
     from sidrec.pipeline import fit_catalogue, import_published
 
+    config = None if args.import_index else tokenizer_config_from_args(args)  # bad settings fail before any work
     ds = training_data(args)
     progress = None if args.quiet else stderr_progress()
     if args.import_index:
@@ -125,7 +126,7 @@ def cmd_tokenizer_fit(args) -> int:
             index = read_index(Path(args.import_index), ds.items)
         result = import_published(ds, index, progress)
     else:
-        result = fit_catalogue(ds, tokenizer_config_from_args(args), progress=progress)
+        result = fit_catalogue(ds, config, progress=progress)
     result.save(args.out)
     stats = {
         "out": str(args.out),
@@ -215,8 +216,9 @@ def cmd_llm_train(args) -> int:
             parts += [f"{k[5:]} {v:.3f}" for k, v in logs.items() if k.startswith("loss_")]
             print(" ".join(parts), file=sys.stderr, flush=True)
 
+    config = train_config_from_args(args)  # bad settings fail before any work
     ds = training_data(args)
-    metrics = train_llm(ds, args.tokenizer, args.out, train_config_from_args(args), args.resume, report)
+    metrics = train_llm(ds, args.tokenizer, args.out, config, args.resume, report)
     human = (
         f"saved {args.out}: train loss {metrics['train_loss']} (run mean), valid loss {metrics['valid_loss']}, "
         f"{metrics['tokens_per_second']} tokens/s over {metrics['steps']} steps"
@@ -420,6 +422,10 @@ def cmd_bench_ablation(args) -> int:
 # ---------------------------------------------------------------- parser
 
 
+class Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Each option's default after its help; the description's line breaks (the layouts) kept."""
+
+
 def device_option(sp) -> None:
     sp.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU) | cpu | cuda | cuda:N | mps")
 
@@ -447,12 +453,34 @@ def search_options(sp) -> None:
     device_option(sp)
 
 
+LAYOUTS = """DATA is a folder in one of three layouts, detected from its files:
+  generic     items.{csv,jsonl,parquet} (item_id, title; any of description, brand, categories)
+              + optional interactions.{csv,jsonl,parquet} (user_id, item_id, optional timestamp)
+  lcrec       <Name>.item.json + <Name>.inter.json (+ a published <Name>.index.json), as LC-Rec/LETTER ship them
+  minionerec  <Cat>.item.json, <Cat>.index.json, valid/*.csv, test/*.csv (+ train/*.csv)
+Without a split of its own, a dataset is split leave-one-out per user (last item test, second-to-last valid)."""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="sidrec", description="Generative recommendation with semantic IDs.")
+    """Every option's default is read from the config dataclass it fills, and `--help` shows it."""
+    from sidrec.embed import EMBEDDINGS, EmbedConfig
+    from sidrec.evaluate import EvalConfig
+    from sidrec.generate import GenerateConfig
+    from sidrec.llm import INITS
+    from sidrec.model import TrainConfig
+    from sidrec.quantize import METHODS, QuantizerConfig
+    from sidrec.tasks import SEQUENTIAL_MODES, TASKS
+
+    quant, embed, train = QuantizerConfig(), EmbedConfig(), TrainConfig()
+    search, evaluation = GenerateConfig(), EvalConfig()
+    p = argparse.ArgumentParser(
+        prog="sidrec", description="Generative recommendation with semantic IDs.", epilog=LAYOUTS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
     sub = p.add_subparsers(dest="group", required=True)
 
     def add(parent, name, fn, help_):
-        sp = parent.add_parser(name, help=help_)
+        sp = parent.add_parser(name, help=help_, description=f"{help_}.\n\n{LAYOUTS}", formatter_class=Formatter)
         sp.set_defaults(fn=fn)
         sp.add_argument("--json", action="store_true", help="print one JSON object as the last stdout line")
         return sp
@@ -467,15 +495,21 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add(tok, "fit", cmd_tokenizer_fit, "fit a codebook tokenizer on a dataset")
     sp.add_argument("data", type=Path)
     sp.add_argument("--out", type=Path, required=True)
-    sp.add_argument("--method", default="rq-kmeans", choices=["rq-kmeans", "rq-vae"])
+    sp.add_argument("--method", default=quant.method, choices=METHODS, help="residual k-means or RQ-VAE")
     sp.add_argument(
-        "--balanced", action=argparse.BooleanOptionalAction, default=True, help="rq-kmeans: capacity-limited assignment"
+        "--balanced", action=argparse.BooleanOptionalAction, default=quant.balanced,
+        help="rq-kmeans: capacity-limited assignment",
+    )  # fmt: skip
+    sp.add_argument("--levels", type=int, default=quant.levels, help="codebooks before the separating level")
+    sp.add_argument("--codebook-size", type=int, default=quant.codebook_size, help="codes per level")
+    sp.add_argument(
+        "--embedding", default=embed.embedding, choices=EMBEDDINGS,
+        help="what is quantized: the item text, the purchase behaviour, or both fused",
+    )  # fmt: skip
+    sp.add_argument(
+        "--behavior-weight", type=float, default=embed.behavior_weight, help="fused: the behaviour's share (0..1)"
     )
-    sp.add_argument("--levels", type=int, default=3)
-    sp.add_argument("--codebook-size", type=int, default=256)
-    sp.add_argument("--embedding", default="fused", choices=["text", "behavior", "fused"])
-    sp.add_argument("--behavior-weight", type=float, default=0.5)
-    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--seed", type=int, default=quant.seed, help="k-means / RQ-VAE seed")
     sp.add_argument(
         "--import-index", metavar="PATH|published", help="import a published .index.json instead of fitting"
     )
@@ -493,28 +527,35 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("data", type=Path)
     sp.add_argument("--tokenizer", type=Path, required=True)
     sp.add_argument("--out", type=Path, required=True)
-    sp.add_argument("--base", default="smollm2-135m", help="smollm2-135m (embedded) or a local model folder")
-    sp.add_argument("--init", default="sa", choices=["sa", "mean", "random"])
-    sp.add_argument("--tasks", help="comma-separated subset of sequential,textual,query,negative,ts_align")
+    sp.add_argument("--base", default=train.base, help="smollm2-135m (embedded) or a local model folder")
     sp.add_argument(
-        "--sequential-mode", default="sequence", choices=["sequence", "prefix"],
-        help="sequence: one example per user's whole sequence, a loss on every next item (default); "
+        "--init", default=train.init, choices=INITS,
+        help="how the SID rows start: sa (from each token's keywords), mean or random",
+    )  # fmt: skip
+    sp.add_argument("--tasks", default=",".join(train.tasks.tasks), help=f"comma-separated subset of {','.join(TASKS)}")
+    sp.add_argument(
+        "--sequential-mode", default=train.tasks.sequential_mode, choices=SEQUENTIAL_MODES,
+        help="sequence: one example per user's whole sequence, a loss on every next item; "
         "prefix: one example per history prefix",
     )  # fmt: skip
-    sp.add_argument("--max-steps", type=int, default=300)
-    sp.add_argument("--batch-size", type=int, default=16)
-    sp.add_argument("--lr", type=float, default=2e-3)
-    sp.add_argument("--r", type=int, default=8)
-    sp.add_argument("--lora-alpha", type=int, default=16)
-    sp.add_argument("--seed", type=int, default=0)
-    sp.add_argument("--time-budget", type=float, default=0.0, help="seconds; stop and save when spent")
-    sp.add_argument("--save-steps", type=int, default=50, help="checkpoint every N steps (for --resume)")
+    sp.add_argument("--max-steps", type=int, default=train.max_steps, help="optimizer steps")
+    sp.add_argument("--batch-size", type=int, default=train.batch_size, help="examples per step")
+    sp.add_argument("--lr", type=float, default=train.learning_rate, help="peak learning rate (linear decay to 0)")
+    sp.add_argument("--r", type=int, default=train.r, help="LoRA rank")
+    sp.add_argument("--lora-alpha", type=int, default=train.lora_alpha, help="LoRA scaling")
+    sp.add_argument("--seed", type=int, default=train.seed, help="training and task-sampling seed")
+    sp.add_argument(
+        "--time-budget", type=float, default=train.time_budget_s, help="seconds; stop and save when spent (0: none)"
+    )
+    sp.add_argument("--save-steps", type=int, default=train.save_steps, help="checkpoint every N steps (for --resume)")
     sp.add_argument("--resume", action="store_true", help="continue from the last checkpoint in OUT-checkpoints")
     device_option(sp)
-    sp.add_argument("--eval-steps", type=int, default=0, help="validation loss every N steps (0: at the end only)")
     sp.add_argument(
-        "--early-stopping", type=int, default=0, metavar="N",
-        help="stop after N validations without a better loss and keep the best (needs --eval-steps)",
+        "--eval-steps", type=int, default=train.eval_steps, help="validation loss every N steps (0: at the end only)"
+    )
+    sp.add_argument(
+        "--early-stopping", type=int, default=train.early_stopping_patience, metavar="N",
+        help="stop after N validations without a better loss and keep the best (needs --eval-steps; 0: off)",
     )  # fmt: skip
 
     sp.add_argument(
@@ -526,18 +567,20 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add(sub, "recommend", cmd_recommend, "top-k items for a history, by constrained beam search")
     sp.add_argument("model_dir", type=Path)
     sp.add_argument("--history", required=True, help="comma-separated item ids, oldest first")
-    sp.add_argument("-k", type=int, default=10)
-    sp.add_argument("--beams", type=int, default=20)
+    sp.add_argument("-k", type=int, default=search.top_k, help="items to return")
+    sp.add_argument("--beams", type=int, default=search.num_beams, help="beam width (at least k)")
     sp.add_argument("--tokenizer", type=Path, help="the SID tokenizer (default: the one the model names)")
     search_options(sp)
 
     sp = add(sub, "evaluate", cmd_evaluate, "Recall/NDCG@5,10 of the model against popularity and SASRec")
     sp.add_argument("model_dir", type=Path)
     sp.add_argument("data", type=Path)
-    sp.add_argument("--split", default="test", choices=["test", "valid"])
-    sp.add_argument("--beams", type=int, default=20)
-    sp.add_argument("-k", type=int, default=10)
-    sp.add_argument("--max-users", type=int, default=0, help="evaluate the first N users only (0 = all)")
+    sp.add_argument("--split", default=evaluation.split, choices=["test", "valid"], help="the split's targets")
+    sp.add_argument("--beams", type=int, default=evaluation.num_beams, help="beam width (at least k)")
+    sp.add_argument("-k", type=int, default=evaluation.k, help="length of each list (metrics at 5 and 10)")
+    sp.add_argument(
+        "--max-users", type=int, default=evaluation.max_users, help="evaluate the first N users only (0 = all)"
+    )
     sp.add_argument("--tokenizer", type=Path, help="the SID tokenizer (default: the one the model names)")
     sp.add_argument("--out", type=Path, help="write the full result with per-user rows to this JSON file")
     sp.add_argument("--no-llm", action="store_true", help="baselines only")
@@ -555,8 +598,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("model_dir", type=Path)
     sp.add_argument("data", type=Path)
     sp.add_argument("--out", type=Path, required=True)
-    sp.add_argument("-k", type=int, default=10)
-    sp.add_argument("--beams", type=int, default=20)
+    sp.add_argument("-k", type=int, default=search.top_k, help="items per user")
+    sp.add_argument("--beams", type=int, default=search.num_beams, help="beam width (at least k)")
     sp.add_argument("--shard", default="0/1", help="i/n: build every n-th user starting at i")
     sp.add_argument("--max-users", type=int, default=0, help="the first N users by id only (0 = all)")
     search_options(sp)

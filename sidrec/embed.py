@@ -33,6 +33,9 @@ EMBEDDINGS = ("text", "behavior", "fused")
 TEXT_MODEL = "all-MiniLM-L6-v2"
 
 
+EMBEDDINGS = ("text", "behavior", "fused")
+
+
 @dataclass(frozen=True)
 class EmbedConfig:
     embedding: str = "fused"  # text | behavior | fused
@@ -42,6 +45,15 @@ class EmbedConfig:
     max_description_chars: int = 300  # long descriptions are truncated before encoding
     batch_size: int = 32
     text_model: str = TEXT_MODEL  # the bundled model, or a local sentence-transformers folder
+
+    def __post_init__(self):
+        if self.embedding not in EMBEDDINGS:
+            raise SidrecError(f"unknown embedding {self.embedding!r} (choose from {', '.join(EMBEDDINGS)})")
+        if not 0.0 <= self.behavior_weight <= 1.0:
+            raise SidrecError(f"the behaviour weight is a share between 0 and 1, got {self.behavior_weight}")
+        for name in ("behavior_dim", "window", "max_description_chars", "batch_size"):
+            if getattr(self, name) < 1:
+                raise SidrecError(f"{name} must be at least 1, got {getattr(self, name)}")
 
 
 def cache_dir() -> Path:

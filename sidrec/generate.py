@@ -53,6 +53,9 @@ def history_rule(exclude_history: bool) -> str:
     return "exclude history" if exclude_history else "repeats allowed"
 
 
+SCORES = ("vocab", "level")
+
+
 @dataclass(frozen=True)
 class GenerateConfig:
     num_beams: int = 20
@@ -63,6 +66,13 @@ class GenerateConfig:
     shared_prefix: bool = True  # one prompt cache per user, not per beam (Llama-family models; see shared_prefix)
     exclude_history: bool = True  # never return an item already in the user's history (False: repeats allowed)
     device: str = "auto"  # auto (CUDA, then MPS, then CPU) | cpu | cuda | cuda:N | mps
+
+    def __post_init__(self):
+        if self.score not in SCORES:
+            raise SidrecError(f"unknown score {self.score!r} (choose from {', '.join(SCORES)})")
+        for name in ("num_beams", "top_k", "max_history", "batch_size"):
+            if getattr(self, name) < 1:
+                raise SidrecError(f"{name} must be at least 1, got {getattr(self, name)}")
 
 
 @dataclass

@@ -138,6 +138,11 @@ def init_sid_rows(
     """
     if mode not in INITS:
         raise SidrecError(f"unknown init {mode!r} (choose from {', '.join(INITS)})")
+    if mode == "sa" and keywords and not any(keywords):
+        raise SidrecError(
+            "SA-Init starts each SID token from its keywords, and no token has any (is the tokenizer's "
+            "keywords.json missing?): fit the tokenizer again, which writes them, or choose another init (--init mean)"
+        )
     emb = model.get_input_embeddings().weight  # (V, d)
     n_base = n_base_rows if n_base_rows is not None else min(token_ids)
     base = emb[:n_base]

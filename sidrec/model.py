@@ -17,11 +17,12 @@ import torch
 
 from sidrec.artifacts import atomic_dir, read_manifest, write_json_atomic, write_manifest
 from sidrec.errors import SidrecError
-from sidrec.llm import add_sid_vocabulary, load_base
+from sidrec.llm import INITS, add_sid_vocabulary, load_base
 from sidrec.tasks import TaskConfig
 
 KIND = "llm"
 FORMAT_VERSION = 1
+SAVE_DTYPES = ("float32", "float16")
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,19 @@ class TrainConfig:
     # lists (BENCHMARKS.md, adapter precision), so float32 is the default
     save_dtype: str = "float32"  # float32 | float16
     tasks: TaskConfig = field(default_factory=TaskConfig)
+
+    def __post_init__(self):
+        if self.init not in INITS:
+            raise SidrecError(f"unknown initialisation {self.init!r} (choose from {', '.join(INITS)})")
+        if self.save_dtype not in SAVE_DTYPES:
+            raise SidrecError(f"unknown save dtype {self.save_dtype!r} (choose from {', '.join(SAVE_DTYPES)})")
+        for name in ("r", "lora_alpha", "batch_size", "grad_accum", "max_steps", "max_length", "logging_steps"):
+            if getattr(self, name) < 1:
+                raise SidrecError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not self.learning_rate > 0:
+            raise SidrecError(f"the learning rate must be positive, got {self.learning_rate}")
+        if self.early_stopping_patience and not self.eval_steps:
+            raise SidrecError("early stopping needs a validation point every N steps (eval_steps, --eval-steps)")
 
     @staticmethod
     def from_dict(d: dict) -> TrainConfig:

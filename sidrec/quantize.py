@@ -16,7 +16,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from sidrec.errors import SidrecError
 from sidrec.progress import ProgressFn
+
+METHODS = ("rq-kmeans", "rq-vae")
+IMPORTED = "imported"  # the method recorded by a tokenizer imported from a published index (no codebooks)
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,15 @@ class QuantizerConfig:
     lr: float = 1e-3
     beta: float = 0.25  # commitment weight
     restart_every: int = 20  # epochs between dead-code restarts
+
+    def __post_init__(self):
+        if self.method not in (*METHODS, IMPORTED):
+            raise SidrecError(f"unknown quantizer {self.method!r} (choose from {', '.join(METHODS)})")
+        for name in ("levels", "kmeans_iters", "latent_dim", "hidden_dim", "epochs", "restart_every"):
+            if getattr(self, name) < 1:
+                raise SidrecError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.codebook_size < (1 if self.method == IMPORTED else 2):
+            raise SidrecError(f"a codebook needs at least 2 codes, got {self.codebook_size}")
 
 
 # ---------------------------------------------------------------- k-means

@@ -31,7 +31,7 @@ from sidrec.embed import EmbedConfig, cold_item_embedding, encode_texts
 from sidrec.errors import SidrecError
 from sidrec.placement import PlacementConfig, cold_fused
 from sidrec.progress import ProgressFn
-from sidrec.quantize import RQVAE, QuantizerConfig, fit_rqvae, quantize_with, residual_kmeans
+from sidrec.quantize import IMPORTED, RQVAE, QuantizerConfig, fit_rqvae, quantize_with, residual_kmeans
 
 KIND = "tokenizer"
 FORMAT_VERSION = 1
@@ -434,7 +434,7 @@ def import_index(item_ids: Sequence[str], index: dict[str, list[str]], data_fing
     codes = separate_collisions(prefix) if before["collision_rate"] > 0 else prefix
     sizes = int(prefix.max()) + 1
     config = TokenizerConfig(
-        replace(QuantizerConfig(), method="imported", levels=prefix.shape[1], codebook_size=max(sizes, 1))
+        replace(QuantizerConfig(), method=IMPORTED, levels=prefix.shape[1], codebook_size=max(sizes, 1))
     )
     stats = {
         "method": "imported",

@@ -69,3 +69,35 @@ def test_bench_ablation_writes_the_table_the_app_reads(tmp_path, monkeypatch, ca
     argv = ["bench", "ablation", str(tmp_path), "--tokenizer", str(tmp_path), "--steps", "2", "--out", str(out)]
     assert main([*argv, "--json"]) == 0
     assert json.loads(out.read_text()) == result == last_json(capsys)
+
+
+def test_command_line_defaults_are_the_configs_defaults(tmp_path):
+    """Options are read from the dataclasses: with no option given, the configs built are the default ones."""
+    from sidrec.cli import build_parser, tokenizer_config_from_args, train_config_from_args
+    from sidrec.model import TrainConfig
+    from sidrec.tokenizer import TokenizerConfig
+
+    parser = build_parser()
+    fit = parser.parse_args(["tokenizer", "fit", "d", "--out", str(tmp_path / "t")])
+    assert tokenizer_config_from_args(fit) == TokenizerConfig()
+    train = parser.parse_args(["llm", "train", "d", "--tokenizer", "t", "--out", str(tmp_path / "m")])
+    assert train_config_from_args(train) == TrainConfig()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["tokenizer", "fit", "{data}", "--out", "{tmp}/t", "--behavior-weight", "1.5"], "between 0 and 1"),
+        (["tokenizer", "fit", "{data}", "--out", "{tmp}/t", "--codebook-size", "1"], "at least 2 codes"),
+        (["llm", "train", "{data}", "--tokenizer", "{tok}", "--out", "{tmp}/m", "--early-stopping", "2"],
+         "early stopping needs a validation point"),
+        (["llm", "train", "{data}", "--tokenizer", "{tok}", "--out", "{tmp}/m", "--max-steps", "0"],
+         "max_steps must be at least 1"),
+    ],
+)  # fmt: skip
+def test_bad_settings_are_refused_before_any_work(small, fitted, tmp_path, capsys, args, message):
+    argv = [a.format(data=small, tmp=tmp_path, tok=fitted) for a in args]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and message in err[0]
+    assert not any(tmp_path.iterdir()), "nothing was written"

@@ -350,7 +350,7 @@ def test_validation_curve_and_early_stopping_keep_the_best_step(base, tmp_path, 
         KEYWORDS,
         "fp-1",
         tmp_path / "b",
-        replace(cfg, eval_steps=0),
+        replace(cfg, eval_steps=0, early_stopping_patience=0),
         should_stop=lambda: next(calls) >= 1,
     )  # fmt: skip  (stops after step 2, same schedule)
     assert b["steps"] == 2
@@ -387,3 +387,13 @@ def test_chunked_response_loss_equals_full_logits_in_value_and_gradient(tmp_path
     assert ga.keys() == gb.keys() and len(ga) > 0
     for name in ga:
         assert torch.allclose(ga[name], gb[name], atol=1e-5), name
+
+
+def test_sa_init_without_any_keyword_is_refused(base):
+    """SA-Init starts a token from its keywords: with none at all (no keywords.json) it refuses instead of
+    silently starting from the mean."""
+    model, tok = load_base(base)
+    ids = add_sid_vocabulary(model, tok, SID_TOKENS)
+    with pytest.raises(SidrecError, match="no token has any"):
+        init_sid_rows(model, tok, ids, [[] for _ in SID_TOKENS], "sa")
+    init_sid_rows(model, tok, ids, [[] for _ in SID_TOKENS], "mean")  # the other inits need no keywords
