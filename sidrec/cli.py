@@ -285,6 +285,7 @@ def cmd_cache_build(args) -> int:
         num_beams=args.beams, top_k=args.k, exclude_history=not args.allow_repeats, device=str(procs.device)
     )
     rec = Recommender.from_dirs(args.model_dir, tok_dir, gen)
+    rec.sid_tok.require_catalogue(ds.fingerprint(), ds.name)
     fingerprint = model_fingerprint(args.model_dir)
     users = sorted(ds.sequences)[: args.max_users or None]
     if args.out.exists():  # an interrupted build resumes: users already in the file are skipped

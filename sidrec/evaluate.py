@@ -12,6 +12,9 @@ sequence, not only the 20 the models read); with `exclude_history=False` every
 model may repeat one. The result records the rule and, per model and metric, the
 standard error over users.
 
+Bounded runs (`max_users`): the first N users of the split are evaluated and SASRec is trained on those users'
+sequences only (a preview that costs in proportion to N; the result records it); full comparisons use every user.
+
 Cold start (`cold`, see `sidrec.coldstart`): a seeded share of the items was withheld from everything the
 models trained on; the SID-LLM's tokenizer places them by their text before the search, SASRec and popularity
 are trained without them, and the text-similarity baseline ranks every item. The result adds the metrics of
@@ -29,7 +32,7 @@ import pandas as pd
 
 from sidrec.baselines import Popularity, SASRec, SASRecConfig, TextSimilarity
 from sidrec.coldstart import ColdConfig, by_target, cold_items, withhold
-from sidrec.data import Dataset, Sample, load_dataset, split_dataset
+from sidrec.data import Dataset, Sample, Split, load_dataset, split_dataset
 from sidrec.errors import SidrecError
 from sidrec.generate import history_rule
 from sidrec.metrics import KS, rank_of, standard_errors, summarize
@@ -154,7 +157,10 @@ def evaluate(
         if progress:
             progress(0.85, "SASRec: training")
         sasrec = SASRec(trained_on.item_ids, replace(config.sasrec, device=config.device))
-        fit = sasrec.fit(trained_split, exclude_history=config.exclude_history)
+        fit = sasrec.fit(
+            users_only(trained_split, {s.user_id for s in samples}) if config.max_users else trained_split,
+            exclude_history=config.exclude_history,
+        )
         timings["sasrec_train_seconds"] = fit["train_seconds"]
         lists["sasrec"] = sasrec.recommend(histories, config.k, exclude)
     models = {name: summarize(ls, targets) for name, ls in lists.items()}
@@ -179,6 +185,7 @@ def evaluate(
         "protocol": split.protocol,
         "users": len(samples),
         "history_rule": history_rule(config.exclude_history),
+        **({"bounded_to_users": config.max_users} if config.max_users else {}),
         **lineage,  # what was evaluated: the data, and the model and its tokenizer if any
         "seconds": round(time.perf_counter() - start, 1),
         "models": models,
@@ -202,6 +209,14 @@ def text_similarity(ds: Dataset, model_dir=None, tokenizer_dir=None) -> TextSimi
         config = SIDTokenizer.load(tokenizer_dir_for(model_dir, tokenizer_dir)).config.embed
     texts = ds.item_text(config.max_description_chars)
     return TextSimilarity(ds.item_ids, encode_texts(texts, config.text_model, config.batch_size))
+
+
+def users_only(split: Split, users: set[str]) -> Split:
+    """The split restricted to some users: what SASRec trains on when an evaluation is bounded to its first
+    users (`max_users`), so that a preview costs in proportion to its size."""
+    keep = lambda samples: [s for s in samples if s.user_id in users]  # noqa: E731
+    sequences = {u: seq for u, seq in split.train_sequences.items() if u in users}
+    return Split(keep(split.train), keep(split.valid), keep(split.test), sequences, 0, split.protocol)
 
 
 def seen_items(samples: list[Sample], split) -> list[set[str]]:

@@ -19,9 +19,11 @@ from pathlib import Path
 import torch
 
 from sidrec import device as devices
+from sidrec.artifacts import read_manifest
+from sidrec.errors import SidrecError
 from sidrec.llm import add_sid_vocabulary, init_sid_rows, load_base, torch_threads
 from sidrec.loss import ExampleDataset, LeftPadCollator, evaluate_loss, response_loss
-from sidrec.model import TrainConfig, lora_config, save_model
+from sidrec.model import FORMAT_VERSION, KIND, TrainConfig, lora_config, save_model
 from sidrec.tasks import TASKS, Example
 
 LogFn = Callable[[dict], None]  # training reports records: step, losses, seconds
@@ -195,6 +197,8 @@ def train(
 
     config = config or TrainConfig()
     out = Path(out)
+    if resume and (done := finished_run(out, config, tokenizer_fingerprint)) is not None:
+        return done  # resuming a finished run changes nothing
     torch_threads()
     set_seed(config.seed)
     model, tokenizer, sid_ids = prepare_model(config, sid_tokens, keywords)
@@ -284,6 +288,20 @@ def train(
         save_model(trainer.model, out, config, sid_tokens, tokenizer_fingerprint, metrics, history, hint)
     trainer.accelerator.wait_for_everyone()
     return metrics
+
+
+def finished_run(out: Path, config: TrainConfig, tokenizer_fingerprint: str) -> dict | None:
+    """The saved metrics when `out` already holds this run finished: the same config and tokenizer, and
+    `max_steps` steps done (a run stopped early or by its user is not finished); else None."""
+    try:
+        manifest = read_manifest(out, KIND, FORMAT_VERSION)
+        same = TrainConfig.from_dict(manifest["config"]) == config
+    except (SidrecError, KeyError, TypeError):
+        return None
+    metrics = manifest.get("metrics", {})
+    if not same or manifest.get("tokenizer_fingerprint") != tokenizer_fingerprint or metrics.get("stopped"):
+        return None
+    return {**metrics, "resumed_from_step": metrics["steps"]} if metrics.get("steps", 0) >= config.max_steps else None
 
 
 def _length_grouped_sampler(trainer, dataset: ExampleDataset, config: TrainConfig):

@@ -85,6 +85,8 @@ def test_cold_start_run_end_to_end(data, tmp_path, capsys):
 
     assert main(["evaluate", str(llm), str(data), "--quiet"]) == 2, "the full catalogue is not what it was trained on"
     assert "fitted on another catalogue" in capsys.readouterr().err
+    assert main(["cache", "build", str(llm), str(data), "--out", str(tmp_path / "c.sqlite"), "--quiet"]) == 2
+    assert "fitted on another catalogue" in capsys.readouterr().err and not (tmp_path / "c.sqlite").exists()
     assert main(["evaluate", str(llm), str(data), "--quiet", "--cold-trained-on-all", *cold]) == 2
     capsys.readouterr()
     assert main(["evaluate", "-", str(data), "--no-llm", "--cold-trained-on-all", "--quiet"]) == 2

@@ -134,3 +134,14 @@ def test_evaluate_runs_the_baselines_it_is_asked_for(tmp_path, capsys):
     assert main(["evaluate", "-", str(tmp_path / "d"), "--no-llm", "--baselines", "bm25"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["error: --baselines: unknown baseline 'bm25' (choose from popularity, sasrec, text, or none)"]
+
+
+def test_a_bounded_evaluation_trains_sasrec_on_its_users_only():
+    from sidrec.data import leave_one_out
+    from sidrec.evaluate import users_only
+
+    split = leave_one_out({"u1": list("abcde"), "u2": list("fghij"), "u3": list("klmno")})
+    part = users_only(split, {"u1", "u3"})
+    assert part.train_sequences == {"u1": list("abc"), "u3": list("klm")}
+    assert {s.user_id for s in part.train + part.valid + part.test} == {"u1", "u3"}
+    assert len(part.train) == 4 and [s.target for s in part.valid] == ["d", "n"]

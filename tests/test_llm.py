@@ -244,6 +244,12 @@ def test_cli_llm_train_end_to_end(base, tmp_path, capsys):
     assert main([*args, "--max-steps", "4", "--resume"]) == 0
     resumed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert resumed["steps"] == 4 and resumed["resumed_from_step"] == 2
+    # resuming the finished run at the same budget changes nothing: no fifth step, the same artifact
+    adapter = (tmp_path / "llm" / "adapter.safetensors").read_bytes()
+    assert main([*args, "--max-steps", "4", "--resume"]) == 0
+    again = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert again["steps"] == 4 and again["resumed_from_step"] == 4
+    assert (tmp_path / "llm" / "adapter.safetensors").read_bytes() == adapter
 
 
 def test_token_space_recovers_init_and_finds_the_keyword_word(base, tmp_path):
