@@ -99,7 +99,7 @@ def tokenizer_config_from_args(args):
         balanced=args.balanced,
         seed=args.seed,
     )
-    e = EmbedConfig(embedding=args.embedding, behavior_weight=args.behavior_weight)
+    e = EmbedConfig(embedding=args.embedding, behavior_weight=args.behavior_weight, text_precision=args.text_precision)
     return TokenizerConfig(q, e)
 
 
@@ -464,7 +464,7 @@ Without a split of its own, a dataset is split leave-one-out per user (last item
 
 def build_parser() -> argparse.ArgumentParser:
     """Every option's default is read from the config dataclass it fills, and `--help` shows it."""
-    from sidrec.embed import EMBEDDINGS, EmbedConfig
+    from sidrec.embed import EMBEDDINGS, PRECISIONS, EmbedConfig
     from sidrec.evaluate import EvalConfig
     from sidrec.generate import GenerateConfig
     from sidrec.llm import INITS
@@ -511,6 +511,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--behavior-weight", type=float, default=embed.behavior_weight, help="fused: the behaviour's share (0..1)"
     )
     sp.add_argument("--seed", type=int, default=quant.seed, help="k-means / RQ-VAE seed")
+    sp.add_argument(
+        "--text-precision", default=embed.text_precision, choices=PRECISIONS,
+        help="the text encoder's arithmetic: auto (bfloat16 where native, else float32), or int8 on a CPU "
+        "(faster without AVX-512, about one item neighbour in ten moves)",
+    )  # fmt: skip
     sp.add_argument(
         "--import-index", metavar="PATH|published", help="import a published .index.json instead of fitting"
     )

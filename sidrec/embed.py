@@ -30,10 +30,12 @@ from sidrec.errors import SidrecError
 from sidrec.progress import ProgressFn
 
 EMBEDDINGS = ("text", "behavior", "fused")
+PRECISIONS = ("auto", "float32", "bfloat16", "int8")  # of the text encoder (`text_precision`)
 TEXT_MODEL = "all-MiniLM-L6-v2"
 
 
 EMBEDDINGS = ("text", "behavior", "fused")
+PRECISIONS = ("auto", "float32", "bfloat16", "int8")  # of the text encoder (`text_precision`)
 
 
 @dataclass(frozen=True)
@@ -45,8 +47,13 @@ class EmbedConfig:
     max_description_chars: int = 300  # long descriptions are truncated before encoding
     batch_size: int = 32
     text_model: str = TEXT_MODEL  # the bundled model, or a local sentence-transformers folder
+    # the text encoder's arithmetic (`text_precision`): int8 is 2.5x faster on AVX2-only CPUs but moves about one
+    # item neighbour in ten (BENCHMARKS.md, text embeddings), so it is a choice, not the default
+    text_precision: str = "auto"
 
     def __post_init__(self):
+        if self.text_precision not in PRECISIONS:
+            raise SidrecError(f"unknown text precision {self.text_precision!r} (choose from {', '.join(PRECISIONS)})")
         if self.embedding not in EMBEDDINGS:
             raise SidrecError(f"unknown embedding {self.embedding!r} (choose from {', '.join(EMBEDDINGS)})")
         if not 0.0 <= self.behavior_weight <= 1.0:
@@ -78,13 +85,36 @@ def text_model_path(name: str = TEXT_MODEL) -> Path:
 
 
 @lru_cache(maxsize=2)
-def load_text_model(name: str = TEXT_MODEL, device: str = "auto"):
+def load_text_model(name: str = TEXT_MODEL, device: str = "auto", int8: bool = False):
+    """The sentence encoder; with `int8`, a copy whose linear layers are dynamically quantized to int8 (CPU)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if int8:
+        import warnings
+
+        from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+        with warnings.catch_warnings():  # the quantized-tensor API is marked for a future replacement
+            warnings.simplefilter("ignore")  # one scale per output row: closer to float32 than one per matrix
+            return quantize_dynamic(load_text_model(name, "cpu"), {torch.nn.Linear: per_channel_dynamic_qconfig})
     from sentence_transformers import SentenceTransformer
 
     from sidrec.device import pick
 
     return SentenceTransformer(str(text_model_path(name)), device=str(pick(device)), local_files_only=True)
+
+
+def text_precision(device: torch.device, precision: str = "auto") -> str:
+    """The arithmetic of the text encoder. auto: bfloat16 where the device computes it natively (GPUs, CPUs with
+    AVX512-BF16 or AMX), else float32. int8 (dynamic quantization of the linear layers) is CPU only."""
+    from sidrec.device import bf16_native
+
+    if precision not in PRECISIONS:
+        raise SidrecError(f"unknown text precision {precision!r} (choose from {', '.join(PRECISIONS)})")
+    if precision == "auto":
+        return "bfloat16" if bf16_native(device) else "float32"
+    if precision == "int8" and device.type != "cpu":
+        raise SidrecError("int8 text embeddings run on the CPU only")
+    return precision
 
 
 def encode_texts(
@@ -95,24 +125,27 @@ def encode_texts(
     use_cache: bool = True,
     max_seq_length: int = 128,
     device: str | None = "auto",
+    precision: str = "auto",
 ) -> np.ndarray:
     """L2-normalised sentence embeddings (n, 384), cached on disk by content hash.
 
     Texts are encoded in chunks of 512 so that sentence-transformers' length
     sorting removes most padding, with a progress report after each chunk.
+    `precision` (`text_precision`): bfloat16 where native by default (about 3x faster on such CPUs).
     """
-    from sidrec.device import autocast_dtype, pick
+    from sidrec.device import pick
 
     dev = pick(device)
-    dtype = autocast_dtype(dev)  # bfloat16 where the device computes it natively (about 3x faster on such CPUs)
-    ident = [model_name, str(max_seq_length), str(dtype), dev.type]
+    arithmetic = text_precision(dev, precision)
+    dtype = torch.bfloat16 if arithmetic == "bfloat16" else None
+    ident = [model_name, str(max_seq_length), str(dtype) if arithmetic != "int8" else "int8", dev.type]
     key = hashlib.sha256("\0".join([*ident, *texts]).encode()).hexdigest()[:24]
     path = cache_dir() / "text" / f"{key}.npy"
     if use_cache and path.exists():
         if progress:
             progress(1.0, "text embeddings: cached")
         return np.load(path, allow_pickle=False)
-    model = load_text_model(model_name, str(dev))
+    model = load_text_model(model_name, str(dev), int8=arithmetic == "int8")
     model.max_seq_length = max_seq_length
     chunks, step = [], 512
     for start in range(0, len(texts), step):
@@ -203,7 +236,7 @@ def item_embeddings(
         raise SidrecError(f"embedding {config.embedding!r} needs interactions; this catalogue has none (use text)")
     if config.embedding == "behavior":
         return behavior_embeddings(item_ids, train_sequences, config.behavior_dim, config.window)
-    text = encode_texts(texts, config.text_model, config.batch_size, progress)
+    text = encode_texts(texts, config.text_model, config.batch_size, progress, precision=config.text_precision)
     if config.embedding == "text":
         return text
     behavior = behavior_embeddings(item_ids, train_sequences, config.behavior_dim, config.window)
@@ -214,7 +247,7 @@ def cold_item_embedding(texts: Sequence[str], config: EmbedConfig, dim: int) -> 
     """Embeddings for items with no history: text only, behaviour part zero."""
     if config.embedding == "behavior":
         raise SidrecError("a behaviour-only tokenizer cannot encode a new item from its text; fit on text or fused")
-    text = encode_texts(texts, config.text_model, config.batch_size, use_cache=False)
+    text = encode_texts(texts, config.text_model, config.batch_size, use_cache=False, precision=config.text_precision)
     if config.embedding == "text":
         return text
     return fuse(text, np.zeros((len(texts), dim - text.shape[1]), np.float32), config.behavior_weight)

@@ -226,7 +226,9 @@ class SIDTokenizer:
         """
         cfg = self.config.embed
         if cfg.embedding == "fused" and self.item_embeddings is not None:
-            text = encode_texts(list(texts), cfg.text_model, cfg.batch_size, use_cache=False)
+            text = encode_texts(
+                list(texts), cfg.text_model, cfg.batch_size, use_cache=False, precision=cfg.text_precision
+            )
             emb = cold_fused(text, self.item_embeddings, cfg.behavior_weight, placement)
         else:  # text alone (a behaviour part of zeros for a fused tokenizer without its item embeddings)
             emb = cold_item_embedding(texts, cfg, self.stats.get("embedding_dim"))

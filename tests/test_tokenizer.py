@@ -189,3 +189,21 @@ def test_fuse_weights_similarities():
     # cos_fused = 0.75 * cos_text + 0.25 * cos_behavior = 0.75 * 0 + 0.25 * 1
     assert f[0] @ f[1] == pytest.approx(0.25)
     assert np.allclose(np.linalg.norm(f, axis=1), 1.0)
+
+
+def test_int8_text_embeddings_stay_close_to_float32_and_are_cached_apart():
+    import numpy as np
+
+    from sidrec.embed import EmbedConfig, encode_texts
+    from sidrec.errors import SidrecError
+
+    texts = ["Ultralight 2-Person Backpacking Tent, Waterproof, Olive", "Burr Coffee Grinder, 40 Settings, Black",
+             "Noise Cancelling Wireless Headphones, Bluetooth 5.3, Sand"]  # fmt: skip
+    full = encode_texts(texts, precision="float32")
+    int8 = encode_texts(texts, precision="int8")
+    assert not np.array_equal(full, int8), "a different arithmetic, not the float32 result from the cache"
+    assert np.allclose(np.linalg.norm(int8, axis=1), 1.0, atol=1e-4)
+    cosines = (full * int8).sum(1)
+    assert cosines.min() > 0.95, cosines
+    with pytest.raises(SidrecError, match="unknown text precision"):
+        EmbedConfig(text_precision="fp8")
