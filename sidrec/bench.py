@@ -87,7 +87,7 @@ def bench_tokenizer(
                 )
         indexes = [] if quick else _published_indexes(folder)
         for path in indexes:
-            from sidrec.data import read_index
+            from sidrec.layouts import read_index
 
             tok = import_index(ds.item_ids, read_index(path, ds.items))
             s = tok.stats

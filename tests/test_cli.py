@@ -73,7 +73,8 @@ def test_bench_ablation_writes_the_table_the_app_reads(tmp_path, monkeypatch, ca
 
 def test_command_line_defaults_are_the_configs_defaults(tmp_path):
     """Options are read from the dataclasses: with no option given, the configs built are the default ones."""
-    from sidrec.cli import build_parser, tokenizer_config_from_args, train_config_from_args
+    from sidrec.cli import build_parser
+    from sidrec.commands import tokenizer_config_from_args, train_config_from_args
     from sidrec.model import TrainConfig
     from sidrec.tokenizer import TokenizerConfig
 

@@ -1,0 +1,252 @@
+"""The three dataset layouts, detected from a folder's files, each loaded into a `Dataset`:
+
+- generic:    items.{csv,jsonl,parquet} (+ interactions.{csv,jsonl,parquet})
+- lcrec:      <Name>.item.json + <Name>.inter.json (+ <Name>.index.json), as LC-Rec/LETTER ship them
+- minionerec: <Cat>.item.json, <Cat>.index.json, valid/*.csv, test/*.csv (+ train/*.csv)
+
+`load_dataset` (also `sidrec.data.load_dataset`) picks the layout and raises one `SidrecError` line on bad input.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from sidrec.data import Dataset, Sample, Split
+from sidrec.errors import SidrecError
+from sidrec.tables import (
+    cell_to_str,
+    check_text_file,
+    find_table,
+    normalise_items,
+    read_table,
+    require_columns,
+    row_label,
+)
+
+
+def load_generic(folder: Path, items_path: Path, inter_path: Path | None) -> Dataset:
+    items = normalise_items(read_table(items_path), items_path.name)
+    sequences: dict[str, list[str]] = {}
+    notes = []
+    if inter_path is not None:
+        sequences = _sequences_from_interactions(read_table(inter_path), items, inter_path.name)
+    else:
+        notes.append("no interactions file: the catalogue can be tokenized and explored, not evaluated")
+    return Dataset(folder.name, "generic", items, sequences, notes=notes)
+
+
+def _sequences_from_interactions(df: pd.DataFrame, items: pd.DataFrame, fname: str) -> dict[str, list[str]]:
+    require_columns(df, ("user_id", "item_id"), fname)
+    df = df.reset_index(drop=True)
+    df["user_id"] = df["user_id"].str.strip()
+    df["item_id"] = df["item_id"].str.strip()
+    for col in ("user_id", "item_id"):
+        empty = df.index[df[col] == ""].tolist()
+        if empty:
+            raise SidrecError(f"{row_label(df, empty[0], fname)}: empty {col}")
+    unknown = ~df["item_id"].isin(items.index)
+    if unknown.any():
+        pos = int(unknown.to_numpy().nonzero()[0][0])
+        n = int(unknown.sum())
+        more = f" ({n - 1} more rows name unknown items)" if n > 1 else ""
+        raise SidrecError(
+            f"{row_label(df, pos, fname)}: unknown item_id {df.at[pos, 'item_id']!r}, not in the items file{more}"
+        )
+    df["_order"] = range(len(df))
+    if "timestamp" in df.columns and (df["timestamp"] != "").any():
+        ts = pd.to_numeric(df["timestamp"], errors="coerce")
+        bad = ts.isna()
+        if bad.any():
+            pos = int(bad.to_numpy().nonzero()[0][0])
+            raise SidrecError(
+                f"{row_label(df, pos, fname)}: column 'timestamp' is not a number ({df.at[pos, 'timestamp']!r})"
+            )
+        df["_ts"] = ts
+        df = df.sort_values(["_ts", "_order"], kind="stable")
+    sequences: dict[str, list[str]] = {}
+    for user, item in zip(df["user_id"], df["item_id"], strict=True):
+        sequences.setdefault(user, []).append(item)
+    return sequences
+
+
+def _read_json_dict(path: Path) -> dict:
+    text = check_text_file(path)
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise SidrecError(f"{path.name} line {e.lineno}: not valid JSON ({e.msg})") from None
+    if not isinstance(obj, dict) or not obj:
+        raise SidrecError(f"{path.name}: expected a non-empty JSON object")
+    return obj
+
+
+def _items_from_item_json(path: Path) -> pd.DataFrame:
+    raw = _read_json_dict(path)
+    rows = []
+    for iid, meta in raw.items():
+        if not isinstance(meta, dict):
+            raise SidrecError(f"{path.name} item {iid!r}: expected an object with a title")
+        if "title" not in meta:
+            raise SidrecError(f"{path.name} item {iid!r}: missing required field 'title'")
+        row = {"item_id": str(iid)}
+        for k, v in meta.items():
+            row[k] = cell_to_str(_unrepr_list(v))
+        rows.append(row)
+    df = pd.DataFrame(rows, dtype=str).fillna("")
+    return normalise_items(df, path.name)
+
+
+def _unrepr_list(value):
+    """MiniOneRec stores descriptions as the Python repr of a list of strings."""
+    if isinstance(value, str) and value.startswith("[") and value.endswith("]"):
+        try:
+            parsed = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            return value
+        if isinstance(parsed, list):
+            return " ".join(str(v) for v in parsed)
+    return value
+
+
+def read_index(path: Path, items: pd.DataFrame) -> dict[str, list[str]]:
+    raw = _read_json_dict(path)
+    index = {}
+    for iid, tokens in raw.items():
+        if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
+            raise SidrecError(f"{path.name} item {iid!r}: expected a list of token strings")
+        index[str(iid)] = tokens
+    missing = [i for i in items.index if i not in index]
+    if missing:
+        raise SidrecError(f"{path.name}: no SID for {len(missing)} items (first: {missing[0]!r})")
+    return index
+
+
+def load_lcrec(folder: Path, name: str) -> Dataset:
+    items = _items_from_item_json(folder / f"{name}.item.json")
+    inter_path = folder / f"{name}.inter.json"
+    raw = _read_json_dict(inter_path)
+    known = set(items.index)
+    sequences = {}
+    for user, seq in raw.items():
+        if not isinstance(seq, list):
+            raise SidrecError(f"{inter_path.name} user {user!r}: expected a list of item ids")
+        seq = [str(i) for i in seq]
+        for pos, iid in enumerate(seq):
+            if iid not in known:
+                raise SidrecError(f"{inter_path.name} user {user!r} position {pos}: unknown item {iid!r}")
+        sequences[str(user)] = seq
+    index_path = folder / f"{name}.index.json"
+    index = read_index(index_path, items) if index_path.exists() else None
+    return Dataset(name, "lcrec", items, sequences, published_index=index)
+
+
+def _parse_list_cell(value: str, where: str) -> list[str]:
+    try:
+        parsed = ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        raise SidrecError(f"{where}: expected a list literal, found {value[:40]!r}") from None
+    if not isinstance(parsed, (list, tuple)):
+        raise SidrecError(f"{where}: expected a list literal, found {value[:40]!r}")
+    return [str(v) for v in parsed]
+
+
+def _samples_from_csvs(folder: Path, split: str, known: set[str]) -> list[Sample] | None:
+    paths = sorted((folder / split).glob("*.csv")) if (folder / split).is_dir() else []
+    if not paths:
+        return None
+    samples = []
+    for path in paths:
+        df = read_table(path)
+        require_columns(df, ("user_id", "history_item_id", "item_id"), f"{split}/{path.name}")
+        for pos, (user, hist, target) in enumerate(
+            zip(df["user_id"], df["history_item_id"], df["item_id"], strict=True)
+        ):
+            where = f"{split}/{row_label(df, pos, path.name)}"
+            history = _parse_list_cell(hist, where)
+            for iid in [*history, target]:
+                if iid not in known:
+                    raise SidrecError(f"{where}: unknown item {iid!r}")
+            samples.append(Sample(user, tuple(history), target))
+    return samples
+
+
+def load_minionerec(folder: Path, name: str) -> Dataset:
+    items = _items_from_item_json(folder / f"{name}.item.json")
+    index_path = folder / f"{name}.index.json"
+    index = read_index(index_path, items) if index_path.exists() else None
+    known = set(items.index)
+    train = _samples_from_csvs(folder, "train", known)
+    valid = _samples_from_csvs(folder, "valid", known) or []
+    test = _samples_from_csvs(folder, "test", known) or []
+    notes = []
+    if train is None:
+        # What training may see without a train file: the histories of the
+        # valid rows, which precede every valid and test target in time.
+        notes.append("train split missing: training sees only the histories of the valid rows")
+        train_seqs: dict[str, list[str]] = {}
+        for s in valid:
+            train_seqs[s.user_id] = _merge_window(train_seqs.get(s.user_id, []), list(s.history))
+        train = []
+    else:
+        train_seqs = {}
+        for s in train:
+            train_seqs[s.user_id] = _merge_window(train_seqs.get(s.user_id, []), [*s.history, s.target])
+    # Sequences for statistics: each user's windows chained in split order.
+    sequences: dict[str, list[str]] = {}
+    for s in [*train, *valid, *test]:
+        sequences[s.user_id] = _merge_window(sequences.get(s.user_id, []), [*s.history, s.target])
+    notes.append("sequences are reconstructed from sliding-window rows (histories hold at most 10 items)")
+    split = Split(train, valid, test, train_seqs, protocol="minionerec time-ordered 8:1:1 rows")
+    return Dataset(name, "minionerec", items, sequences, index, split, notes)
+
+
+def _merge_window(seq: list[str], window: list[str]) -> list[str]:
+    """Append a sliding window to a sequence, skipping the overlap.
+
+    >>> _merge_window(["a", "b", "c"], ["b", "c", "d"])
+    ['a', 'b', 'c', 'd']
+    """
+    for k in range(min(len(seq), len(window)), 0, -1):
+        if seq[-k:] == window[:k]:
+            return seq + window[k:]
+    return seq + window
+
+
+def detect_layout(folder: Path) -> tuple[str, str]:
+    """(layout, name) of a data folder."""
+    if not folder.is_dir():
+        raise SidrecError(f"{folder}: no such folder")
+    if find_table(folder, "items") is not None:
+        return "generic", folder.name
+    item_jsons = sorted(folder.glob("*.item.json"))
+    if len(item_jsons) == 1:
+        name = item_jsons[0].name[: -len(".item.json")]
+        if (folder / f"{name}.inter.json").exists():
+            return "lcrec", name
+        if (folder / "valid").is_dir() or (folder / "test").is_dir():
+            return "minionerec", name
+        raise SidrecError(f"{folder}: found {name}.item.json but neither {name}.inter.json nor valid/ and test/")
+    if len(item_jsons) > 1:
+        raise SidrecError(f"{folder}: several *.item.json files; keep one dataset per folder")
+    raise SidrecError(
+        f"{folder}: no dataset found (expected items.csv/jsonl/parquet, <Name>.item.json + <Name>.inter.json, "
+        "or MiniOneRec's <Cat>.item.json with valid/ and test/)"
+    )
+
+
+def load_dataset(folder: str | Path) -> Dataset:
+    """Load any supported layout; raises SidrecError with one line on bad input."""
+    folder = Path(folder)
+    layout, name = detect_layout(folder)
+    try:
+        if layout == "generic":
+            return load_generic(folder, find_table(folder, "items"), find_table(folder, "interactions"))
+        if layout == "lcrec":
+            return load_lcrec(folder, name)
+        return load_minionerec(folder, name)
+    except OSError as e:
+        raise SidrecError(f"{folder}: cannot read {e.filename or ''} ({e.strerror})") from None
