@@ -79,7 +79,7 @@ def tiny_ws(tmp_path_factory):
     """A small workspace with a tokenizer (in a private workspaces root) and a tiny random Llama as base."""
     from sidrec.cli import main
     from sidrec.sample import SampleConfig, write_sample
-    from tests.test_llm import tiny_base
+    from tests.tiny import tiny_base
     from webapp.workspace import create_workspace
 
     root = tmp_path_factory.mktemp("align")

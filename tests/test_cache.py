@@ -6,13 +6,13 @@ import pytest
 
 from sidrec.cache import TopKCache, build_cache, compare, merge_caches, rank_agreement
 from sidrec.errors import SidrecError
-from tests.test_generate import IDS, rec_factory  # noqa: F401  (fixture)
+from tests.tiny import IDS
 
 HIST = {f"u{n}": [IDS[(n * 5) % 14], IDS[(n * 3 + 1) % 14]] for n in range(9)}
 
 
 @pytest.fixture(scope="module")
-def rec(rec_factory):  # noqa: F811
+def rec(rec_factory):
     return rec_factory(num_beams=6, top_k=5)
 
 
@@ -94,7 +94,7 @@ def test_rank_agreement_hand_cases():
     assert rank_agreement(["a", "b"], ["x", "y"]) == 1.0
 
 
-def test_cached_lists_hold_no_item_the_user_has(rec, rec_factory, tmp_path):  # noqa: F811
+def test_cached_lists_hold_no_item_the_user_has(rec, rec_factory, tmp_path):
     everything = {u: [*h, IDS[(n * 7 + 2) % 14]] for n, (u, h) in enumerate(HIST.items())}  # one older item each
     build_cache(rec, HIST, tmp_path / "c.sqlite", "model-a", k=5, exclude={u: set(s) for u, s in everything.items()})
     cache = TopKCache(tmp_path / "c.sqlite")

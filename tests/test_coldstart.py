@@ -58,7 +58,7 @@ def test_by_target_splits_users_and_their_metrics():
 
 def test_cold_start_run_end_to_end(data, tmp_path, capsys):
     from sidrec.cli import main
-    from tests.test_llm import tiny_base
+    from tests.tiny import tiny_base
 
     cold = ["--cold-items", "0.1", "--cold-seed", "2"]
     tok, llm = tmp_path / "tok", tmp_path / "llm"

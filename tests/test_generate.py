@@ -6,37 +6,9 @@ import torch
 
 import sidrec.trie as trie_module
 from sidrec.errors import SidrecError
-from sidrec.generate import GenerateConfig, Recommender, hf_generate
-from sidrec.llm import add_sid_vocabulary, init_sid_rows, load_base
-from sidrec.tokenizer import import_index
+from sidrec.generate import hf_generate
 from sidrec.trie import PrefixTrie
-from tests.test_llm import tiny_base
-
-# 14 items, 3 levels of (3, 3, 2) codes: a ragged tree
-CODES = [(0, 0, 0), (0, 0, 1), (0, 1, 0), (0, 2, 0), (0, 2, 1), (1, 0, 0), (1, 1, 0), (1, 1, 1),
-         (1, 2, 0), (2, 0, 0), (2, 0, 1), (2, 1, 0), (2, 2, 0), (2, 2, 1)]  # fmt: skip
-IDS = [f"i{n}" for n in range(len(CODES))]
-
-
-def make_sid_tok():
-    index = {iid: [f"<{'abc'[lv]}_{c}>" for lv, c in enumerate(codes)] for iid, codes in zip(IDS, CODES, strict=True)}
-    return import_index(IDS, index)
-
-
-@pytest.fixture(scope="module")
-def rec_factory(tmp_path_factory):
-    folder = tiny_base(tmp_path_factory.mktemp("tiny"))
-
-    def make(**config):
-        sid_tok = make_sid_tok()  # a fresh one each time: cold start adds items to it
-        model, tok = load_base(folder)
-        n_base = model.get_input_embeddings().weight.shape[0]
-        ids = add_sid_vocabulary(model, tok, sid_tok.tokens())
-        init_sid_rows(model, tok, ids, [[]] * len(ids), "random", n_base_rows=n_base, seed=1)
-        return Recommender(model, tok, sid_tok, GenerateConfig(**config))
-
-    return make
-
+from tests.tiny import CODES, IDS
 
 HISTORIES = [["i0", "i5"], ["i13"], ["i2", "i3", "i4", "i9"], ["i7"]]
 

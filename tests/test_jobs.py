@@ -11,7 +11,7 @@ from sidrec.errors import SidrecError
 from sidrec.model import TrainConfig, log_history
 from sidrec.sample import SampleConfig, write_sample
 from sidrec.tasks import TaskConfig
-from tests.test_llm import tiny_base
+from tests.tiny import tiny_base
 from webapp.jobs import JobBoard, TrainingJob, loss_curves, one_line
 
 

@@ -13,8 +13,8 @@ from sidrec.model import TrainConfig, load_model, log_history
 from sidrec.tasks import Example
 from sidrec.token_space import TokenRows, nearest_words
 from sidrec.train import train
+from tests.tiny import WORDS, tiny_base
 
-WORDS = "purchase history next item answer yes no tent stove camping coffee grinder kitchen outdoor light lamp".split()
 SID_TOKENS = ["<a_0>", "<a_1>", "<b_0>", "<b_1>", "<c_0>"]
 KEYWORDS = {
     "<a_0>": {"keywords": ["tent", "camping", "outdoor"]},
@@ -23,33 +23,6 @@ KEYWORDS = {
     "<b_1>": {"keywords": []},
     "<c_0>": {"keywords": ["kitchen light"]},
 }
-
-
-def tiny_base(folder, tie=True):
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
-    vocab = {w: i for i, w in enumerate(["<pad>", "<unk>", "</s>", *WORDS, "?", ":", ",", "."])}
-    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Whitespace(), pre_tokenizers.Punctuation()])
-    hf_tok = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", unk_token="<unk>", eos_token="</s>")
-    config = LlamaConfig(
-        vocab_size=len(vocab),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=256,
-        tie_word_embeddings=tie,
-        pad_token_id=0,
-        eos_token_id=2,
-        bos_token_id=2,
-    )
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(folder)
-    hf_tok.save_pretrained(folder)
-    return str(folder)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ real subprocess, exactly as a user starts it.
 """
 
 import json
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -13,16 +12,12 @@ import sys
 import pytest
 
 from sidrec.parallel import split_shard
-from tests.test_llm import tiny_base
+from tests.tiny import tiny_base
 
 
 def run(args: list[str], processes: int = 1) -> dict:
-    if processes > 1:
-        with socket.socket() as s:  # a free port for the process group
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(processes),
-                    "--master_port", str(port)]  # fmt: skip
+    if processes > 1:  # standalone: the launcher picks a free port for the process group itself
+        launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(processes)]
         cmd = [*launcher, "-m", "sidrec", *args]
     else:
         cmd = [sys.executable, "-m", "sidrec", *args]

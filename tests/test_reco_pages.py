@@ -85,7 +85,7 @@ def tiny(tmp_path_factory):
     """A workspace of 300 items and 150 users, its tokenizer and a 2-step model on a tiny random Llama."""
     from sidrec.cli import main
     from sidrec.sample import SampleConfig, write_sample
-    from tests.test_llm import tiny_base
+    from tests.tiny import tiny_base
     from webapp.workspace import create_workspace
 
     root = tmp_path_factory.mktemp("reco")
