@@ -232,6 +232,13 @@ def detect_layout(folder: Path) -> tuple[str, str]:
         raise SidrecError(f"{folder}: found {name}.item.json but neither {name}.inter.json nor valid/ and test/")
     if len(item_jsons) > 1:
         raise SidrecError(f"{folder}: several *.item.json files; keep one dataset per folder")
+    inter = sorted(folder.glob("*.inter.json"))
+    if inter:  # an LC-Rec folder that ships histories without item text (e.g. Beauty, Instruments, Games)
+        name = inter[0].name[: -len(".inter.json")]
+        raise SidrecError(
+            f"{folder}: found {inter[0].name} but no {name}.item.json: this LC-Rec folder has no item text "
+            "(titles, descriptions), which fitting a tokenizer, its keywords and the text tasks need"
+        )
     raise SidrecError(
         f"{folder}: no dataset found (expected items.csv/jsonl/parquet, <Name>.item.json + <Name>.inter.json, "
         "or MiniOneRec's <Cat>.item.json with valid/ and test/)"

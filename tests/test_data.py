@@ -175,6 +175,11 @@ def test_no_dataset(tmp_path):
     expect_error(tmp_path, "no dataset found")
 
 
+def test_an_lcrec_folder_without_item_text_names_the_missing_file(tmp_path):
+    (tmp_path / "Beauty.inter.json").write_text('{"0": [0, 1, 2]}')
+    expect_error(tmp_path, "found Beauty.inter.json but no Beauty.item.json", "no item text")
+
+
 def test_cli_reports_one_line_and_status_2(tmp_path, capsys):
     folder = write_generic(tmp_path / "d", inter=INTER + [("u3", "ghost", 9)])
     assert main(["data", "check", str(folder), "--json"]) == 2
