@@ -114,15 +114,15 @@ def evaluate(
         )  # fmt: skip
         rec = Recommender.from_dirs(model_dir, tokenizer_dir_for(model_dir, tokenizer_dir), gen)
         rec.sid_tok.require_catalogue(trained_on.fingerprint(), ds.name)
+        lineage |= {  # the artifacts as saved (before any withheld item is placed)
+            "model_fingerprint": model_fingerprint(model_dir),
+            "tokenizer_fingerprint": rec.sid_tok.fingerprint(),
+        }
         if withheld:  # the cold items enter the catalogue by their text alone
             new = [i for i in ds.item_ids if i in cold]
             text = dict(zip(ds.item_ids, ds.item_text(rec.sid_tok.config.embed.max_description_chars), strict=True))
             rec.add_items(new, [text[i] for i in new])
             placed = {"placed": len(new), "unreachable": sum(rec.lacks_tokens(i) for i in new)}
-        lineage |= {
-            "model_fingerprint": model_fingerprint(model_dir),
-            "tokenizer_fingerprint": rec.sid_tok.fingerprint(),
-        }
         t0 = time.perf_counter()
         recs = []
         chunk = max(config.batch_size, rec.batch_size)  # a GPU takes larger batches

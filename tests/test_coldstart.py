@@ -75,6 +75,9 @@ def test_cold_start_run_end_to_end(data, tmp_path, capsys):
     result = json.loads(out.read_text())
     withheld = set(cold_items(load_dataset(data), ColdConfig(0.1, seed=2)))
     assert result["cold_start"]["items"] == result["cold_start"]["placed"] == len(withheld) == 30
+    from sidrec.tokenizer import SIDTokenizer
+
+    assert result["tokenizer_fingerprint"] == SIDTokenizer.load(tok).fingerprint(), "the artifact as saved"
     groups = result["by_target"]
     assert groups["cold"]["users"] + groups["warm"]["users"] == result["users"]
     assert groups["cold"]["users"] == sum(u["target"] in withheld for u in result["per_user"]) > 0
