@@ -82,6 +82,8 @@ def taxonomy() -> tuple[Category, ...]:
 
 
 def type_rows() -> list[TypeRow]:
+    """Every product type with its category and subcategory, in file order; checks that type names are unique
+    and that every complement names a type."""
     rows: list[TypeRow] = []
     for ci, cat in enumerate(taxonomy()):
         for sub in cat.subcategories:
@@ -98,6 +100,7 @@ def type_rows() -> list[TypeRow]:
 
 
 def brand_names() -> list[str]:
+    """Every brand once, in order of first appearance."""
     return list(dict.fromkeys(brand for cat in taxonomy() for brand in cat.brands))
 
 
