@@ -12,6 +12,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from sidrec.device import peak_memory
 from sidrec.errors import SidrecError
 from sidrec.progress import ProgressFn
 
@@ -364,6 +365,7 @@ def cmd_bench_decode(args) -> int:
     from sidrec.bench import bench_decode
 
     result = bench_decode(args.model_dir, args.data, users=args.users, beams=args.beams, k=args.k)
+    result |= peak_memory()
     emit(result, args.json, "\n".join(f"{k}: {v}" for k, v in result.items()))
     return 0
 
@@ -372,6 +374,7 @@ def cmd_bench_cache(args) -> int:
     from sidrec.bench import bench_cache
 
     result = bench_cache(args.model_dir, args.data, users=args.users, k=args.k)
+    result |= peak_memory()
     emit(result, args.json, "\n".join(f"{k}: {v}" for k, v in result.items()))
     return 0
 
@@ -383,6 +386,7 @@ def cmd_bench_tokenizer(args) -> int:
     from sidrec.bench import bench_tokenizer
 
     result = bench_tokenizer(args.data, args.out, quick=args.quick, codebook_size=args.codebook_size)
+    result |= peak_memory()
     emit(result, args.json, result["markdown"])
     return 0
 
@@ -395,6 +399,7 @@ def cmd_bench_train(args) -> int:
         f"ours {result['ours_tokens_per_second']} tokens/s vs plain Trainer "
         f"{result['plain_trainer_tokens_per_second']} tokens/s: {result['speedup']}x"
     )
+    result |= peak_memory()
     emit(result, args.json, human)
     return 0
 
@@ -413,5 +418,6 @@ def cmd_bench_ablation(args) -> int:
         f"{r['variant']}: valid loss {r['valid_loss']}" + (f", recall@10 {r['recall@10']}" if "recall@10" in r else "")
         for r in result["rows"]
     )
+    result |= peak_memory()
     emit(result, args.json, human)
     return 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import platform
+import sys
 from functools import cache
 
 import torch
@@ -81,6 +82,18 @@ def cpu_flags() -> tuple[str, ...]:
 
 def cpu_count() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def peak_memory() -> dict:
+    """This process's peak resident memory so far (GB), and its peak CUDA allocation when it used a GPU: the
+    figure every benchmark states beside its result."""
+    import resource
+
+    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    out = {"peak_rss_gb": round(kib * 1024 / 1e9 * (1 / 1024 if sys.platform == "darwin" else 1), 2)}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        out["peak_gpu_gb"] = round(torch.cuda.max_memory_allocated() / 1e9, 2)
+    return out
 
 
 def describe(device: torch.device | str | None = None) -> str:

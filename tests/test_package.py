@@ -62,3 +62,17 @@ def test_search_and_evaluation_do_not_import_training():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "[]"
+
+
+def test_peak_memory_rises_with_what_the_process_holds():
+    """The peak every benchmark states: in a fresh process, holding 300 MB more raises it by at least that much."""
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np; from sidrec.device import peak_memory; a = peak_memory()['peak_rss_gb']; "
+        "block = np.ones(300_000_000 // 8); b = peak_memory()['peak_rss_gb']; print(a, b, block.sum() > 0)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    before, after, touched = out.stdout.split()
+    assert touched == "True" and float(after) >= float(before) + 0.29
