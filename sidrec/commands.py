@@ -412,12 +412,12 @@ def cmd_bench_ablation(args) -> int:
         args.data, args.tokenizer, steps=args.steps, variants=args.variants, users=args.users,
         progress=lambda msg: print(msg, file=sys.stderr, flush=True),
     )  # fmt: skip
+    result |= peak_memory()
     if args.out:
         write_json_atomic(args.out, result)
     human = "\n".join(
         f"{r['variant']}: valid loss {r['valid_loss']}" + (f", recall@10 {r['recall@10']}" if "recall@10" in r else "")
         for r in result["rows"]
     )
-    result |= peak_memory()
     emit(result, args.json, human)
     return 0
