@@ -86,11 +86,18 @@ def cpu_count() -> int:
 
 def peak_memory() -> dict:
     """This process's peak resident memory so far (GB), and its peak CUDA allocation when it used a GPU: the
-    figure every benchmark states beside its result."""
-    import resource
+    figure every benchmark states beside its result. On Linux the high-water mark of the process's own memory
+    (VmHWM: a process started from a larger one does not inherit that one's peak, unlike ru_maxrss)."""
+    out = {"peak_rss_gb": None}
+    try:
+        with open("/proc/self/status") as f:
+            kib = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+        out["peak_rss_gb"] = round(kib * 1024 / 1e9, 2)
+    except (OSError, StopIteration, ValueError):
+        import resource
 
-    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    out = {"peak_rss_gb": round(kib * 1024 / 1e9 * (1 / 1024 if sys.platform == "darwin" else 1), 2)}
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # bytes on macOS, KiB elsewhere
+        out["peak_rss_gb"] = round(peak / 1e9 if sys.platform == "darwin" else peak * 1024 / 1e9, 2)
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         out["peak_gpu_gb"] = round(torch.cuda.max_memory_allocated() / 1e9, 2)
     return out
