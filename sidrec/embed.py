@@ -34,10 +34,6 @@ PRECISIONS = ("auto", "float32", "bfloat16", "int8")  # of the text encoder (`te
 TEXT_MODEL = "all-MiniLM-L6-v2"
 
 
-EMBEDDINGS = ("text", "behavior", "fused")
-PRECISIONS = ("auto", "float32", "bfloat16", "int8")  # of the text encoder (`text_precision`)
-
-
 @dataclass(frozen=True)
 class EmbedConfig:
     embedding: str = "fused"  # text | behavior | fused
@@ -47,8 +43,8 @@ class EmbedConfig:
     max_description_chars: int = 300  # long descriptions are truncated before encoding
     batch_size: int = 32
     text_model: str = TEXT_MODEL  # the bundled model, or a local sentence-transformers folder
-    # the text encoder's arithmetic (`text_precision`): int8 is 2.5x faster on AVX2-only CPUs but moves about one
-    # item neighbour in ten (BENCHMARKS.md, text embeddings), so it is a choice, not the default
+    # the text encoder's arithmetic (`text_precision`): int8 is faster on AVX2-only CPUs but moves about one item
+    # neighbour in ten (BENCHMARKS.md, text embeddings), so it is a choice, not the default
     text_precision: str = "auto"
 
     def __post_init__(self):

@@ -98,7 +98,7 @@ def evaluate(
     cold = set(cold_items(ds, config.cold)) if config.cold else set()
     withheld = bool(cold) and not config.cold_trained_on_all
     trained_on = withhold(ds, config.cold) if withheld else ds  # what the models were (and SASRec is) trained on
-    trained_split = split_dataset(trained_on)
+    trained_split = split_dataset(trained_on) if withheld else split
     per_user, timings, lists, lineage = [], {}, {}, {"data_fingerprint": ds.fingerprint()}
     placed: dict = {}
 
@@ -152,7 +152,8 @@ def evaluate(
     if "text" in config.baselines:
         if progress:
             progress(0.82, "text similarity: embedding the catalogue")
-        lists["text"] = text_similarity(ds, model_dir, tokenizer_dir).recommend(histories, config.k, exclude)
+        embed = rec.sid_tok.config.embed if model_dir is not None else None  # as the model's tokenizer embeds text
+        lists["text"] = text_similarity(ds, embed).recommend(histories, config.k, exclude)
     if "sasrec" in config.baselines:
         if progress:
             progress(0.85, "SASRec: training")
@@ -196,17 +197,12 @@ def evaluate(
     }
 
 
-def text_similarity(ds: Dataset, model_dir=None, tokenizer_dir=None) -> TextSimilarity:
-    """The text-similarity baseline over every item of `ds`, embedded as the model's tokenizer embeds text
-    (the default text encoder without a model)."""
+def text_similarity(ds: Dataset, embed=None) -> TextSimilarity:
+    """The text-similarity baseline over every item of `ds`, its texts embedded with `embed` (an EmbedConfig;
+    the default text encoder when None)."""
     from sidrec.embed import EmbedConfig, encode_texts
 
-    config = EmbedConfig()
-    if model_dir is not None:
-        from sidrec.model import tokenizer_dir_for
-        from sidrec.tokenizer import SIDTokenizer
-
-        config = SIDTokenizer.load(tokenizer_dir_for(model_dir, tokenizer_dir)).config.embed
+    config = embed or EmbedConfig()
     texts = ds.item_text(config.max_description_chars)
     return TextSimilarity(ds.item_ids, encode_texts(texts, config.text_model, config.batch_size))
 
