@@ -46,10 +46,18 @@ def cold_options(sp, report: bool = False) -> None:
     )  # fmt: skip
     sp.add_argument("--cold-seed", type=int, default=0, help="which items --cold-items withholds (default: 0)")
     if report:
+        from sidrec.evaluate import EvalConfig
+        from sidrec.generate import PLACED_SCORES
+
         sp.add_argument(
             "--cold-trained-on-all", action="store_true",
             help="the model was trained on every item: only split the report by the --cold-items draw "
             "(the reference for the warm figures)",
+        )  # fmt: skip
+        sp.add_argument(
+            "--placed-score", choices=PLACED_SCORES, default=EvalConfig.placed_score,
+            help="how the search scores the withheld items placed by their text: as their whole cell, or an even "
+            "share of it (sidrec.generate)",
         )  # fmt: skip
 
 

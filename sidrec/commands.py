@@ -338,7 +338,7 @@ def cmd_evaluate(args) -> int:
         split=args.split, num_beams=args.beams, k=args.k, max_users=args.max_users,
         exclude_history=not args.allow_repeats, device=args.device, baselines=baselines,
         cold=ColdConfig(args.cold_items, args.cold_seed) if args.cold_items else None,
-        cold_trained_on_all=args.cold_trained_on_all,
+        cold_trained_on_all=args.cold_trained_on_all, placed_score=args.placed_score,
     )  # fmt: skip
     if args.no_llm:
         model_dir = None

@@ -34,8 +34,9 @@ from sidrec.baselines import Popularity, SASRec, SASRecConfig, TextSimilarity
 from sidrec.coldstart import ColdConfig, by_target, cold_items, withhold
 from sidrec.data import Dataset, Sample, Split, load_dataset, split_dataset
 from sidrec.errors import SidrecError
-from sidrec.generate import history_rule
+from sidrec.generate import PLACED_SCORES, history_rule
 from sidrec.metrics import KS, rank_of, standard_errors, summarize
+from sidrec.placement import PlacementConfig
 from sidrec.progress import ProgressFn
 
 BASELINES = ("popularity", "sasrec", "text")  # what can run beside the model (text: nearest items by text)
@@ -54,6 +55,7 @@ class EvalConfig:
     sasrec: SASRecConfig = field(default_factory=SASRecConfig)
     cold: ColdConfig | None = None  # the cold-start protocol (sidrec.coldstart); None: every item was trained on
     cold_trained_on_all: bool = False  # with `cold`: the models saw every item; only the report is split
+    placed_score: str = "cell"  # how the search scores the withheld items once placed (GenerateConfig)
 
     def __post_init__(self):
         if self.split not in ("test", "valid"):
@@ -63,6 +65,10 @@ class EvalConfig:
             raise SidrecError(f"unknown baseline {unknown[0]!r} (choose from {', '.join(BASELINES)})")
         if self.cold_trained_on_all and self.cold is None:
             raise SidrecError("cold_trained_on_all needs a cold-start config (--cold-items)")
+        if self.placed_score not in PLACED_SCORES:
+            raise SidrecError(
+                f"unknown placed-item score {self.placed_score!r} (choose from {', '.join(PLACED_SCORES)})"
+            )
 
 
 def divergence_level(target_sid_codes: tuple[int, ...], beams: list[list[tuple[str, float]]], sid_of) -> int | None:
@@ -110,7 +116,7 @@ def evaluate(
         torch_threads()
         gen = GenerateConfig(
             num_beams=config.num_beams, top_k=config.k, batch_size=config.batch_size,
-            exclude_history=config.exclude_history, device=config.device,
+            exclude_history=config.exclude_history, device=config.device, placed_score=config.placed_score,
         )  # fmt: skip
         rec = Recommender.from_dirs(model_dir, tokenizer_dir_for(model_dir, tokenizer_dir), gen)
         rec.sid_tok.require_catalogue(trained_on.fingerprint(), ds.name)
@@ -122,7 +128,12 @@ def evaluate(
             new = [i for i in ds.item_ids if i in cold]
             text = dict(zip(ds.item_ids, ds.item_text(rec.sid_tok.config.embed.max_description_chars), strict=True))
             rec.add_items(new, [text[i] for i in new])
-            placed = {"placed": len(new), "unreachable": sum(rec.lacks_tokens(i) for i in new)}
+            placed = {
+                "placed": len(new),
+                "unreachable": sum(rec.lacks_tokens(i) for i in new),
+                "placement": PlacementConfig().cell,
+                "placed_score": config.placed_score,
+            }
         t0 = time.perf_counter()
         recs = []
         chunk = max(config.batch_size, rec.batch_size)  # a GPU takes larger batches

@@ -25,6 +25,15 @@ items the model does not read (e.g. the part of a long history before the last
 `max_history` items). With `exclude_history=False` repeats are allowed, for
 catalogues where people buy the same item again.
 
+Items placed after training (cold start, `add_items`): a new item joins a cell that known items occupy
+(`sidrec.placement`) and gets the next separating code, which the model never learned to write after that
+cell. Since that code carries no meaning, the search does not ask the model for it (`placed_score`):
+"cell" (default) scores a placed item as its whole cell (the model's probability of the cell's prefix), the
+cell's known items as the model says; "share" gives a placed item an even share (1/n) of its cell's
+probability, n the items in the cell, and the cell's known items the rest in the proportions the model gives
+their separating codes. Cells without a placed item score exactly as the model says, so a catalogue with
+nothing placed is ranked as before. Chosen on the validation split (BENCHMARKS.md, cold start).
+
 `constrained=False` drops the trie (comparison only: it reports invalid SIDs).
 `hf_generate` is the reference implementation with `transformers`
 `generate(num_beams=..., prefix_allowed_tokens_fn=...)`.
@@ -42,6 +51,7 @@ from sidrec import device as devices
 from sidrec import shared_prefix
 from sidrec.errors import SidrecError
 from sidrec.llm import model_input
+from sidrec.placement import PlacementConfig
 from sidrec.shared_prefix import SharedPrefixCache
 from sidrec.tasks import TaskConfig, recommendation_input
 from sidrec.tokenizer import SIDTokenizer, token
@@ -54,6 +64,7 @@ def history_rule(exclude_history: bool) -> str:
 
 
 SCORES = ("vocab", "level")
+PLACED_SCORES = ("cell", "share")
 
 
 @dataclass(frozen=True)
@@ -66,10 +77,15 @@ class GenerateConfig:
     shared_prefix: bool = True  # one prompt cache per user, not per beam (Llama-family models; see shared_prefix)
     exclude_history: bool = True  # never return an item already in the user's history (False: repeats allowed)
     device: str = "auto"  # auto (CUDA, then MPS, then CPU) | cpu | cuda | cuda:N | mps
+    placed_score: str = "cell"  # cell | share: how items placed after training are scored (module docstring)
 
     def __post_init__(self):
         if self.score not in SCORES:
             raise SidrecError(f"unknown score {self.score!r} (choose from {', '.join(SCORES)})")
+        if self.placed_score not in PLACED_SCORES:
+            raise SidrecError(
+                f"unknown placed-item score {self.placed_score!r} (choose from {', '.join(PLACED_SCORES)})"
+            )
         for name in ("num_beams", "top_k", "max_history", "batch_size"):
             if getattr(self, name) < 1:
                 raise SidrecError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -116,6 +132,8 @@ class Recommender:
         self.decoder, self.base = _decoder(model)
         self.trie = PrefixTrie(sid_tokenizer.codes)
         self.shared_prefix = config.shared_prefix and shared_prefix.supports(self.decoder)
+        self.n_trained = len(sid_tokenizer)  # item rows the model was trained on; later rows were placed
+        self._placed: tuple[torch.Tensor, torch.Tensor] | None = None  # see _share_cells
         self._index_tokens()
 
     def _index_tokens(self) -> None:
@@ -162,18 +180,54 @@ class Recommender:
         """The exact text the model reads for a history (the format it was trained with)."""
         return model_input(*recommendation_input(history, self.sid_tok, self.config.max_history, self.sequential_mode))
 
-    def add_items(self, item_ids: list[str], texts: list[str]) -> list[str]:
+    def add_items(
+        self, item_ids: list[str], texts: list[str], placement: PlacementConfig = PlacementConfig()
+    ) -> list[str]:
         """Cold start: new items get SIDs from their text and become recommendable at once."""
-        sids = self.sid_tok.add_items(item_ids, texts)
+        sids = self.sid_tok.add_items(item_ids, texts, placement)
         self.trie.add(self.sid_tok.codes[-len(item_ids) :])
         self._index_tokens()
+        self._share_cells()
         return sids
 
-    def lacks_tokens(self, item_id: str) -> bool:
-        """Whether the model has no token for one of the item's codes (e.g. a new item given a separating code
-        past those seen in training): the search can never return such an item."""
+    def _share_cells(self) -> None:
+        """Per item row: whether it was placed, and the log share of its cell's probability it takes (placed)
+        or keeps on top of the model's separating-code score (known). "cell": 1 and 1; "share": 1/n and
+        (n - m)/n, for a cell of n items, m of them placed (module docstring)."""
+        cell = self.trie.item_state[:, self.trie.n_levels - 1]  # the state before the separating code
+        placed = np.arange(len(cell)) >= self.n_trained
+        if self.config.placed_score == "share":
+            n = np.bincount(cell)[cell]
+            m = np.bincount(cell, weights=placed)[cell]
+            share = np.where(placed, 1.0 / n, (n - m) / n)
+        else:
+            share = np.ones(len(cell))
+        self._placed = (
+            torch.from_numpy(placed).to(self.device),
+            torch.from_numpy(np.log(share)).float().to(self.device),
+        )
+
+    def placed_items(self) -> list[str]:
+        """The items given a SID after training (`add_items`)."""
+        return self.sid_tok.item_ids[self.n_trained :]
+
+    def missing_tokens(self, item_id: str) -> list[str]:
+        """The item's SID tokens the model has none for among those the search asks it to score (a placed
+        item's separating code is not asked: module docstring); any at all and the search can never return it."""
         codes = self.sid_tok.codes_of(item_id)
-        return any(int(self.level_ids[lv][c]) < 0 for lv, c in enumerate(codes))
+        scored = len(codes) - 1 if self.sid_tok.rows_of([item_id])[0] >= self.n_trained else len(codes)
+        return [token(lv, c) for lv, c in enumerate(codes[:scored]) if int(self.level_ids[lv][c]) < 0]
+
+    def lacks_tokens(self, item_id: str) -> bool:
+        """Whether the search can never return the item (`missing_tokens`)."""
+        return bool(self.missing_tokens(item_id))
+
+    def cell_mates(self, item_id: str) -> list[str]:
+        """The other items whose SID differs from this one's in the separating code only (its cell)."""
+        codes = self.sid_tok.codes
+        row = self.sid_tok.rows_of([item_id])[0]
+        same = np.flatnonzero((codes[:, :-1] == codes[row, :-1]).all(1))
+        return [self.sid_tok.item_ids[r] for r in same if r != row]
 
     # ------------------------------------------------------------ scoring
     def _logp(self, hidden: torch.Tensor, level: int) -> torch.Tensor:
@@ -276,8 +330,13 @@ class Recommender:
                 cache, hidden = out.past_key_values, out.last_hidden_state[:, -1]  # (U*W, d)
             logp = self._logp(hidden, level)  # (U*W, K)
             if constrained:
-                nxt = self.trie.step(level, states.cpu()).to(dev)  # (U*W, K); the trie's tables stay on the CPU
+                nxt_cpu = self.trie.step(level, states.cpu())  # (U*W, K); the trie's tables stay on the CPU
+                nxt = nxt_cpu.to(dev)
                 allowed = nxt >= 0
+                if self._placed is not None and level == self.trie.n_levels - 1:
+                    row = self.trie.items_of(nxt_cpu.clamp_min(0)).to(dev)  # item rows (garbage where not allowed)
+                    placed, share = self._placed[0][row], self._placed[1][row]
+                    logp = torch.where(placed, share, logp + share)
                 live = torch.isfinite(scores)
                 if (live & ~allowed.any(1)).any():
                     raise SidrecError(f"trie state without children at level {level}: the SID index is inconsistent")
@@ -352,7 +411,9 @@ def hf_generate(
 ) -> Recommendation:
     """What peers do: `generate` with num_beams and a prefix_allowed_tokens_fn over the trie.
 
-    Follows the same history rule as `Recommender.recommend` (blocked trie states are not allowed).
+    Follows the same history rule as `Recommender.recommend` (blocked trie states are not allowed). Items placed
+    after training are scored by the model's own tokens here (no cell shares), so parity holds for the
+    catalogue the model was trained on.
     """
     t0 = time.perf_counter()
     excluded = rec.excluded([history], [exclude or ()])

@@ -8,6 +8,12 @@ bought yet. Two ways to give it one before the codebooks place it:
   `k` known items whose text is closest to the new item's, so that a new tent lands where tents people buy
   together already are.
 
+Either way the codebooks then encode the embedding. With `cell="occupied"` (the default) the encoding is
+restricted to prefixes that known items use (`quantize_within`): a new item joins the nearest cell that
+already holds items, and the separating code tells it apart from them. An LLM trained to write known items'
+SIDs gives a prefix nobody occupies almost no probability, so an item placed there (`cell="any"`, the
+codebooks' own nearest codes) is in the catalogue but out of the model's reach; measured in BENCHMARKS.md.
+
 `placement_agreement` re-places known items from their text alone (leaving each item out of its own
 neighbours) and counts how often they get their own code, level by level (a prefix must match up to that
 level), next to the ceiling: the same items re-placed from their exact stored embeddings (a balanced fit
@@ -23,6 +29,7 @@ import numpy as np
 from sidrec.errors import SidrecError
 
 METHODS = ("text", "neighbours")
+CELLS = ("occupied", "any")
 CHUNK = 1024  # new items whose similarities to every known item are held at once
 
 
@@ -30,10 +37,13 @@ CHUNK = 1024  # new items whose similarities to every known item are held at onc
 class PlacementConfig:
     method: str = "neighbours"  # text | neighbours (see the module docstring)
     k: int = 10  # neighbours whose behaviour parts are averaged
+    cell: str = "occupied"  # occupied | any (see the module docstring)
 
     def __post_init__(self):
         if self.method not in METHODS:
             raise SidrecError(f"unknown placement {self.method!r} (choose from {', '.join(METHODS)})")
+        if self.cell not in CELLS:
+            raise SidrecError(f"unknown placement cell {self.cell!r} (choose from {', '.join(CELLS)})")
         if self.k < 1:
             raise SidrecError(f"placement needs k >= 1 neighbours, got {self.k}")
 

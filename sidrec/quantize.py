@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -163,6 +164,31 @@ def quantize_with(books: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
         codes.append(c)
         residual = residual - book[c]
     return torch.stack(codes, 1)
+
+
+def quantize_within(books: list[torch.Tensor], x: torch.Tensor, allowed: np.ndarray) -> torch.Tensor:
+    """Greedy residual encoding of x in which every prefix is a prefix of one of the `allowed` rows (e.g. the
+    codes items already occupy): at each level the nearest codeword among the codes that may follow.
+
+    >>> books = [torch.tensor([[0.0], [10.0]]), torch.tensor([[0.0], [1.0]])]
+    >>> quantize_with(books, torch.tensor([[0.9]])).tolist()  # (0, 1): a cell nobody occupies
+    [[0, 1]]
+    >>> quantize_within(books, torch.tensor([[0.9]]), np.array([[0, 0], [1, 1]])).tolist()
+    [[0, 0]]
+    """
+    allowed = np.asarray(allowed, dtype=np.int64)[:, : len(books)]
+    if len(allowed) == 0:
+        raise SidrecError("no occupied prefix to encode within")
+    out = np.empty((len(x), len(books)), dtype=np.int64)
+    for n, residual in enumerate(x):
+        rows = np.arange(len(allowed))
+        for level, book in enumerate(books):
+            children = np.unique(allowed[rows, level])
+            c = int(children[int(_sq_dist(residual[None], book[children])[0].argmin())])
+            out[n, level] = c
+            rows = rows[allowed[rows, level] == c]
+            residual = residual - book[c]
+    return torch.from_numpy(out)
 
 
 # ---------------------------------------------------------------- RQ-VAE

@@ -31,7 +31,7 @@ from sidrec.embed import EmbedConfig, cold_item_embedding, encode_texts
 from sidrec.errors import SidrecError
 from sidrec.placement import PlacementConfig, cold_fused
 from sidrec.progress import ProgressFn
-from sidrec.quantize import IMPORTED, RQVAE, QuantizerConfig, fit_rqvae, quantize_with, residual_kmeans
+from sidrec.quantize import IMPORTED, RQVAE, QuantizerConfig, fit_rqvae, quantize_with, quantize_within, residual_kmeans
 
 KIND = "tokenizer"
 FORMAT_VERSION = 1
@@ -203,8 +203,9 @@ class SIDTokenizer:
         return out
 
     # ------------------------------------------------------------ cold start
-    def prefix_codes_for(self, embeddings: np.ndarray) -> np.ndarray:
-        """First-L codes for new embeddings under the fitted codebooks."""
+    def prefix_codes_for(self, embeddings: np.ndarray, occupied: bool = False) -> np.ndarray:
+        """First-L codes for new embeddings under the fitted codebooks; with `occupied`, only prefixes that
+        known items use (`quantize_within`)."""
         if self.books is None:
             raise SidrecError(
                 "this tokenizer was imported from a published index; it has no codebooks to encode new items"
@@ -212,17 +213,18 @@ class SIDTokenizer:
         x = torch.from_numpy(np.asarray(embeddings, np.float32))
         with torch.no_grad():
             if self.rqvae is not None:
-                _, codes, _ = self.rqvae.quantize(self.rqvae.encoder(x))
-            else:
-                codes = quantize_with(self.books, x)
+                x = self.rqvae.encoder(x)
+            books = list(self.rqvae.codebooks) if self.rqvae is not None else self.books
+            codes = quantize_within(books, x, self.codes) if occupied else quantize_with(books, x)
         return codes.numpy()
 
     def place(self, texts: Sequence[str], placement: PlacementConfig = PlacementConfig()) -> np.ndarray:
         """Codes (n, L + 1) that new items with these texts would get; nothing is changed.
 
         The codebooks place each text (a fused tokenizer with its item embeddings at hand imputes the
-        behaviour part from the text's nearest known items, `sidrec.placement`); the separating code is the
-        next one free among the items (existing and earlier in `texts`) sharing its prefix.
+        behaviour part from the text's nearest known items; by default only into cells known items occupy:
+        `sidrec.placement`); the separating code is the next one free among the items (existing and earlier
+        in `texts`) sharing its prefix.
         """
         cfg = self.config.embed
         if cfg.embedding == "fused" and self.item_embeddings is not None:
@@ -232,7 +234,7 @@ class SIDTokenizer:
             emb = cold_fused(text, self.item_embeddings, cfg.behavior_weight, placement)
         else:  # text alone (a behaviour part of zeros for a fused tokenizer without its item embeddings)
             emb = cold_item_embedding(texts, cfg, self.stats.get("embedding_dim"))
-        prefix = self.prefix_codes_for(emb)
+        prefix = self.prefix_codes_for(emb, occupied=placement.cell == "occupied")
         used = Counter(map(tuple, self.codes[:, : self.n_levels - 1].tolist()))
         rows = []
         for row in prefix.tolist():
@@ -240,14 +242,16 @@ class SIDTokenizer:
             used[tuple(row)] += 1
         return np.array(rows, dtype=np.int64).reshape(len(texts), self.n_levels)
 
-    def add_items(self, item_ids: Sequence[str], texts: Sequence[str]) -> list[str]:
-        """Give new items SIDs from their text alone, without refitting. Returns their SIDs."""
+    def add_items(
+        self, item_ids: Sequence[str], texts: Sequence[str], placement: PlacementConfig = PlacementConfig()
+    ) -> list[str]:
+        """Give new items SIDs from their text alone (`place`), without refitting. Returns their SIDs."""
         dup = [i for i in item_ids if i in self._row]
         if dup:
             raise SidrecError(f"item {dup[0]!r} already has a SID")
         if len(set(item_ids)) != len(item_ids):
             raise SidrecError("new item ids must be unique")
-        self.codes = np.concatenate([self.codes, self.place(texts)])
+        self.codes = np.concatenate([self.codes, self.place(texts, placement)])
         self.item_ids += list(item_ids)
         self._reindex()
         return [self.encode(i) for i in item_ids]

@@ -75,6 +75,9 @@ def test_cold_start_run_end_to_end(data, tmp_path, capsys):
     result = json.loads(out.read_text())
     withheld = set(cold_items(load_dataset(data), ColdConfig(0.1, seed=2)))
     assert result["cold_start"]["items"] == result["cold_start"]["placed"] == len(withheld) == 30
+    # placed into occupied cells and scored as their cell: every code the search asks the model for has a token
+    assert result["cold_start"]["placement"] == "occupied" and result["cold_start"]["placed_score"] == "cell"
+    assert result["cold_start"]["unreachable"] == 0
     from sidrec.tokenizer import SIDTokenizer
 
     assert result["tokenizer_fingerprint"] == SIDTokenizer.load(tok).fingerprint(), "the artifact as saved"

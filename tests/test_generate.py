@@ -122,10 +122,30 @@ def test_cold_start_item_becomes_recommendable(rec_factory, monkeypatch):
 
     rec = rec_factory(num_beams=20, top_k=15)
     # give the imported index a way to place a text: here, next to i8's prefix (1, 2)
-    monkeypatch.setattr(T.SIDTokenizer, "place", lambda self, texts: np.array([[1, 2, 1]]))
+    monkeypatch.setattr(T.SIDTokenizer, "place", lambda self, texts, placement=None: np.array([[1, 2, 1]]))
     rec.add_items(["new"], ["a new lamp"])
     r = rec.recommend([["i0"]])[0]
     assert "new" in r.items and rec.sid_tok.encode("new") == "<a_1><b_2><c_1>"
+
+
+@pytest.mark.parametrize("separating_code", [1, 5])  # 5: a code the model has no token for
+@pytest.mark.parametrize("rule,placed_share,known_share", [("cell", 1.0, 1.0), ("share", 0.5, 0.5)])
+def test_placed_item_is_scored_by_its_cell(rec_factory, monkeypatch, separating_code, rule, placed_share, known_share):
+    import sidrec.tokenizer as T
+
+    before = rec_factory(num_beams=20, top_k=14).recommend([["i0"]])[0]
+    rec = rec_factory(num_beams=20, top_k=15, placed_score=rule)
+    monkeypatch.setattr(
+        T.SIDTokenizer, "place", lambda self, texts, placement=None: np.array([[1, 2, separating_code]])
+    )
+    rec.add_items(["new"], ["a new lamp"])  # joins i8's cell (1, 2): n = 2 items, one placed
+    assert not rec.lacks_tokens("new") and rec.placed_items() == ["new"] and rec.cell_mates("new") == ["i8"]
+    after = rec.recommend([["i0"]])[0]
+    old, new = dict(zip(before.items, before.scores, strict=True)), dict(zip(after.items, after.scores, strict=True))
+    cell = dict(after.beams[1])["<a_1><b_2>"]  # the cell's score: its first two codes
+    assert new["new"] == pytest.approx(cell + np.log(placed_share), abs=1e-5)  # whatever the model says of c_1
+    assert new["i8"] == pytest.approx(old["i8"] + np.log(known_share), abs=1e-5)
+    assert all(new[i] == pytest.approx(old[i], abs=1e-5) for i in old if i != "i8")  # other cells: as before
 
 
 # ---------------------------------------------------------------- the history rule

@@ -136,6 +136,7 @@ def test_cold_start_item_gets_a_sid_and_joins_the_history(tiny):
     assert any("has SID `<a_" in m.value for m in at.markdown)
     assert any(c.value.startswith("Placement confidence: ") and "of its 10 nearest known items" in c.value
                for c in at.caption)  # fmt: skip
+    assert any(c.value.startswith("It joins the cell of ") for c in at.caption), "placed with known items"
     near = at.dataframe[0].value
     assert list(near.columns) == ["title", "SID", "text similarity"] and len(near) == 5
     assert near["text similarity"].is_monotonic_decreasing

@@ -152,13 +152,26 @@ def test_cold_start_prefix_matches_nearest_codes(monkeypatch):
     # An item whose embedding equals an existing item's gets that item's prefix and a fresh last code.
     import sidrec.tokenizer as T
 
-    row = np.array(tok.prefix_codes_for(np.zeros((1, 16), np.float32)))
+    row = np.array(tok.prefix_codes_for(np.zeros((1, 16), np.float32), occupied=True))
     monkeypatch.setattr(T, "cold_item_embedding", lambda texts, config, dim: np.zeros((len(texts), 16), np.float32))
     sids = tok.add_items(["new1", "new2"], ["a", "b"])
     assert parse_sid(sids[0])[:2] == tuple(row[0]) == parse_sid(sids[1])[:2]
     assert sids[0] != sids[1] and tok.decode(sids[1]) == "new2"
     with pytest.raises(SidrecError, match="already has a SID"):
         tok.add_items(["new1"], ["a"])
+
+
+@pytest.mark.parametrize("method", ["rq-kmeans", "rq-vae"])
+def test_new_items_join_occupied_cells_and_keep_codes_already_there(method):
+    tok, _ = random_tokenizer(n=40, method=method)  # 40 items, 64 cells: many cells nobody occupies
+    x = np.random.default_rng(1).normal(size=(200, 16)).astype(np.float32)  # far from the five clusters
+    free, within = tok.prefix_codes_for(x), tok.prefix_codes_for(x, occupied=True)
+    known = set(map(tuple, tok.codes[:, :-1].tolist()))
+    assert all(tuple(r) in known for r in within.tolist())
+    reached = np.array([tuple(r) in known for r in free.tolist()])
+    assert (~reached).any()  # the unrestricted codes leave some items in cells nobody occupies
+    # greedy over a subset that holds the overall nearest code picks that code: occupied cells are kept
+    assert np.array_equal(within[reached], free[reached])
 
 
 def test_import_published_index_and_collisions():

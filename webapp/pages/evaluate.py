@@ -156,7 +156,12 @@ else:
     unreachable = info.get("unreachable", 0)
     st.caption(
         f"`{cold_run.get('dataset', '?')}` · {info.get('fraction', 0):.0%} of the items ({info.get('items', '?')}, "
-        f"draw {info.get('seed', '?')}) withheld from all training, then placed by their text · "
+        f"draw {info.get('seed', '?')}) withheld from all training, then placed by their text"
+        + (" into cells known items occupy" if info.get("placement") == "occupied" else "")
+        + {"cell": ", each scored as its cell", "share": ", each taking an even share of its cell"}.get(
+            info.get("placed_score", ""), ""
+        )
+        + " · "
         + " · ".join(f"{p['users']:,} test users with a {g} target" for g, p in parts.items())
         + (f" · {unreachable} placed items got a token the model never learned" if unreachable else "")
         + f" · from {cold_origin}"

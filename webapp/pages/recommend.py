@@ -108,8 +108,8 @@ state = st.session_state.setdefault(state_key, {"new_items": [], "history": [], 
 # ---------------------------------------------------------------- cold start
 with st.expander("Add a new item (cold start)"):
     st.caption(
-        "The tokenizer's codebooks place the item's text, so it gets a SID and can be recommended at once, "
-        "without retraining. New items live in this session only."
+        "The tokenizer's codebooks place the item's text in the nearest cell that known items occupy, so it "
+        "gets a SID and can be recommended at once, without retraining. New items live in this session only."
     )
     submitted = new_item_form("reco_cold", "Add the item", base.sid_tok.config.embed.max_description_chars)
     if submitted:
@@ -152,7 +152,13 @@ if state["new_items"]:
                           "text similarity": [s for _, s in near[:5]]}),
             hide_index=True,
         )  # fmt: skip
-    missing = [token(lv, c) for lv, c in enumerate(codes) if int(rec.level_ids[lv][c]) < 0]
+    mates = rec.cell_mates(last["item_id"])
+    if mates:
+        st.caption(
+            f"It joins the cell of {', '.join(titles.get(i, i) for i in mates[:3])}"
+            f"{f' and {len(mates) - 3} more' if len(mates) > 3 else ''}: the search scores it as that cell."
+        )
+    missing = rec.missing_tokens(last["item_id"])
     if missing:
         st.warning(
             f"Its SID uses {', '.join(missing)}, a token the model was never given, so it can sit in a history "

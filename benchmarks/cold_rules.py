@@ -1,0 +1,108 @@
+"""Where a withheld item lands and how the search scores it: the cold-start rules compared on one split.
+
+A model trained under the cold-start protocol (`sidrec.coldstart`, e.g. by benchmarks/cold_start.sh) is given
+its withheld items by their text under each rule, and Recall/NDCG@10 are measured on the split's users whose
+target is a withheld item (all of them) and on the first `--warm-users` of the others, with the
+text-similarity baseline on the same users. Rules (`sidrec.placement`, `sidrec.generate`):
+
+- any / cell: the codebooks' own nearest codes, even in a cell no known item occupies;
+- occupied / share: the nearest occupied cell; a placed item takes 1/n of its cell's probability;
+- occupied / cell: the nearest occupied cell; a placed item scores as its whole cell.
+
+Run on the validation split to choose the default, then report the test split with `evaluate`.
+
+    PYTHONPATH=. python benchmarks/cold_rules.py benchmarks/work/cold_start/llm sample_data --split valid \\
+        --out benchmarks/results/cold_rules_sample.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from sidrec.artifacts import write_json_atomic
+from sidrec.bench import machine
+from sidrec.coldstart import ColdConfig, cold_items
+from sidrec.data import load_dataset, split_dataset
+from sidrec.evaluate import seen_items, text_similarity
+from sidrec.generate import GenerateConfig, Recommender
+from sidrec.llm import torch_threads
+from sidrec.metrics import ndcg_at, recall_at
+from sidrec.model import tokenizer_dir_for
+from sidrec.placement import PlacementConfig
+
+RULES = (("any", "cell"), ("occupied", "share"), ("occupied", "cell"))
+
+
+def scores(lists: list[list[str]], targets: list[str]) -> dict:
+    """Recall and NDCG@10 with standard errors over users."""
+    out = {}
+    for name, fn in (("recall@10", recall_at), ("ndcg@10", ndcg_at)):
+        x = np.array([fn(items, t, 10) for items, t in zip(lists, targets, strict=True)])
+        out[name] = round(float(x.mean()), 4)
+        out[f"{name}_se"] = round(float(x.std(ddof=1) / np.sqrt(len(x))), 4) if len(x) > 1 else 0.0
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("model_dir", type=Path)
+    ap.add_argument("data", type=Path)
+    ap.add_argument("--tokenizer", type=Path)
+    ap.add_argument("--split", default="valid", choices=["valid", "test"])
+    ap.add_argument("--cold-items", type=float, default=0.05)
+    ap.add_argument("--cold-seed", type=int, default=0)
+    ap.add_argument("--warm-users", type=int, default=300)
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args()
+    torch_threads()
+    ds = load_dataset(args.data)
+    cold = cold_items(ds, ColdConfig(args.cold_items, args.cold_seed))
+    cold_set = set(cold)
+    split = split_dataset(ds)
+    samples = split.test if args.split == "test" else split.valid
+    groups = {
+        "cold": [s for s in samples if s.target in cold_set],
+        "warm": [s for s in samples if s.target not in cold_set][: args.warm_users],
+    }
+    tok_dir = tokenizer_dir_for(args.model_dir, args.tokenizer)
+    result = {
+        "command": " ".join(sys.argv),
+        "machine": machine(),
+        "date": date.today().isoformat(),
+        "split": args.split,
+        "cold_items": len(cold),
+        "users": {g: len(ss) for g, ss in groups.items()},
+        "rules": {},
+    }
+    for cell, placed_score in RULES:
+        t0 = time.perf_counter()
+        rec = Recommender.from_dirs(args.model_dir, tok_dir, GenerateConfig(placed_score=placed_score))
+        text = dict(zip(ds.item_ids, ds.item_text(rec.sid_tok.config.embed.max_description_chars), strict=True))
+        rec.add_items(cold, [text[i] for i in cold], PlacementConfig(cell=cell))
+        row = {"unreachable": sum(rec.lacks_tokens(i) for i in cold)}
+        for group, ss in groups.items():
+            recs = rec.recommend([list(s.history) for s in ss], exclude=seen_items(ss, split))
+            row[group] = scores([r.items for r in recs], [s.target for s in ss])
+            row[group]["withheld_per_list"] = round(float(np.mean([len(set(r.items) & cold_set) for r in recs])), 2)
+        row["seconds"] = round(time.perf_counter() - t0, 1)
+        result["rules"][f"{cell}/{placed_score}"] = row
+        print(f"{cell}/{placed_score}: {json.dumps(row)}", file=sys.stderr, flush=True)
+    baseline = text_similarity(ds, rec.sid_tok.config.embed)
+    result["text"] = {
+        g: scores(baseline.recommend([list(s.history) for s in ss], 10, seen_items(ss, split)), [s.target for s in ss])
+        for g, ss in groups.items()
+    }
+    write_json_atomic(args.out, result)
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
