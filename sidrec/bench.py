@@ -20,8 +20,9 @@ from pathlib import Path
 from sidrec.data import load_dataset, split_dataset
 from sidrec.embed import EmbedConfig, behavior_embeddings, encode_texts, fuse
 from sidrec.errors import SidrecError
+from sidrec.published import import_index
 from sidrec.quantize import QuantizerConfig
-from sidrec.tokenizer import SIDTokenizer, TokenizerConfig, fit_tokenizer, import_index
+from sidrec.tokenizer import SIDTokenizer, TokenizerConfig, fit_tokenizer
 
 VARIANTS = [("rq-kmeans", True), ("rq-kmeans", False), ("rq-vae", False)]
 
@@ -31,10 +32,6 @@ def machine(device: str | None = "auto") -> str:
     from sidrec.device import describe
 
     return f"{describe(device)}; {platform.system()} {platform.machine()}"
-
-
-def _published_indexes(folder: Path) -> list[Path]:
-    return sorted(folder.glob("*.index.json")) + sorted(folder.glob("indexes/*/*.index.json"))
 
 
 def bench_tokenizer(
@@ -85,17 +82,17 @@ def bench_tokenizer(
                         "entropy_bits": s["entropy_bits"][:-1],
                     }
                 )
-        indexes = [] if quick else _published_indexes(folder)
-        for path in indexes:
+        indexes = {} if quick else ds.index_files
+        for name, path in indexes.items():
             from sidrec.layouts import read_index
 
             tok = import_index(ds.item_ids, read_index(path, ds.items))
             s = tok.stats
-            n_fitted = tok.n_levels - (1 if s["collision_rate_before_dedup"] > 0 else 0)
+            n_fitted = tok.separating_level if tok.separating_level is not None else tok.n_levels
             rows.append(
                 {
                     "dataset": ds.name,
-                    "tokenizer": f"published: {path.parent.name if path.parent != folder else path.name}",
+                    "tokenizer": f"published: {path.name if name == 'published' else name}",
                     "embedding": "-",
                     "embed_s_cold": None,
                     "embed_s_cached": None,

@@ -132,7 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
         "(faster without AVX-512, about one item neighbour in ten moves)",
     )  # fmt: skip
     sp.add_argument(
-        "--import-index", metavar="PATH|published", help="import a published .index.json instead of fitting"
+        "--import-index",
+        metavar="PATH|published[:VARIANT]",
+        help="import a SID index instead of fitting: a .index.json file, the folder's own (published) or one "
+        "shipped under indexes/VARIANT/ (data check lists them)",
     )
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
     cold_options(sp)

@@ -69,6 +69,9 @@ def cmd_data_check(args) -> int:
     if "split" in s:
         sp = s["split"]
         lines.append(f"split ({sp['protocol']}): train {sp['train']}, valid {sp['valid']}, test {sp['test']}")
+    if s["index_files"]:
+        names = ", ".join("published" if n == "published" else f"published:{n}" for n in s["index_files"])
+        lines.append(f"SID indexes shipped (tokenizer fit --import-index ...): {names}")
     lines += [f"note: {n}" for n in s["notes"]]
     emit(summary, args.json, "\n".join(lines))
     return 0
@@ -117,12 +120,9 @@ def cmd_tokenizer_fit(args) -> int:
     ds = training_data(args)
     progress = None if args.quiet else stderr_progress()
     if args.import_index:
-        index = None
-        if args.import_index != "published":
-            from sidrec.layouts import read_index
+        from sidrec.layouts import choose_index
 
-            index = read_index(Path(args.import_index), ds.items)
-        result = import_published(ds, index, progress)
+        result = import_published(ds, choose_index(ds, args.import_index), progress)
     else:
         result = fit_catalogue(ds, config, progress=progress)
     result.save(args.out)

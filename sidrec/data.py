@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from sidrec.artifacts import fingerprint
+from sidrec.errors import SidrecError
 
 TEXT_COLUMNS = ("title", "description", "brand", "categories")
 TABLE_SUFFIXES = (".csv", ".jsonl", ".parquet")
@@ -65,10 +66,21 @@ class Dataset:
     published_index: dict[str, list[str]] | None = None
     predefined_split: Split | None = None
     notes: list[str] = field(default_factory=list)
+    index_files: dict[str, Path] = field(default_factory=dict)  # published SID indexes shipped, by name
 
     @property
     def item_ids(self) -> list[str]:
         return list(self.items.index)
+
+    @property
+    def has_text(self) -> bool:
+        """Whether any item has a title (an LC-Rec folder without `<Name>.item.json` has none)."""
+        return bool((self.items["title"].str.strip() != "").any())
+
+    def require_text(self, what: str) -> None:
+        """Refuse `what` (e.g. "fitting a tokenizer on text") on a catalogue without item text."""
+        if not self.has_text:
+            raise SidrecError(f"{self.name} has no item text (titles, descriptions): {what} needs it")
 
     def fingerprint(self) -> str:
         """Hash of the item table and the histories: what artifacts are built from."""
@@ -167,6 +179,8 @@ def summarize(ds: Dataset) -> dict:
         "seq_len": _length_stats(lengths),
         "categories": int(ds.items["categories"].map(top_category).replace("", pd.NA).nunique()),
         "published_index": ds.published_index is not None,
+        "index_files": {name: str(path) for name, path in ds.index_files.items()},
+        "has_text": ds.has_text,
         "notes": list(ds.notes),
     }
     if split is not None:

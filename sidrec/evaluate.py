@@ -93,6 +93,8 @@ def evaluate(
     start = time.perf_counter()
     ds = load_dataset(data)
     split = split_dataset(ds)
+    if "text" in config.baselines:
+        ds.require_text("the text-similarity baseline")
     samples: list[Sample] = split.test if config.split == "test" else split.valid
     if not samples:
         raise SidrecError(f"{ds.name}: the {config.split} split is empty")

@@ -43,7 +43,8 @@ def explain(tok: SIDTokenizer, keywords: dict[str, dict], item_id: str, history:
     'Shares <a_4> (tent, camping) with 2 history items, <a_4><b_1> with 1.'
     """
     codes = tok.codes_of(item_id)
-    meaningful = tok.n_levels - 1  # the separating level is left out
+    sep = tok.separating_level
+    meaningful = tok.n_levels if sep is None else sep  # the separating level is left out
     known = [h for h in dict.fromkeys(history) if h in tok and h != item_id]
     shared = []
     for level in range(meaningful):

@@ -1,8 +1,14 @@
 """The three dataset layouts, detected from a folder's files, each loaded into a `Dataset`:
 
 - generic:    items.{csv,jsonl,parquet} (+ interactions.{csv,jsonl,parquet})
-- lcrec:      <Name>.item.json + <Name>.inter.json (+ <Name>.index.json), as LC-Rec/LETTER ship them
-- minionerec: <Cat>.item.json, <Cat>.index.json, valid/*.csv, test/*.csv (+ train/*.csv)
+- lcrec:      <Name>.inter.json (+ <Name>.item.json, + <Name>.index.json), as LC-Rec/LETTER ship them; a
+              folder without <Name>.item.json (Beauty, Instruments, Games) loads without item text: its
+              published SIDs can be imported, the sequential task trained and the model evaluated
+- minionerec: <Cat>.item.json, <Cat>.index.json, valid/*.csv, test/*.csv (+ train/*.csv); without train/,
+              training sees each user's history before their first valid row (no train rows)
+
+Published SID indexes: the folder's own <Name>.index.json, and any under indexes/<variant>/<Name>.index.json
+(`Dataset.index_files`; `published_index` picks one).
 
 `load_dataset` (also `sidrec.data.load_dataset`) picks the layout and raises one `SidrecError` line on bad input.
 """
@@ -15,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sidrec.data import Dataset, Sample, Split
+from sidrec.data import TEXT_COLUMNS, Dataset, Sample, Split
 from sidrec.errors import SidrecError
 from sidrec.tables import (
     cell_to_str,
@@ -125,10 +131,60 @@ def read_index(path: Path, items: pd.DataFrame) -> dict[str, list[str]]:
     return index
 
 
+def index_files(folder: Path, name: str) -> dict[str, Path]:
+    """The published SID indexes a folder ships, by name: its own `<Name>.index.json` (named "published") and
+    every `indexes/<variant>/<Name>.index.json` (named by the variant)."""
+    found = {"published": folder / f"{name}.index.json"} if (folder / f"{name}.index.json").is_file() else {}
+    for path in sorted(folder.glob(f"indexes/*/{name}.index.json")):
+        found.setdefault(path.parent.name, path)
+    return found
+
+
+def choose_index(ds: Dataset, spec: str = "published") -> dict[str, list[str]]:
+    """The SID index `spec` names: "published" (the folder's own `<Name>.index.json`, or the only one under
+    indexes/), "published:<variant>" (indexes/<variant>/), or the path of an `.index.json` file."""
+    if spec == "published" or spec.startswith("published:"):
+        shipped = ds.index_files
+        if not shipped:
+            raise SidrecError(f"{ds.name}: no published SID index shipped ({ds.name}.index.json or indexes/*/)")
+        choices = ", ".join("published" if n == "published" else f"published:{n}" for n in shipped)
+        if spec == "published":
+            if "published" not in shipped and len(shipped) > 1:
+                raise SidrecError(f"{ds.name} ships several SID indexes: choose one of {choices}")
+            name = "published" if "published" in shipped else next(iter(shipped))
+        else:
+            name = spec.partition(":")[2]
+            if name not in shipped:
+                raise SidrecError(f"{ds.name}: no SID index named {name!r} (choose from {choices})")
+        return read_index(shipped[name], ds.items)
+    return read_index(Path(spec), ds.items)
+
+
+def _text_less_items(ids: list[str]) -> pd.DataFrame:
+    """An item table of ids alone (every text column empty), numeric ids in numeric order."""
+    if all(i.isdigit() for i in ids):
+        ids = sorted(ids, key=int)
+    return pd.DataFrame({c: [""] * len(ids) for c in TEXT_COLUMNS}, index=pd.Index(ids, name="item_id"), dtype=str)
+
+
 def load_lcrec(folder: Path, name: str) -> Dataset:
-    items = _items_from_item_json(folder / f"{name}.item.json")
     inter_path = folder / f"{name}.inter.json"
     raw = _read_json_dict(inter_path)
+    indexes = index_files(folder, name)
+    item_path = folder / f"{name}.item.json"
+    notes = []
+    if item_path.exists():
+        items = _items_from_item_json(item_path)
+    else:
+        ids = {str(i) for seq in raw.values() if isinstance(seq, list) for i in seq}
+        if indexes:  # the catalogue the index covers (items nobody bought included)
+            ids |= set(_read_json_dict(next(iter(indexes.values()))))
+        items = _text_less_items(list(ids))
+        notes.append(
+            f"no {item_path.name}: no item text. Import a published index (tokenizer fit --import-index "
+            "published), train the sequential task (llm train --tasks sequential --init mean) and evaluate; "
+            "fitting on text and the text tasks need item text"
+        )
     known = set(items.index)
     sequences = {}
     for user, seq in raw.items():
@@ -139,9 +195,8 @@ def load_lcrec(folder: Path, name: str) -> Dataset:
             if iid not in known:
                 raise SidrecError(f"{inter_path.name} user {user!r} position {pos}: unknown item {iid!r}")
         sequences[str(user)] = seq
-    index_path = folder / f"{name}.index.json"
-    index = read_index(index_path, items) if index_path.exists() else None
-    return Dataset(name, "lcrec", items, sequences, published_index=index)
+    index = read_index(indexes["published"], items) if "published" in indexes else None
+    return Dataset(name, "lcrec", items, sequences, published_index=index, notes=notes, index_files=indexes)
 
 
 def _parse_list_cell(value: str, where: str) -> list[str]:
@@ -176,20 +231,20 @@ def _samples_from_csvs(folder: Path, split: str, known: set[str]) -> list[Sample
 
 def load_minionerec(folder: Path, name: str) -> Dataset:
     items = _items_from_item_json(folder / f"{name}.item.json")
-    index_path = folder / f"{name}.index.json"
-    index = read_index(index_path, items) if index_path.exists() else None
+    indexes = index_files(folder, name)
+    index = read_index(indexes["published"], items) if "published" in indexes else None
     known = set(items.index)
     train = _samples_from_csvs(folder, "train", known)
     valid = _samples_from_csvs(folder, "valid", known) or []
     test = _samples_from_csvs(folder, "test", known) or []
     notes = []
     if train is None:
-        # What training may see without a train file: the histories of the
-        # valid rows, which precede every valid and test target in time.
-        notes.append("train split missing: training sees only the histories of the valid rows")
-        train_seqs: dict[str, list[str]] = {}
-        for s in valid:
-            train_seqs[s.user_id] = _merge_window(train_seqs.get(s.user_id, []), list(s.history))
+        train_seqs = first_histories(valid)
+        notes.append(
+            "no train/ split: training sees each user's history before their first valid row "
+            f"({len(train_seqs):,} users, {sum(map(len, train_seqs.values())):,} interactions) and no train rows; "
+            "the per-prefix sequential mode has nothing to learn from"
+        )
         train = []
     else:
         train_seqs = {}
@@ -201,7 +256,22 @@ def load_minionerec(folder: Path, name: str) -> Dataset:
         sequences[s.user_id] = _merge_window(sequences.get(s.user_id, []), [*s.history, s.target])
     notes.append("sequences are reconstructed from sliding-window rows (histories hold at most 10 items)")
     split = Split(train, valid, test, train_seqs, protocol="minionerec time-ordered 8:1:1 rows")
-    return Dataset(name, "minionerec", items, sequences, index, split, notes)
+    return Dataset(name, "minionerec", items, sequences, index, split, notes, index_files=indexes)
+
+
+def first_histories(valid: list[Sample]) -> dict[str, list[str]]:
+    """Per user, the history of their first valid row (rows are in time order): what precedes every valid
+    target, and so every test target, of the rows' time-ordered split. Later rows' histories are not merged in:
+    they hold earlier valid targets.
+
+    >>> rows = [Sample("u", ("a", "b"), "c"), Sample("u", ("a", "b", "c"), "d"), Sample("v", ("x",), "y")]
+    >>> first_histories(rows)
+    {'u': ['a', 'b'], 'v': ['x']}
+    """
+    out: dict[str, list[str]] = {}
+    for s in valid:
+        out.setdefault(s.user_id, list(s.history))
+    return out
 
 
 def _merge_window(seq: list[str], window: list[str]) -> list[str]:
@@ -233,14 +303,12 @@ def detect_layout(folder: Path) -> tuple[str, str]:
     if len(item_jsons) > 1:
         raise SidrecError(f"{folder}: several *.item.json files; keep one dataset per folder")
     inter = sorted(folder.glob("*.inter.json"))
-    if inter:  # an LC-Rec folder that ships histories without item text (e.g. Beauty, Instruments, Games)
-        name = inter[0].name[: -len(".inter.json")]
-        raise SidrecError(
-            f"{folder}: found {inter[0].name} but no {name}.item.json: this LC-Rec folder has no item text "
-            "(titles, descriptions), which fitting a tokenizer, its keywords and the text tasks need"
-        )
+    if len(inter) == 1:  # an LC-Rec folder that ships histories without item text (e.g. Beauty, Instruments, Games)
+        return "lcrec", inter[0].name[: -len(".inter.json")]
+    if len(inter) > 1:
+        raise SidrecError(f"{folder}: several *.inter.json files; keep one dataset per folder")
     raise SidrecError(
-        f"{folder}: no dataset found (expected items.csv/jsonl/parquet, <Name>.item.json + <Name>.inter.json, "
+        f"{folder}: no dataset found (expected items.csv/jsonl/parquet, <Name>.inter.json (+ <Name>.item.json), "
         "or MiniOneRec's <Cat>.item.json with valid/ and test/)"
     )
 

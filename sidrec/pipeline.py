@@ -8,6 +8,7 @@ wiring and timing.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,8 @@ from sidrec.embed import encode_texts, item_embeddings
 from sidrec.errors import SidrecError
 from sidrec.keywords import KeywordConfig, keyword_quality, token_keywords
 from sidrec.progress import ProgressFn, stage
-from sidrec.tokenizer import SIDTokenizer, TokenizerConfig, fit_tokenizer, import_index
+from sidrec.published import import_index
+from sidrec.tokenizer import SIDTokenizer, TokenizerConfig, fit_tokenizer
 
 
 @dataclass
@@ -40,6 +42,8 @@ def fit_catalogue(
     progress: ProgressFn | None = None,
 ) -> FitResult:
     """Embed, fit the codebooks, separate collisions and describe every token."""
+    if config.embed.embedding != "behavior":
+        ds.require_text(f"a tokenizer on {config.embed.embedding} embeddings (fit on behavior, or import an index)")
     t0 = time.perf_counter()
     split = split_dataset(ds) if ds.sequences else None
     texts = ds.item_text(config.embed.max_description_chars)
@@ -73,7 +77,9 @@ def tokenizer_keyword_quality(ds: Dataset, tok: SIDTokenizer, keywords: dict[str
 def describe_tokens(
     ds: Dataset, tok: SIDTokenizer, progress: ProgressFn | None = None, config: KeywordConfig = KeywordConfig()
 ) -> dict[str, dict]:
-    """Keywords and descriptions for every token of `tok` over the items of `ds`."""
+    """Keywords and descriptions for every token of `tok` over the items of `ds` (none without item text)."""
+    if not ds.has_text:
+        return {}
     texts = ds.item_text(tok.config.embed.max_description_chars)
     text_emb = encode_texts(texts, tok.config.embed.text_model, progress=stage(progress, 0.0, 0.3))
     return token_keywords(
@@ -84,7 +90,7 @@ def describe_tokens(
         text_emb,
         config,
         encode=lambda terms: encode_texts(terms, tok.config.embed.text_model),
-        separating_level=tok.n_levels - 1 if tok.stats.get("separating_level_size") else None,
+        separating_level=tok.separating_level,
         progress=stage(progress, 0.3, 1.0),
     )
 
@@ -92,10 +98,11 @@ def describe_tokens(
 def import_published(
     ds: Dataset, index: dict[str, list[str]] | None = None, progress: ProgressFn | None = None
 ) -> FitResult:
-    """A tokenizer from the dataset's published SID index (or one given), with keywords."""
-    index = index if index is not None else ds.published_index
-    if index is None:
-        raise SidrecError(f"{ds.name}: no published SID index to import")
+    """A tokenizer from a SID index (default: the one the dataset ships, `sidrec.layouts.choose_index`), with
+    keywords where the catalogue has text."""
+    from sidrec.layouts import choose_index
+
+    index = index if index is not None else choose_index(ds)
     tok = import_index(ds.item_ids, index, ds.fingerprint())
     keywords = describe_tokens(ds, tok, progress)
     return FitResult(tok, None, keywords, {}, ds.items["title"].to_dict())
@@ -112,7 +119,7 @@ def train_llm(
 ) -> dict:
     """Build the alignment task mix from the training split and fine-tune the LLM on it."""
     from sidrec.model import TrainConfig
-    from sidrec.tasks import build_training_set, build_validation_set
+    from sidrec.tasks import TEXT_TASKS, build_training_set, build_validation_set
     from sidrec.tokenizer import load_keywords
     from sidrec.train import train
 
@@ -120,8 +127,20 @@ def train_llm(
     tok = SIDTokenizer.load(tokenizer_dir)
     tok.require_catalogue(ds.fingerprint(), ds.name)
     keywords = load_keywords(tokenizer_dir)
+    if not ds.has_text:
+        needs = [t for t in config.tasks.tasks if t in TEXT_TASKS] + (["SA-Init"] if config.init == "sa" else [])
+        if needs:
+            ds.require_text(f"{', '.join(needs)} (train on SIDs alone: --tasks sequential,negative --init mean)")
     split = split_dataset(ds)
     train_examples = build_training_set(split, ds.items, tok, keywords, config.tasks)
+    built = Counter(ex.task for ex in train_examples)
+    empty = [t for t in config.tasks.tasks if not built[t]]
+    if empty:
+        why = f" ({'; '.join(ds.notes)})" if ds.notes else ""
+        raise SidrecError(
+            f"{ds.name}: no training examples for the {', '.join(empty)} task{'s' if len(empty) > 1 else ''}{why}: "
+            "leave it out (--tasks) or change what it needs"
+        )
     valid_examples = build_validation_set(split, tok, config.tasks, max_examples=config.eval_examples)
     metrics = train(
         train_examples,

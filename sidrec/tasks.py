@@ -41,6 +41,7 @@ from sidrec.errors import SidrecError
 from sidrec.tokenizer import SIDTokenizer, token
 
 TASKS = ("sequential", "textual", "query", "negative", "ts_align")
+TEXT_TASKS = ("textual", "query", "ts_align")  # tasks built from item text or the keywords drawn from it
 SEQUENTIAL_MODES = ("sequence", "prefix")
 SEQUENCE_PROMPT = "Purchases in order:"  # the one phrasing of the sequence mode: inference must read it as trained
 NEGATIVE_KINDS = ("uniform", "popular", "hard")
@@ -196,14 +197,6 @@ def train_items(split: Split) -> list[str]:
     return list(dict.fromkeys(i for seq in split.train_sequences.values() for i in seq))
 
 
-def _separating_level(tok: SIDTokenizer) -> int | None:
-    """The level appended to separate collisions (no shared meaning), if the tokenizer has one.
-
-    A fitted tokenizer always appends it; an imported index only when its codes collide.
-    """
-    return tok.n_levels - 1 if tok.n_levels > tok.config.quantizer.levels else None
-
-
 _COUNT_PREFIX = re.compile(r"^\d+ items?(, |\.$)")
 
 
@@ -288,7 +281,7 @@ def query_keywords(iid: str, items: pd.DataFrame, tok: SIDTokenizer, keywords: d
     """
     text = _words(" ".join(str(items.at[iid, c]) for c in ("title", "description", "brand")))
     ptype = set(product_type(str(items.at[iid, "categories"])).split())
-    sep = _separating_level(tok)
+    sep = tok.separating_level
     out: list[str] = []
     for level, code in enumerate(tok.codes_of(iid)):
         if level == sep:
@@ -410,7 +403,7 @@ def task_examples(
                 out += [_judgement(s.history, neg, False, tok, config, rng)]
         return out
     if task == "ts_align":
-        sep = _separating_level(tok)
+        sep = tok.separating_level
         out = []
         for tok_str, info in keywords.items():
             if info.get("level") != sep:

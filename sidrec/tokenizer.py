@@ -14,12 +14,11 @@ saves/loads the versioned artifact. It does not compute embeddings
 from __future__ import annotations
 
 import json
-import math
 import re
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +30,7 @@ from sidrec.embed import EmbedConfig, cold_item_embedding, encode_texts
 from sidrec.errors import SidrecError
 from sidrec.placement import PlacementConfig, cold_fused
 from sidrec.progress import ProgressFn
-from sidrec.quantize import IMPORTED, RQVAE, QuantizerConfig, fit_rqvae, quantize_with, quantize_within, residual_kmeans
+from sidrec.quantize import RQVAE, QuantizerConfig, fit_rqvae, quantize_with, quantize_within, residual_kmeans
 
 KIND = "tokenizer"
 FORMAT_VERSION = 1
@@ -160,6 +159,13 @@ class SIDTokenizer:
     def n_levels(self) -> int:
         """Tokens per SID, the separating level included."""
         return self.codes.shape[1]
+
+    @property
+    def separating_level(self) -> int | None:
+        """The level appended to tell apart items whose earlier codes are equal (no shared meaning): a fitted
+        tokenizer's last; an imported index has one only where it could not be used as given
+        (`sidrec.published`)."""
+        return self.n_levels - 1 if self.n_levels > self.config.quantizer.levels else None
 
     @property
     def level_sizes(self) -> list[int]:
@@ -421,39 +427,3 @@ def tokenizer_stats(tok: SIDTokenizer) -> dict:
         "separating_level_size": int(tok.codes[:, -1].max()) + 1,
         **level_stats(tok.codes, tok.level_sizes),
     }
-
-
-def import_index(item_ids: Sequence[str], index: dict[str, list[str]], data_fingerprint: str = "") -> SIDTokenizer:
-    """A tokenizer from a published `.index.json` (item -> ['<a_1>', '<b_2>', ...]).
-
-    If the published codes collide, a separating level is appended as for a fitted one.
-    """
-    rows = []
-    for iid in item_ids:
-        if iid not in index:
-            raise SidrecError(f"published index has no SID for item {iid!r}")
-        rows.append(parse_sid("".join(index[iid])))
-    if len({len(r) for r in rows}) != 1:
-        raise SidrecError("published index mixes SIDs of different lengths")
-    prefix = np.array(rows, dtype=np.int64)
-    before = collision_stats(prefix)
-    codes = separate_collisions(prefix) if before["collision_rate"] > 0 else prefix
-    sizes = int(prefix.max()) + 1
-    config = TokenizerConfig(
-        replace(QuantizerConfig(), method=IMPORTED, levels=prefix.shape[1], codebook_size=max(sizes, 1))
-    )
-    stats = {
-        "method": "imported",
-        "fit_seconds": 0.0,
-        "collision_rate_before_dedup": before["collision_rate"],
-        "largest_bucket": before["largest_bucket"],
-        "colliding_items": before["colliding_items"],
-    }
-    tok = SIDTokenizer(item_ids, codes, config, None, None, stats, data_fingerprint)
-    # Published codebooks are powers of two (256 codes); measure utilisation against that size.
-    k = 1 << math.ceil(math.log2(sizes)) if sizes > 1 else 1
-    level_sizes = [k] * prefix.shape[1] + [int(codes[:, -1].max()) + 1] * (codes.shape[1] - prefix.shape[1])
-    tok.stats.update(
-        {"collision_rate": collision_stats(tok.codes)["collision_rate"], **level_stats(tok.codes, level_sizes)}
-    )
-    return tok

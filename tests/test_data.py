@@ -2,12 +2,14 @@
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from sidrec.cli import main
 from sidrec.data import leave_one_out, load_dataset, split_dataset, summarize
 from sidrec.errors import SidrecError
+from sidrec.tokenizer import SIDTokenizer
 
 ITEMS = [
     {"item_id": "i1", "title": "Red Tent", "brand": "Acme", "categories": "Outdoor > Tents", "description": "A tent."},
@@ -88,7 +90,7 @@ def test_minionerec_layout(tmp_path):
     }
     (tmp_path / "Toy.item.json").write_text(json.dumps(items))
     for split, rows in {
-        "valid": [("A1", "[0, 1]", "2")],
+        "valid": [("A1", "[0]", "1"), ("A1", "[0, 1]", "2")],
         "test": [("A1", "[0, 1, 2]", "3"), ("A2", "[3]", "0")],
     }.items():
         (tmp_path / split).mkdir()
@@ -101,8 +103,10 @@ def test_minionerec_layout(tmp_path):
     split = split_dataset(ds)
     assert [s.target for s in split.test] == ["3", "0"] and split.test[0].history == ("0", "1", "2")
     assert ds.sequences["A1"] == ["0", "1", "2", "3"]
-    # without a train file, training sees the valid histories only, never a valid or test target
-    assert split.train_sequences == {"A1": ["0", "1"]}
+    # without a train file, training sees each user's history before the first valid row: merging the second
+    # row's history in would add "1", the first row's valid target
+    assert split.train_sequences == {"A1": ["0"]} and split.train == []
+    assert any("no train/ split" in n for n in ds.notes)
 
 
 # ---------------------------------------------------------------- malformed input
@@ -175,9 +179,34 @@ def test_no_dataset(tmp_path):
     expect_error(tmp_path, "no dataset found")
 
 
-def test_an_lcrec_folder_without_item_text_names_the_missing_file(tmp_path):
-    (tmp_path / "Beauty.inter.json").write_text('{"0": [0, 1, 2]}')
-    expect_error(tmp_path, "found Beauty.inter.json but no Beauty.item.json", "no item text")
+def test_an_lcrec_folder_without_item_text_loads_ids_and_says_what_it_allows(tmp_path):
+    (tmp_path / "Beauty.inter.json").write_text('{"0": [0, 1, 2], "1": [10, 2]}')
+    (tmp_path / "indexes" / "v1").mkdir(parents=True)
+    index = {str(i): [f"<a_{i % 2}>", f"<b_{i}>"] for i in (0, 1, 2, 3, 10)}  # item 3: in the index only
+    (tmp_path / "indexes" / "v1" / "Beauty.index.json").write_text(json.dumps(index))
+    ds = load_dataset(tmp_path)
+    assert ds.layout == "lcrec" and ds.item_ids == ["0", "1", "2", "3", "10"] and not ds.has_text
+    assert ds.index_files == {"v1": tmp_path / "indexes" / "v1" / "Beauty.index.json"}
+    assert any("no Beauty.item.json" in n and "--import-index" in n for n in ds.notes)
+    with pytest.raises(SidrecError, match="Beauty has no item text"):
+        ds.require_text("fitting on text")
+
+
+def test_published_indexes_are_found_listed_and_chosen(tmp_path):
+    from sidrec.layouts import choose_index
+
+    (tmp_path / "B.inter.json").write_text('{"0": [0, 1]}')
+    for variant, k in (("one", 0), ("two", 1)):
+        (tmp_path / "indexes" / variant).mkdir(parents=True)
+        (tmp_path / "indexes" / variant / "B.index.json").write_text(json.dumps({"0": [f"<a_{k}>"], "1": ["<a_5>"]}))
+    ds = load_dataset(tmp_path)
+    with pytest.raises(SidrecError, match="several SID indexes: choose one of published:one, published:two"):
+        choose_index(ds)
+    assert choose_index(ds, "published:two")["0"] == ["<a_1>"]
+    with pytest.raises(SidrecError, match="no SID index named 'three'"):
+        choose_index(ds, "published:three")
+    (tmp_path / "B.index.json").write_text(json.dumps({"0": ["<a_7>"], "1": ["<a_5>"]}))
+    assert choose_index(load_dataset(tmp_path))["0"] == ["<a_7>"]  # the folder's own comes first
 
 
 def test_cli_reports_one_line_and_status_2(tmp_path, capsys):
@@ -268,3 +297,43 @@ def test_import_index_that_is_missing_or_a_folder_is_one_line_and_writes_nothing
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and not out.exists()
     assert len(err) == 1 and ("no such file" in err[0] or "a folder, not a file" in err[0]), err
+
+
+def test_a_text_less_lcrec_folder_imports_trains_on_sids_and_evaluates(tmp_path, capsys):
+    from tests.tiny import tiny_base
+
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "Beauty"
+    (folder / "indexes" / "letter").mkdir(parents=True)
+    sequences = {str(u): [str(i) for i in rng.choice(24, size=6, replace=False)] for u in range(30)}
+    (folder / "Beauty.inter.json").write_text(json.dumps(sequences))
+    index = {str(i): [f"<a_{i % 4}>", f"<b_{i // 4}>"] for i in range(24)}
+    index["23"] = index["0"]  # one collision, resolved inside the last level
+    (folder / "indexes" / "letter" / "Beauty.index.json").write_text(json.dumps(index))
+
+    assert main(["data", "check", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "SID indexes shipped (tokenizer fit --import-index ...): published:letter" in out and "no item text" in out
+
+    tok = tmp_path / "tok"
+    assert main(["tokenizer", "fit", str(folder), "--out", str(tok), "--quiet"]) == 2
+    assert "Beauty has no item text" in capsys.readouterr().err and not tok.exists()
+    assert main(["tokenizer", "fit", str(folder), "--out", str(tok), "--import-index", "published", "--quiet"]) == 0
+    sid_tok = SIDTokenizer.load(tok)
+    assert sid_tok.encode("5") == "<a_1><b_1>" and sid_tok.n_levels == 2  # as given: no level appended
+    capsys.readouterr()
+
+    llm = tmp_path / "llm"
+    base = tiny_base(tmp_path / "b")
+    train = ["llm", "train", str(folder), "--tokenizer", str(tok), "--out", str(llm), "--base", base,
+             "--batch-size", "4", "--max-steps", "2"]  # fmt: skip
+    assert main(train) == 2  # the default recipe needs text
+    assert "textual, query, ts_align, SA-Init" in capsys.readouterr().err and not llm.exists()
+    assert main([*train, "--tasks", "sequential,negative", "--init", "mean"]) == 0
+    capsys.readouterr()
+
+    result = tmp_path / "eval.json"
+    assert main(["evaluate", str(llm), str(folder), "--beams", "10", "--out", str(result), "--quiet"]) == 0
+    assert set(json.loads(result.read_text())["models"]) == {"sid-llm", "popularity", "sasrec"}
+    assert main(["evaluate", str(llm), str(folder), "--baselines", "text", "--quiet"]) == 2
+    assert "the text-similarity baseline needs it" in capsys.readouterr().err

@@ -8,11 +8,13 @@ and a small keywords dict.
 import random
 from collections import Counter
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from sidrec.data import leave_one_out
 from sidrec.errors import SidrecError
+from sidrec.quantize import QuantizerConfig
 from sidrec.tasks import (
     TASKS,
     TEMPLATES,
@@ -26,7 +28,7 @@ from sidrec.tasks import (
     task_examples,
     truncate,
 )
-from sidrec.tokenizer import import_index, token
+from sidrec.tokenizer import SIDTokenizer, TokenizerConfig, separate_collisions
 
 NAMES = ["Alder", "Birch", "Cedar", "Dogwood", "Elm", "Fir", "Ginkgo", "Hazel", "Ivy", "Juniper", "Kauri", "Larch"]
 KINDS = ["Tent", "Stove", "Lantern"]
@@ -50,8 +52,13 @@ def _items() -> pd.DataFrame:
 
 
 ITEMS = _items()
-# Item k has SID (k % 3, k % 2): items 0 and 6 collide, etc., so a separating level <c_n> is appended.
-TOK = import_index(list(ITEMS.index), {f"I{k}": [token(0, k % 3), token(1, k % 2)] for k in range(12)})
+# Item k has codes (k % 3, k % 2): items 0 and 6 collide, etc., so a separating level <c_n> is appended, as a
+# fitted tokenizer does.
+TOK = SIDTokenizer(
+    list(ITEMS.index),
+    separate_collisions(np.array([[k % 3, k % 2] for k in range(12)])),
+    TokenizerConfig(QuantizerConfig(levels=2, codebook_size=3)),
+)
 SEQUENCES = {
     "u1": ["I0", "I1", "I2", "I3", "I8", "I9"],
     "u2": ["I1", "I4", "I5", "I10"],

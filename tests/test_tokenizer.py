@@ -8,12 +8,12 @@ import torch
 
 from sidrec.embed import EmbedConfig, behavior_embeddings, fuse
 from sidrec.errors import SidrecError
+from sidrec.published import import_index
 from sidrec.quantize import QuantizerConfig, balanced_assign, quantize_with, residual_kmeans
 from sidrec.tokenizer import (
     SIDTokenizer,
     TokenizerConfig,
     fit_tokenizer,
-    import_index,
     parse_sid,
     separate_collisions,
 )
@@ -174,13 +174,25 @@ def test_new_items_join_occupied_cells_and_keep_codes_already_there(method):
     assert np.array_equal(within[reached], free[reached])
 
 
-def test_import_published_index_and_collisions():
-    ids = ["x", "y", "z"]
-    tok = import_index(ids, {"x": ["<a_1>", "<b_2>"], "y": ["<a_1>", "<b_2>"], "z": ["<a_0>", "<b_7>"]})
-    assert tok.stats["collision_rate_before_dedup"] == pytest.approx(1 / 3, abs=1e-3)
-    assert tok.encode("y") == "<a_1><b_2><c_1>" and tok.decode("<a_0><b_7><c_0>") == "z"
+def test_import_uses_the_index_as_given_and_resolves_a_collision_in_its_last_level():
+    ids = ["x", "y", "z", "w"]
+    given = {"x": ["<a_1>", "<b_2>"], "y": ["<a_1>", "<b_2>"], "z": ["<a_0>", "<b_7>"], "w": ["<a_1>", "<b_0>"]}
+    tok = import_index(ids, given)
+    assert tok.stats["collision_rate_before_dedup"] == 0.25 and tok.stats["collisions_resolved"] == "in the last level"
+    assert tok.n_levels == 2 and tok.separating_level is None  # no level appended
+    assert [tok.encode(i) for i in "xzw"] == ["".join(given[i]) for i in "xzw"] and tok.stats["sids_as_given"] == 3
+    assert tok.encode("y") == "<a_1><b_1>"  # the lowest b code free under <a_1> (codes 0..7: the index's space)
     with pytest.raises(SidrecError, match="no codebooks"):
         tok.prefix_codes_for(np.zeros((1, 4), np.float32))
+
+
+def test_import_appends_a_separating_level_only_when_the_last_level_is_full():
+    # under <a_0> both b codes of a 2-code space are taken: the collision cannot be resolved in place
+    given = {"x": ["<a_0>", "<b_0>"], "y": ["<a_0>", "<b_0>"], "z": ["<a_0>", "<b_1>"]}
+    tok = import_index(list(given), given)
+    assert tok.stats["collisions_resolved"] == "separating level appended" and tok.separating_level == 2
+    assert [tok.encode(i) for i in given] == ["<a_0><b_0><c_0>", "<a_0><b_0><c_1>", "<a_0><b_1><c_0>"]
+    assert tok.stats["sids_as_given"] == 0
 
 
 def test_behavior_embeddings_never_see_held_out_targets():

@@ -4,7 +4,7 @@ conftest.py."""
 
 import torch
 
-from sidrec.tokenizer import import_index
+from sidrec.published import import_index
 
 WORDS = "purchase history next item answer yes no tent stove camping coffee grinder kitchen outdoor light lamp".split()
 

@@ -9,6 +9,7 @@ import streamlit as st
 
 from sidrec.embed import EmbedConfig, encode_texts
 from sidrec.errors import SidrecError
+from sidrec.layouts import choose_index
 from sidrec.pipeline import fit_catalogue, import_published, tokenizer_keyword_quality
 from sidrec.placement import PlacementConfig, placement_agreement
 from sidrec.quantize import QuantizerConfig
@@ -24,24 +25,29 @@ METHODS = {
     "Residual k-means": ("rq-kmeans", False),
     "RQ-VAE": ("rq-vae", False),
 }
-if ds.published_index is not None:
-    METHODS["Published index (import)"] = ("imported", False)
+INDEXES = {  # the SID indexes the data folder ships (sidrec.layouts.choose_index)
+    f"Published index: {name} (import)": "published" if name == "published" else f"published:{name}"
+    for name in ds.index_files
+}
 
 
-def fit_form_ui() -> tuple[str, TokenizerConfig] | None:
-    """The fit form; returns (method label, config) when submitted."""
+def fit_form_ui() -> tuple[str, TokenizerConfig | None] | None:
+    """The fit form; returns (method label, config) when submitted (config None: import a shipped index)."""
     with st.form("fit"):
         c1, c2, c3, c4 = st.columns(4)
-        label = c1.selectbox("Method", list(METHODS))
+        label = c1.selectbox("Method", [*METHODS, *INDEXES])
         levels = c2.number_input("Levels (before the separating level)", 1, 6, 3)
         size = c3.select_slider("Codebook size", [16, 32, 64, 128, 256, 512], value=256)
-        embeddings = ["fused", "text", "behavior"] if ds.sequences else ["text"]
+        usable = {"fused": bool(ds.sequences) and ds.has_text, "text": ds.has_text, "behavior": bool(ds.sequences)}
+        embeddings = [e for e, ok in usable.items() if ok] or ["text"]  # behaviour needs interactions, text text
         embedding = c4.selectbox("Embedding", embeddings)
         c5, c6, _ = st.columns([1, 1, 2])
         weight = c5.slider("Behaviour weight (fused)", 0.0, 1.0, 0.5, 0.05)
         seed = c6.number_input("Seed", 0, 10_000, 0)
         if not st.form_submit_button("Fit tokenizer", type="primary"):
             return None
+    if label in INDEXES:
+        return label, None
     method, balanced = METHODS[label]
     q = replace(
         QuantizerConfig(), method=method, balanced=balanced, levels=int(levels), codebook_size=int(size), seed=int(seed)
@@ -59,8 +65,8 @@ with st.expander("Fit a new tokenizer", expanded=ws.artifact("tokenizer") is Non
         label, config = submitted
         progress = progress_bar("Starting…")
         try:
-            if config.quantizer.method == "imported":
-                result = import_published(ds, progress=progress)
+            if config is None:
+                result = import_published(ds, choose_index(ds, INDEXES[label]), progress)
             else:
                 result = fit_catalogue(ds, config, progress=progress)
             target = writable(ws)
