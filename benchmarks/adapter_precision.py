@@ -22,7 +22,7 @@ from sidrec.bench import _eval_histories, machine
 from sidrec.generate import GenerateConfig, Recommender
 from sidrec.llm import format_prompt, torch_threads
 from sidrec.model import load_model, tokenizer_dir_for
-from sidrec.tasks import recommendation_prompt
+from sidrec.prompts import recommendation_prompt
 from sidrec.tokenizer import SIDTokenizer
 
 

@@ -2,12 +2,15 @@
 # The cold-start protocol on sample_data (sidrec.coldstart): 5% of the items (seed 0) withheld from the tokenizer,
 # the behaviour embeddings, the LLM and SASRec; the demo's tokenizer settings and training recipe otherwise
 # (benchmarks/train_demo.sh: 1,000 steps, the learning rate decayed to zero). Then, in the same run:
+#   - the placement and scoring rules for the withheld items compared on the validation split
+#     (benchmarks/cold_rules.py), where the default was chosen;
 #   - the cold-start model evaluated with the withheld items entering by text (SID-LLM, SASRec, popularity, text
 #     similarity, reported for cold and warm targets);
 #   - the demo model (trained on every item) evaluated with the report split by the same draw: the reference that
 #     the warm figures are compared with.
 # The two summaries are copied to models/sample/cold_start.json and cold_start_reference.json (read by the Evaluate
-# page). Resumable: run it again.
+# page). Resumable: run it again (the rule comparison and the reference evaluation, which no placement rule
+# changes, are kept once made; delete their result files to redo them).
 #   bash benchmarks/cold_start.sh
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -26,12 +29,19 @@ fi
 say "python -m sidrec llm train sample_data --tokenizer $WORK/tokenizer --out $WORK/llm --resume --max-steps 1000 --eval-steps 50 ${COLD[*]}"
 $PY -m sidrec llm train sample_data --tokenizer "$WORK/tokenizer" --out "$WORK/llm" --resume --max-steps 1000 \
   --eval-steps 50 "${COLD[@]}" --json 2>> "$log" | tail -1 > benchmarks/results/cold_start_train.json
+if [ ! -f benchmarks/results/cold_rules_sample.json ]; then
+  say "python benchmarks/cold_rules.py $WORK/llm sample_data --split valid ${COLD[*]}"
+  PYTHONPATH=. $PY benchmarks/cold_rules.py "$WORK/llm" sample_data --split valid "${COLD[@]}" \
+    --out benchmarks/results/cold_rules_sample.json 2>> "$log" > /dev/null
+fi
 say "python -m sidrec evaluate $WORK/llm sample_data ${COLD[*]} --out $WORK/withheld.json"
 $PY -m sidrec evaluate "$WORK/llm" sample_data "${COLD[@]}" --out "$WORK/withheld.json" --quiet --json 2>> "$log" \
   | tail -1 > benchmarks/results/cold_start_withheld.json
-say "python -m sidrec evaluate models/sample/llm sample_data ${COLD[*]} --cold-trained-on-all --out $WORK/reference.json"
-$PY -m sidrec evaluate models/sample/llm sample_data "${COLD[@]}" --cold-trained-on-all --out "$WORK/reference.json" \
-  --quiet --json 2>> "$log" | tail -1 > benchmarks/results/cold_start_reference.json
+if [ ! -s benchmarks/results/cold_start_reference.json ]; then
+  say "python -m sidrec evaluate models/sample/llm sample_data ${COLD[*]} --cold-trained-on-all --out $WORK/reference.json"
+  $PY -m sidrec evaluate models/sample/llm sample_data "${COLD[@]}" --cold-trained-on-all --out "$WORK/reference.json" \
+    --quiet --json 2>> "$log" | tail -1 > benchmarks/results/cold_start_reference.json
+fi
 cp benchmarks/results/cold_start_withheld.json models/sample/cold_start.json
 cp benchmarks/results/cold_start_reference.json models/sample/cold_start_reference.json
 say "done"

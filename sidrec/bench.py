@@ -331,7 +331,7 @@ def bench_decode(
 ) -> dict:
     """Our constrained beam search against `generate` + prefix_allowed_tokens_fn, same model, same prompts;
     also with scores normalised over each level's SID tokens only (no full head), and how often that agrees."""
-    from sidrec.generate import hf_generate
+    from sidrec.reference import hf_generate
 
     rec = _recommender(model_dir, tokenizer_dir, num_beams=beams, top_k=k)
     histories = _eval_histories(data, users)

@@ -84,8 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     from sidrec.generate import GenerateConfig
     from sidrec.llm import INITS
     from sidrec.model import TrainConfig
+    from sidrec.prompts import SEQUENTIAL_MODES
     from sidrec.quantize import METHODS, QuantizerConfig
-    from sidrec.tasks import SEQUENTIAL_MODES, TASKS
+    from sidrec.tasks import TASKS
 
     quant, embed, train = QuantizerConfig(), EmbedConfig(), TrainConfig()
     search, evaluation = GenerateConfig(), EvalConfig()

@@ -121,6 +121,11 @@ def load_dataset(folder: str | Path) -> Dataset:
 # ---------------------------------------------------------------- splitting
 
 
+def train_items(split: Split) -> list[str]:
+    """Items training may see, in order of first occurrence in the training sequences."""
+    return list(dict.fromkeys(i for seq in split.train_sequences.values() for i in seq))
+
+
 def leave_one_out(sequences: dict[str, list[str]], max_history: int = MAX_HISTORY) -> Split:
     """Last item test, second-to-last valid, every earlier prefix train.
 

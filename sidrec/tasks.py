@@ -20,8 +20,9 @@ Five tasks, from LC-Rec-style alignment, Semantic Convergence and TS-Rec:
 Builders read only what training may see: `split.train`, `split.train_sequences`,
 the item table, the tokenizer and the token keywords. An item that occurs only as a
 valid/test target never appears in a training example; only `build_validation_set`
-reads `split.valid`. Prompt phrasings live in `TEMPLATES` and are drawn by a seeded
-RNG per example, so the same inputs and seed give the same list.
+reads `split.valid`. Prompt phrasings live in `sidrec.prompts.TEMPLATES` and are drawn by
+a seeded RNG per example, so the same inputs and seed give the same list; negatives come from
+`sidrec.negatives`.
 
 This module does not know the LLM: it does not apply a chat template, tokenize, or
 place the loss (the training code wraps prompt/response and masks the prompt).
@@ -31,73 +32,24 @@ from __future__ import annotations
 
 import random
 import re
-from collections import Counter
 from dataclasses import dataclass
 
 import pandas as pd
 
-from sidrec.data import Split, category_level
+from sidrec.data import Split, category_level, train_items
 from sidrec.errors import SidrecError
+from sidrec.negatives import NEGATIVE_KINDS, NegativeSampler
+from sidrec.prompts import (
+    SEQUENCE_PROMPT,
+    SEQUENTIAL_MODES,
+    TEMPLATES,
+    recommendation_input,
+    sids_text,
+)
 from sidrec.tokenizer import SIDTokenizer, token
 
 TASKS = ("sequential", "textual", "query", "negative", "ts_align")
 TEXT_TASKS = ("textual", "query", "ts_align")  # tasks built from item text or the keywords drawn from it
-SEQUENTIAL_MODES = ("sequence", "prefix")
-SEQUENCE_PROMPT = "Purchases in order:"  # the one phrasing of the sequence mode: inference must read it as trained
-NEGATIVE_KINDS = ("uniform", "popular", "hard")
-
-# Several short phrasings per task (and direction). Every prompt token costs training
-# time on a CPU, so they stay terse; the variety keeps the model from fitting one wording.
-TEMPLATES: dict[str, tuple[str, ...]] = {
-    "sequential": (
-        "Purchase history: {history} Next item?",
-        "User bought: {history} What next?",
-        "History: {history} Predict the next item.",
-        "Items so far: {history} Next purchase?",
-    ),
-    "textual_sid_to_title": (
-        "Title of {sid}?",
-        "What is {sid}?",
-        "Name the item {sid}.",
-    ),
-    "textual_title_to_sid": (
-        "Item: {title}. {description} SID?",
-        "Which SID is {title}? {description}",
-        "SID for: {title}. {description}",
-    ),
-    # The need itself; a product type and, where any fit the item, a few keywords.
-    "query_need": (
-        "Looking for {product} ({keywords}).",
-        "I need {product}: {keywords}.",
-        "Shopping for {product}, {keywords}.",
-        "Any {product} with {keywords}?",
-    ),
-    "query_need_plain": (
-        "Looking for {product}.",
-        "I need {product}.",
-        "Shopping for {product}.",
-    ),
-    "query": (
-        "{need} Which item?",
-        "{need} Recommend one.",
-        "{need} SID?",
-    ),
-    "negative": (
-        "History: {history} Candidate: {candidate} Buy next? yes/no",
-        "Purchase history: {history} Would they buy {candidate} next? yes/no",
-        "User bought: {history} Is {candidate} the next item? yes/no",
-    ),
-    "ts_align_token_to_text": (
-        "What do {token} items share?",
-        "Describe {token}.",
-        "Meaning of {token}?",
-    ),
-    "ts_align_text_to_token": (
-        "Which token means: {description}",
-        "Token for: {description}",
-        "{description} Which token?",
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -159,10 +111,6 @@ def _rng(config: TaskConfig, *parts: str) -> random.Random:
     return random.Random(":".join([str(config.seed), *parts]))
 
 
-def _sids(item_ids: tuple[str, ...], tok: SIDTokenizer) -> str:
-    return " ".join(tok.encode(i) for i in item_ids)
-
-
 def truncate(text: str, max_chars: int) -> str:
     """Cut at a word boundary, marking the cut with an ellipsis.
 
@@ -192,11 +140,6 @@ def _words(text: str) -> str:
     return " " + " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower()).split()) + " "
 
 
-def train_items(split: Split) -> list[str]:
-    """Items training may see, in order of first occurrence in the training sequences."""
-    return list(dict.fromkeys(i for seq in split.train_sequences.values() for i in seq))
-
-
 _COUNT_PREFIX = re.compile(r"^\d+ items?(, |\.$)")
 
 
@@ -212,7 +155,7 @@ def _sequential(
     history: tuple[str, ...], target: str, tok: SIDTokenizer, config: TaskConfig, rng: random.Random
 ) -> Example:
     hist = tuple(history[-config.max_history :])
-    prompt = rng.choice(TEMPLATES["sequential"]).format(history=_sids(hist, tok))
+    prompt = rng.choice(TEMPLATES["sequential"]).format(history=sids_text(hist, tok))
     return Example("sequential", prompt, tok.encode(target), (*hist, target), targets=1)
 
 
@@ -318,7 +261,7 @@ def _judgement(
     history: tuple[str, ...], candidate: str, yes: bool, tok: SIDTokenizer, config: TaskConfig, rng: random.Random
 ) -> Example:
     hist = tuple(history[-config.max_history :])
-    prompt = rng.choice(TEMPLATES["negative"]).format(history=_sids(hist, tok), candidate=tok.encode(candidate))
+    prompt = rng.choice(TEMPLATES["negative"]).format(history=sids_text(hist, tok), candidate=tok.encode(candidate))
     return Example("negative", prompt, "yes" if yes else "no", (*hist, candidate))
 
 
@@ -330,44 +273,6 @@ def _ts_align(tok_str: str, info: dict, rng: random.Random) -> list[Example]:
         Example("ts_align", rng.choice(TEMPLATES["ts_align_token_to_text"]).format(token=tok_str), description),
         Example("ts_align", rng.choice(TEMPLATES["ts_align_text_to_token"]).format(description=description), tok_str),
     ]
-
-
-class NegativeSampler:
-    """Draws items a user did not interact with, among the items training sees.
-
-    uniform: any such item; popular: weighted by training interaction counts;
-    hard: sharing the target's first SID token (uniform when none is left).
-    """
-
-    def __init__(self, split: Split, tok: SIDTokenizer, tries: int = 50):
-        counts = Counter(i for seq in split.train_sequences.values() for i in seq)
-        self.universe = train_items(split)
-        self.cum_weights = []
-        total = 0
-        for iid in self.universe:
-            total += counts[iid]
-            self.cum_weights.append(total)
-        self.by_first: dict[int, list[str]] = {}
-        for iid in self.universe:
-            self.by_first.setdefault(tok.codes_of(iid)[0], []).append(iid)
-        self.tok = tok
-        self.tries = tries
-
-    def sample(self, kind: str, target: str, exclude: set[str], rng: random.Random) -> str | None:
-        """One negative for `target`, never in `exclude` nor the target; None if every item is excluded."""
-        if kind == "hard":
-            group = [i for i in self.by_first.get(self.tok.codes_of(target)[0], []) if i not in exclude and i != target]
-            if group:
-                return rng.choice(group)
-        for _ in range(self.tries):  # rejection sampling: users see a tiny share of the catalogue
-            if kind == "popular":
-                iid = rng.choices(self.universe, cum_weights=self.cum_weights)[0]
-            else:
-                iid = rng.choice(self.universe)
-            if iid not in exclude and iid != target:
-                return iid
-        rest = [i for i in self.universe if i not in exclude and i != target]
-        return rng.choice(rest) if rest else None
 
 
 # ---------------------------------------------------------------- task sets
@@ -505,29 +410,3 @@ def examples_for_user(
         if ex is not None:
             out[task] = ex
     return out
-
-
-def recommendation_prompt(history: tuple[str, ...] | list[str], tok: SIDTokenizer, max_history: int = 20) -> str:
-    """The prefix mode's prompt at inference: the first phrasing, the last `max_history` items."""
-    hist = tuple(history)[-max_history:]
-    if not hist:
-        raise SidrecError("a recommendation needs at least one item in the history")
-    return TEMPLATES["sequential"][0].format(history=_sids(hist, tok))
-
-
-def recommendation_input(
-    history: tuple[str, ...] | list[str], tok: SIDTokenizer, max_history: int = 20, mode: str = "sequence"
-) -> tuple[str, str]:
-    """(prompt, context) a model trained in `mode` reads before writing the next SID.
-
-    The model's input is the formatted prompt followed by the context: in sequence mode the fixed
-    prompt and the last `max_history` SIDs written back to back, exactly as training wrote them.
-    """
-    if mode == "prefix":
-        return recommendation_prompt(history, tok, max_history), ""
-    if mode != "sequence":
-        raise SidrecError(f"unknown sequential mode {mode!r} (choose from {', '.join(SEQUENTIAL_MODES)})")
-    hist = tuple(history)[-max_history:]
-    if not hist:
-        raise SidrecError("a recommendation needs at least one item in the history")
-    return SEQUENCE_PROMPT, "".join(tok.encode(i) for i in hist)

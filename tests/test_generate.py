@@ -6,7 +6,7 @@ import torch
 
 import sidrec.trie as trie_module
 from sidrec.errors import SidrecError
-from sidrec.generate import hf_generate
+from sidrec.reference import hf_generate
 from sidrec.trie import PrefixTrie
 from tests.tiny import CODES, IDS
 

@@ -14,12 +14,12 @@ import pytest
 
 from sidrec.data import leave_one_out
 from sidrec.errors import SidrecError
+from sidrec.negatives import NegativeSampler
+from sidrec.prompts import TEMPLATES
 from sidrec.quantize import QuantizerConfig
 from sidrec.tasks import (
     TASKS,
-    TEMPLATES,
     Example,
-    NegativeSampler,
     TaskConfig,
     build_training_set,
     build_validation_set,
@@ -176,7 +176,7 @@ def test_training_and_inference_read_the_same_tokens(mode):
     from transformers import AutoTokenizer
 
     from sidrec.llm import base_path, encode_example, model_input
-    from sidrec.tasks import recommendation_input
+    from sidrec.prompts import recommendation_input
 
     tok = AutoTokenizer.from_pretrained(base_path("smollm2-135m"))
     tok.add_tokens(TOK.tokens())
