@@ -20,9 +20,10 @@ from pathlib import Path
 from sidrec.data import load_dataset, split_dataset
 from sidrec.embed import EmbedConfig, behavior_embeddings, encode_texts, fuse
 from sidrec.errors import SidrecError
+from sidrec.fitting import fit_tokenizer
 from sidrec.published import import_index
 from sidrec.quantize import QuantizerConfig
-from sidrec.tokenizer import SIDTokenizer, TokenizerConfig, fit_tokenizer
+from sidrec.tokenizer import SIDTokenizer, TokenizerConfig
 
 VARIANTS = [("rq-kmeans", True), ("rq-kmeans", False), ("rq-vae", False)]
 

@@ -17,10 +17,11 @@ import numpy as np
 from sidrec.data import Dataset, split_dataset
 from sidrec.embed import encode_texts, item_embeddings
 from sidrec.errors import SidrecError
+from sidrec.fitting import fit_tokenizer
 from sidrec.keywords import KeywordConfig, keyword_quality, token_keywords
 from sidrec.progress import ProgressFn, stage
 from sidrec.published import import_index
-from sidrec.tokenizer import SIDTokenizer, TokenizerConfig, fit_tokenizer
+from sidrec.tokenizer import SIDTokenizer, TokenizerConfig
 
 
 @dataclass

@@ -5,7 +5,7 @@ Such a collision is resolved inside the index's own last level when it can be (`
 second and later items of a bucket take the lowest last-level codes no item under their prefix uses, in the
 index's code space, e.g. 256), so the SIDs keep the file's length and every item outside a collision keeps
 its SID exactly; only when some prefix has no free code left is a separating level appended to every SID, as
-for a fitted tokenizer (`sidrec.tokenizer.separate_collisions`). The stats say which happened.
+for a fitted tokenizer (`sidrec.fitting.separate_collisions`). The stats say which happened.
 """
 
 from __future__ import annotations
@@ -18,15 +18,9 @@ from dataclasses import replace
 import numpy as np
 
 from sidrec.errors import SidrecError
+from sidrec.fitting import collision_stats, level_stats, separate_collisions
 from sidrec.quantize import IMPORTED, QuantizerConfig
-from sidrec.tokenizer import (
-    SIDTokenizer,
-    TokenizerConfig,
-    collision_stats,
-    level_stats,
-    parse_sid,
-    separate_collisions,
-)
+from sidrec.tokenizer import SIDTokenizer, TokenizerConfig, parse_sid
 
 
 def code_space(codes: np.ndarray) -> int:

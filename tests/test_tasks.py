@@ -14,6 +14,7 @@ import pytest
 
 from sidrec.data import leave_one_out
 from sidrec.errors import SidrecError
+from sidrec.fitting import separate_collisions
 from sidrec.negatives import NegativeSampler
 from sidrec.prompts import TEMPLATES
 from sidrec.quantize import QuantizerConfig
@@ -28,7 +29,7 @@ from sidrec.tasks import (
     task_examples,
     truncate,
 )
-from sidrec.tokenizer import SIDTokenizer, TokenizerConfig, separate_collisions
+from sidrec.tokenizer import SIDTokenizer, TokenizerConfig
 
 NAMES = ["Alder", "Birch", "Cedar", "Dogwood", "Elm", "Fir", "Ginkgo", "Hazel", "Ivy", "Juniper", "Kauri", "Larch"]
 KINDS = ["Tent", "Stove", "Lantern"]

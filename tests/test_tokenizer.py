@@ -8,15 +8,10 @@ import torch
 
 from sidrec.embed import EmbedConfig, behavior_embeddings, fuse
 from sidrec.errors import SidrecError
+from sidrec.fitting import fit_tokenizer, separate_collisions
 from sidrec.published import import_index
 from sidrec.quantize import QuantizerConfig, balanced_assign, quantize_with, residual_kmeans
-from sidrec.tokenizer import (
-    SIDTokenizer,
-    TokenizerConfig,
-    fit_tokenizer,
-    parse_sid,
-    separate_collisions,
-)
+from sidrec.tokenizer import SIDTokenizer, TokenizerConfig, parse_sid
 
 
 def test_hand_computed_two_level_codebook():
