@@ -271,3 +271,16 @@ def target_tokens(codes: tuple[int, ...], diverged_at: int | None, keywords: dic
             words = "(separating level: no meaning of its own)"
         rows.append({"level": lv + 1, "token": t, "keywords": words, "prefix": fate})
     return pd.DataFrame(rows, columns=["level", "token", "keywords", "prefix"])
+
+
+def walkthrough_user(sequences: dict[str, list[str]], tok=None, max_history: int = 20) -> tuple[str, list[str]] | None:
+    """The user a walkthrough follows: the first with at least 3 items whose whole history the tokenizer knows
+    (any, without one), with their last `max_history` items (as the cache reads them); None if there is none.
+
+    >>> walkthrough_user({"a": ["x", "y"], "b": ["x", "y", "z", "w"]}, max_history=3)
+    ('b', ['y', 'z', 'w'])
+    """
+    for user, seq in sequences.items():
+        if len(seq) >= 3 and (tok is None or all(i in tok for i in seq)):
+            return user, seq[-max_history:]
+    return None

@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 from sidrec.artifacts import write_json_atomic, write_manifest
 from sidrec.cache import TopKCache, history_hash
 from sidrec.data import item_popularity, load_dataset, split_dataset
+from sidrec.explore import walkthrough_user
 from sidrec.generate import Recommendation, Recommender
 from sidrec.metrics import summarize
 from sidrec.model import FORMAT_VERSION, KIND, TrainConfig
@@ -59,12 +60,6 @@ def fake_evaluation(data_dir: Path) -> dict:
     }  # fmt: skip
 
 
-def walk_user(data_dir: Path, tok: SIDTokenizer) -> tuple[str, list[str]]:
-    """The customer the walkthrough follows: the first one whose history the tokenizer knows, last 20 items."""
-    ds = load_dataset(data_dir)
-    return next((u, s[-20:]) for u, s in ds.sequences.items() if len(s) >= 3 and all(i in tok for i in s))
-
-
 @pytest.fixture(scope="module")
 def workspaces(tmp_path_factory):
     root = tmp_path_factory.mktemp("eval_pages")
@@ -86,7 +81,7 @@ def workspaces(tmp_path_factory):
         write_json_atomic(
             llm / "log.json", [{"step": 1, "loss": 3.0, "loss_sequential": 3.5}, {"step": 2, "loss": 2.0}]
         )
-        user, history = walk_user(full.data_dir, tok)
+        user, history = walkthrough_user(load_dataset(full.data_dir).sequences, tok)
         cache = TopKCache(full.artifact_path_for_writing("cache.sqlite"), "fake-model", k=10)
         cache.put_many([(user, tok.item_ids[:10], [-float(n) for n in range(10)], history_hash(history))])
         cache.close()

@@ -15,6 +15,7 @@ from sidrec.data import item_popularity, top_category
 from sidrec.errors import SidrecError
 from sidrec.evaluate import claim, metrics_table
 from sidrec.explain import explain
+from sidrec.explore import walkthrough_user
 from sidrec.model import FORMAT_VERSION, KIND, log_history
 from sidrec.tokenizer import token
 from webapp.jobs import loss_curves
@@ -56,14 +57,6 @@ def link(page: str, label: str, icon: str) -> None:
         page_link(page, label=label, icon=icon)
     except StreamlitPageNotFoundError:
         st.caption(f"{label} (not in this app)")
-
-
-def walk_user() -> tuple[str, list[str]] | None:
-    """The first user whose whole history the tokenizer knows, with their last 20 items (as the cache reads them)."""
-    for user, seq in ds.sequences.items():
-        if len(seq) >= 3 and (tok is None or all(i in tok for i in seq)):
-            return user, seq[-20:]
-    return None
 
 
 def items_table(items: list[str]) -> pd.DataFrame:
@@ -166,7 +159,7 @@ link("webapp/pages/align.py", "Align: the tasks the model is taught, and train y
 # ---------------------------------------------------------------- 5. live
 
 step(5, "A live recommendation")
-found = walk_user()
+found = walkthrough_user(ds.sequences, tok)
 user, history = found if found else (None, [])
 live_key = f"walk_live:{ws.name}:{model_dir}"
 if model_dir is None or manifest is None or tok is None:
