@@ -26,8 +26,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from sidrec.ablation import ABLATIONS, variant_tokenizer
 from sidrec.artifacts import write_json_atomic
-from sidrec.bench import ABLATIONS, _train_inputs, _variant_tokenizer, machine
+from sidrec.bench import machine, train_inputs
 from sidrec.evaluate import EvalConfig, evaluate
 from sidrec.llm import torch_threads
 from sidrec.model import TrainConfig
@@ -39,8 +40,8 @@ def run_one(args, name: str, seed: int) -> dict:
     change = ABLATIONS[name]
     task_config = replace(TaskConfig(), seed=seed, **({"tasks": change["tasks"]} if "tasks" in change else {}))
     with tempfile.TemporaryDirectory() as tmp:
-        tok_dir = _variant_tokenizer(args.data, args.tokenizer, change, Path(tmp) / "tokenizer")
-        tok, keywords, train_examples, valid_examples = _train_inputs(args.data, tok_dir, task_config)
+        tok_dir = variant_tokenizer(args.data, args.tokenizer, change, Path(tmp) / "tokenizer")
+        tok, keywords, train_examples, valid_examples = train_inputs(args.data, tok_dir, task_config)
         sequential = sum(ex.task == "sequential" for ex in train_examples)
         steps = max(1, math.ceil(args.epochs * len(train_examples) / args.batch_size))
         config = replace(

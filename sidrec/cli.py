@@ -11,12 +11,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from sidrec.commands import (
+from sidrec.bench_commands import (
     cmd_bench_ablation,
     cmd_bench_cache,
     cmd_bench_decode,
     cmd_bench_tokenizer,
     cmd_bench_train,
+)
+from sidrec.commands import (
     cmd_cache_build,
     cmd_cache_merge,
     cmd_data_check,

@@ -12,7 +12,6 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from sidrec.device import peak_memory
 from sidrec.errors import SidrecError
 from sidrec.progress import ProgressFn
 
@@ -358,66 +357,4 @@ def cmd_evaluate(args) -> int:
             f"{name:>10}: " + "  ".join(f"{m} {v:.4f}" for m, v in ms.items()) for name, ms in part["models"].items()
         ]
     emit(summary, args.json, "\n".join(lines))
-    return 0
-
-
-def cmd_bench_decode(args) -> int:
-    from sidrec.bench import bench_decode
-
-    result = bench_decode(args.model_dir, args.data, users=args.users, beams=args.beams, k=args.k)
-    result |= peak_memory()
-    emit(result, args.json, "\n".join(f"{k}: {v}" for k, v in result.items()))
-    return 0
-
-
-def cmd_bench_cache(args) -> int:
-    from sidrec.bench import bench_cache
-
-    result = bench_cache(args.model_dir, args.data, users=args.users, k=args.k)
-    result |= peak_memory()
-    emit(result, args.json, "\n".join(f"{k}: {v}" for k, v in result.items()))
-    return 0
-
-
-# ---------------------------------------------------------------- bench
-
-
-def cmd_bench_tokenizer(args) -> int:
-    from sidrec.bench import bench_tokenizer
-
-    result = bench_tokenizer(args.data, args.out, quick=args.quick, codebook_size=args.codebook_size)
-    result |= peak_memory()
-    emit(result, args.json, result["markdown"])
-    return 0
-
-
-def cmd_bench_train(args) -> int:
-    from sidrec.bench import bench_train
-
-    result = bench_train(args.data, args.tokenizer, steps=args.steps, batch_size=args.batch_size)
-    human = (
-        f"ours {result['ours_tokens_per_second']} tokens/s vs plain Trainer "
-        f"{result['plain_trainer_tokens_per_second']} tokens/s: {result['speedup']}x"
-    )
-    result |= peak_memory()
-    emit(result, args.json, human)
-    return 0
-
-
-def cmd_bench_ablation(args) -> int:
-    from sidrec.artifacts import write_json_atomic
-    from sidrec.bench import bench_ablation
-
-    result = bench_ablation(
-        args.data, args.tokenizer, steps=args.steps, variants=args.variants, users=args.users,
-        progress=lambda msg: print(msg, file=sys.stderr, flush=True),
-    )  # fmt: skip
-    result |= peak_memory()
-    if args.out:
-        write_json_atomic(args.out, result)
-    human = "\n".join(
-        f"{r['variant']}: valid loss {r['valid_loss']}" + (f", recall@10 {r['recall@10']}" if "recall@10" in r else "")
-        for r in result["rows"]
-    )
-    emit(result, args.json, human)
     return 0

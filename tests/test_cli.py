@@ -64,7 +64,7 @@ def test_show_refuses_a_folder_that_is_not_a_tokenizer(tmp_path, capsys):
 
 def test_bench_ablation_writes_the_table_the_app_reads(tmp_path, monkeypatch, capsys):
     result = {"steps": 2, "rows": [{"variant": "default (sa, all tasks)", "valid_loss": 2.0, "steps": 2}]}
-    monkeypatch.setattr("sidrec.bench.bench_ablation", lambda data, tokenizer, steps, **kw: result)
+    monkeypatch.setattr("sidrec.ablation.bench_ablation", lambda data, tokenizer, steps, **kw: result)
     out = tmp_path / "ws" / "ablation.json"
     argv = ["bench", "ablation", str(tmp_path), "--tokenizer", str(tmp_path), "--steps", "2", "--out", str(out)]
     assert main([*argv, "--json"]) == 0
