@@ -8,7 +8,7 @@
               training sees each user's history before their first valid row (no train rows)
 
 Published SID indexes: the folder's own <Name>.index.json, and any under indexes/<variant>/<Name>.index.json
-(`Dataset.index_files`; `published_index` picks one).
+(`Dataset.index_files`; `choose_index` picks one).
 
 `load_dataset` (also `sidrec.data.load_dataset`) picks the layout and raises one `SidrecError` line on bad input.
 """
@@ -182,7 +182,7 @@ def load_lcrec(folder: Path, name: str) -> Dataset:
         items = _text_less_items(list(ids))
         notes.append(
             f"no {item_path.name}: no item text. Import a published index (tokenizer fit --import-index "
-            "published), train the sequential task (llm train --tasks sequential --init mean) and evaluate; "
+            "published), train on SIDs alone (llm train --tasks sequential,negative --init mean) and evaluate; "
             "fitting on text and the text tasks need item text"
         )
     known = set(items.index)
