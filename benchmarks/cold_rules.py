@@ -33,7 +33,7 @@ from sidrec.data import load_dataset, split_dataset
 from sidrec.evaluate import seen_items, text_similarity
 from sidrec.generate import GenerateConfig, Recommender
 from sidrec.llm import torch_threads
-from sidrec.metrics import ndcg_at, recall_at
+from sidrec.metrics import standard_errors, summarize
 from sidrec.model import tokenizer_dir_for
 from sidrec.placement import PlacementConfig
 
@@ -41,13 +41,9 @@ RULES = (("any", "cell"), ("occupied", "share"), ("occupied", "cell"))
 
 
 def scores(lists: list[list[str]], targets: list[str]) -> dict:
-    """Recall and NDCG@10 with standard errors over users."""
-    out = {}
-    for name, fn in (("recall@10", recall_at), ("ndcg@10", ndcg_at)):
-        x = np.array([fn(items, t, 10) for items, t in zip(lists, targets, strict=True)])
-        out[name] = round(float(x.mean()), 4)
-        out[f"{name}_se"] = round(float(x.std(ddof=1) / np.sqrt(len(x))), 4) if len(x) > 1 else 0.0
-    return out
+    """Recall and NDCG@10 with standard errors over users (`sidrec.metrics`)."""
+    errors = standard_errors(lists, targets, ks=(10,))
+    return {**summarize(lists, targets, ks=(10,)), **{f"{name}_se": se for name, se in errors.items()}}
 
 
 def main() -> int:

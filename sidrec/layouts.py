@@ -118,8 +118,9 @@ def _unrepr_list(value):
     return value
 
 
-def read_index(path: Path, items: pd.DataFrame) -> dict[str, list[str]]:
-    raw = _read_json_dict(path)
+def read_index(path: Path, items: pd.DataFrame, raw: dict | None = None) -> dict[str, list[str]]:
+    """A SID index file (item -> token strings), checked to cover every item; `raw`: its JSON already read."""
+    raw = raw if raw is not None else _read_json_dict(path)
     index = {}
     for iid, tokens in raw.items():
         if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
@@ -171,6 +172,7 @@ def load_lcrec(folder: Path, name: str) -> Dataset:
     inter_path = folder / f"{name}.inter.json"
     raw = _read_json_dict(inter_path)
     indexes = index_files(folder, name)
+    own = _read_json_dict(indexes["published"]) if "published" in indexes else None  # read once, used twice
     item_path = folder / f"{name}.item.json"
     notes = []
     if item_path.exists():
@@ -178,7 +180,7 @@ def load_lcrec(folder: Path, name: str) -> Dataset:
     else:
         ids = {str(i) for seq in raw.values() if isinstance(seq, list) for i in seq}
         if indexes:  # the catalogue the index covers (items nobody bought included)
-            ids |= set(_read_json_dict(next(iter(indexes.values()))))
+            ids |= set(own if own is not None else _read_json_dict(next(iter(indexes.values()))))
         items = _text_less_items(list(ids))
         notes.append(
             f"no {item_path.name}: no item text. Import a published index (tokenizer fit --import-index "
@@ -195,7 +197,7 @@ def load_lcrec(folder: Path, name: str) -> Dataset:
             if iid not in known:
                 raise SidrecError(f"{inter_path.name} user {user!r} position {pos}: unknown item {iid!r}")
         sequences[str(user)] = seq
-    index = read_index(indexes["published"], items) if "published" in indexes else None
+    index = read_index(indexes["published"], items, own) if own is not None else None
     return Dataset(name, "lcrec", items, sequences, published_index=index, notes=notes, index_files=indexes)
 
 

@@ -90,7 +90,7 @@ def import_index(item_ids: Sequence[str], index: dict[str, list[str]], data_fing
         "largest_bucket": before["largest_bucket"],
         "colliding_items": before["colliding_items"],
         "collisions_resolved": resolved,
-        "sids_as_given": int((codes[:, : given.shape[1]] == given).all(1).sum()) if codes.shape == given.shape else 0,
+        "sids_as_given": int((codes == given).all(1).sum()) if codes.shape == given.shape else 0,
     }
     tok = SIDTokenizer(item_ids, codes, config, None, None, stats, data_fingerprint)
     level_sizes = [space] * given.shape[1] + [int(codes[:, -1].max()) + 1] * (codes.shape[1] - given.shape[1])
