@@ -49,7 +49,7 @@ def cold_options(sp, report: bool = False) -> None:
     sp.add_argument("--cold-seed", type=int, default=0, help="which items --cold-items withholds (default: 0)")
     if report:
         from sidrec.evaluate import EvalConfig
-        from sidrec.generate import PLACED_SCORES
+        from sidrec.search_rules import PLACED_SCORES
 
         sp.add_argument(
             "--cold-trained-on-all", action="store_true",

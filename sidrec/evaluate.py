@@ -34,10 +34,10 @@ from sidrec.baselines import Popularity, SASRec, SASRecConfig, TextSimilarity
 from sidrec.coldstart import ColdConfig, by_target, cold_items, withhold
 from sidrec.data import Dataset, Sample, Split, load_dataset, split_dataset
 from sidrec.errors import SidrecError
-from sidrec.generate import PLACED_SCORES, history_rule
 from sidrec.metrics import KS, rank_of, standard_errors, summarize
 from sidrec.placement import PlacementConfig
 from sidrec.progress import ProgressFn
+from sidrec.search_rules import PLACED_SCORES, history_rule
 
 BASELINES = ("popularity", "sasrec", "text")  # what can run beside the model (text: nearest items by text)
 

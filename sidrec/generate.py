@@ -17,22 +17,8 @@ same logits to float32 rounding, one matmul per projection instead of three),
 and the beams of a user share one copy of its prompt cache (`shared_prefix`;
 models it does not support copy the cache to every beam instead).
 
-History: by default (`exclude_history`) a user never gets back an item already in
-its history. The trie's blocked states (every item below them is in the history)
-are masked at every level, so each kept beam still leads to a new item and K items
-come back whenever K exist, with no over-generation. `exclude=` widens the set to
-items the model does not read (e.g. the part of a long history before the last
-`max_history` items). With `exclude_history=False` repeats are allowed, for
-catalogues where people buy the same item again.
-
-Items placed after training (cold start, `add_items`): a new item joins a cell that known items occupy
-(`sidrec.placement`) and gets the next separating code, which the model never learned to write after that
-cell. Since that code carries no meaning, the search does not ask the model for it (`placed_score`):
-"cell" (default) scores a placed item as its whole cell (the model's probability of the cell's prefix), the
-cell's known items as the model says; "share" gives a placed item an even share (1/n) of its cell's
-probability, n the items in the cell, and the cell's known items the rest in the proportions the model gives
-their separating codes. Cells without a placed item score exactly as the model says, so a catalogue with
-nothing placed is ranked as before. Chosen on the validation split (BENCHMARKS.md, cold start).
+What a search may return (the history rule) and how it scores items placed after training
+(cold start) are `sidrec.search_rules`.
 
 `constrained=False` drops the trie (comparison only: it reports invalid SIDs).
 `sidrec.reference.hf_generate` is the reference implementation with `transformers`
@@ -48,24 +34,18 @@ import numpy as np
 import torch
 
 from sidrec import device as devices
-from sidrec import shared_prefix
+from sidrec import search_rules, shared_prefix
 from sidrec.errors import SidrecError
 from sidrec.llm import model_input
 from sidrec.placement import PlacementConfig
 from sidrec.prompts import recommendation_input
+from sidrec.search_rules import PLACED_SCORES
 from sidrec.shared_prefix import SharedPrefixCache
 from sidrec.tasks import TaskConfig
 from sidrec.tokenizer import SIDTokenizer, token
 from sidrec.trie import PrefixTrie
 
-
-def history_rule(exclude_history: bool) -> str:
-    """The name the evaluation and the cache record for a history rule."""
-    return "exclude history" if exclude_history else "repeats allowed"
-
-
 SCORES = ("vocab", "level")
-PLACED_SCORES = ("cell", "share")
 
 
 @dataclass(frozen=True)
@@ -166,7 +146,7 @@ class Recommender:
 
     @property
     def history_rule(self) -> str:
-        return history_rule(self.config.exclude_history)
+        return search_rules.history_rule(self.config.exclude_history)
 
     def warm(self) -> float:
         """One search of the configured size on a full-length history, so that the first user's latency is not
@@ -192,21 +172,8 @@ class Recommender:
         return sids
 
     def _share_cells(self) -> None:
-        """Per item row: whether it was placed, and the log share of its cell's probability it takes (placed)
-        or keeps on top of the model's separating-code score (known). "cell": 1 and 1; "share": 1/n and
-        (n - m)/n, for a cell of n items, m of them placed (module docstring)."""
-        cell = self.trie.item_state[:, self.trie.n_levels - 1]  # the state before the separating code
-        placed = np.arange(len(cell)) >= self.n_trained
-        if self.config.placed_score == "share":
-            n = np.bincount(cell)[cell]
-            m = np.bincount(cell, weights=placed)[cell]
-            share = np.where(placed, 1.0 / n, (n - m) / n)
-        else:
-            share = np.ones(len(cell))
-        self._placed = (
-            torch.from_numpy(placed).to(self.device),
-            torch.from_numpy(np.log(share)).float().to(self.device),
-        )
+        placed, log_share = search_rules.placed_shares(self.trie, self.n_trained, self.config.placed_score)
+        self._placed = (torch.from_numpy(placed).to(self.device), torch.from_numpy(log_share).to(self.device))
 
     def placed_items(self) -> list[str]:
         """The items given a SID after training (`add_items`)."""
@@ -225,10 +192,7 @@ class Recommender:
 
     def cell_mates(self, item_id: str) -> list[str]:
         """The other items whose SID differs from this one's in the separating code only (its cell)."""
-        codes = self.sid_tok.codes
-        row = self.sid_tok.rows_of([item_id])[0]
-        same = np.flatnonzero((codes[:, :-1] == codes[row, :-1]).all(1))
-        return [self.sid_tok.item_ids[r] for r in same if r != row]
+        return search_rules.cell_mates(self.sid_tok, item_id)
 
     # ------------------------------------------------------------ scoring
     def _logp(self, hidden: torch.Tensor, level: int) -> torch.Tensor:
@@ -246,24 +210,7 @@ class Recommender:
     # ------------------------------------------------------------ search
     def excluded(self, histories: list[list[str]], exclude: list | None = None) -> list[set[str]] | None:
         """Per user, the items the search must not return (None when repeats are allowed)."""
-        if not self.config.exclude_history:
-            return None
-        extra = exclude if exclude is not None else [()] * len(histories)
-        if len(extra) != len(histories):
-            raise SidrecError(f"{len(extra)} exclusion sets for {len(histories)} histories")
-        return [set(h) | set(x) for h, x in zip(histories, extra, strict=True)]
-
-    def _blocked(self, excluded: list[set[str]] | None) -> list[torch.Tensor] | None:
-        """Per level l: (U, m) states at depth l + 1 that the users may not enter, padded with -2."""
-        if excluded is None:
-            return None
-        per_user = [self.trie.blocked_states(self.sid_tok.rows_of(ex)) for ex in excluded]
-        out = []
-        for level in range(self.trie.n_levels):
-            lists = [b[level] for b in per_user]
-            m = max(1, max(len(x) for x in lists))
-            out.append(torch.tensor([x + [-2] * (m - len(x)) for x in lists], dtype=torch.long, device=self.device))
-        return out
+        return search_rules.excluded(histories, exclude, self.config.exclude_history)
 
     @torch.inference_mode()
     def recommend(
@@ -305,7 +252,7 @@ class Recommender:
         cache, hidden = out.past_key_values, out.last_hidden_state[:, -1]  # (U, d)
         shared = SharedPrefixCache(cache, mask) if self.shared_prefix else None
         n_users = len(histories)
-        blocked = self._blocked(excluded)
+        blocked = search_rules.blocked_states(self.trie, self.sid_tok, excluded, self.device)
         encode_ms = (time.perf_counter() - t0) * 1000
 
         step_ms, kept = [], []

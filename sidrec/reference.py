@@ -11,6 +11,7 @@ import time
 import numpy as np
 import torch
 
+from sidrec import search_rules
 from sidrec.generate import Recommendation, Recommender
 
 
@@ -26,7 +27,7 @@ def hf_generate(
     """
     t0 = time.perf_counter()
     excluded = rec.excluded([history], [exclude or ()])
-    blocked = rec._blocked(excluded)
+    blocked = search_rules.blocked_states(rec.trie, rec.sid_tok, excluded)
     blocked_sets = [set(b[0].tolist()) - {-2} for b in blocked] if blocked is not None else None
     prompt = rec.model_text(history)
     enc = {k: v.to(rec.device) for k, v in rec.llm_tok(prompt, add_special_tokens=False, return_tensors="pt").items()}

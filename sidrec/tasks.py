@@ -31,13 +31,13 @@ place the loss (the training code wraps prompt/response and masks the prompt).
 from __future__ import annotations
 
 import random
-import re
 from dataclasses import dataclass
 
 import pandas as pd
 
-from sidrec.data import Split, category_level, train_items
+from sidrec.data import Split, train_items
 from sidrec.errors import SidrecError
+from sidrec.item_text import product_type, query_keywords, token_description, truncate
 from sidrec.negatives import NEGATIVE_KINDS, NegativeSampler
 from sidrec.prompts import (
     SEQUENCE_PROMPT,
@@ -111,43 +111,6 @@ def _rng(config: TaskConfig, *parts: str) -> random.Random:
     return random.Random(":".join([str(config.seed), *parts]))
 
 
-def truncate(text: str, max_chars: int) -> str:
-    """Cut at a word boundary, marking the cut with an ellipsis.
-
-    >>> truncate("Sleeps two, packs small and sets up fast.", 20)
-    'Sleeps two, packs…'
-    """
-    text = " ".join(text.split())
-    if len(text) <= max_chars:
-        return text
-    cut = text[: max_chars - 1]
-    if " " in cut:
-        cut = cut[: cut.rindex(" ")]
-    return cut.rstrip(" ,;:.-") + "…"
-
-
-def product_type(categories: str) -> str:
-    """The deepest category, lowercased: what the item is.
-
-    >>> product_type("Outdoor & Camping > Tents > Backpacking Tent")
-    'backpacking tent'
-    """
-    return category_level(categories, -1).lower()
-
-
-def _words(text: str) -> str:
-    """Lowercase letters and digits only, single-spaced and padded, for whole-phrase matching."""
-    return " " + " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower()).split()) + " "
-
-
-_COUNT_PREFIX = re.compile(r"^\d+ items?(, |\.$)")
-
-
-def _token_description(info: dict) -> str:
-    """The keyword description without its item count (a catalogue statistic, not a meaning)."""
-    return _COUNT_PREFIX.sub("", info.get("description", "").strip()).strip()
-
-
 # ---------------------------------------------------------------- one example each
 
 
@@ -215,29 +178,6 @@ def _title_to_sid(iid: str, items: pd.DataFrame, tok: SIDTokenizer, config: Task
     return Example("textual", " ".join(prompt.split()), tok.encode(iid), (iid,))
 
 
-def query_keywords(iid: str, items: pd.DataFrame, tok: SIDTokenizer, keywords: dict) -> list[str]:
-    """Keywords of the item's meaningful SID tokens (coarse level first) that its own text contains.
-
-    Token keywords describe a whole class of items; keeping only those found in
-    this item's title/description/brand keeps the need true to the item. Keywords
-    that merely repeat the product type are dropped.
-    """
-    text = _words(" ".join(str(items.at[iid, c]) for c in ("title", "description", "brand")))
-    ptype = set(product_type(str(items.at[iid, "categories"])).split())
-    sep = tok.separating_level
-    out: list[str] = []
-    for level, code in enumerate(tok.codes_of(iid)):
-        if level == sep:
-            continue
-        info = keywords.get(token(level, code))
-        for kw in (info or {}).get("keywords", []):
-            words = kw.lower().split()
-            if kw in out or set(words) <= ptype or _words(kw) not in text:
-                continue
-            out.append(kw)
-    return out
-
-
 def _query(iid: str, items: pd.DataFrame, tok: SIDTokenizer, keywords: dict, rng: random.Random) -> Example | None:
     """A need -> SID; None when the item has neither a category nor a fitting keyword."""
     product = product_type(str(items.at[iid, "categories"]))
@@ -266,7 +206,7 @@ def _judgement(
 
 
 def _ts_align(tok_str: str, info: dict, rng: random.Random) -> list[Example]:
-    description = _token_description(info)
+    description = token_description(info)
     if not description:
         return []
     return [

@@ -15,6 +15,7 @@ import pytest
 from sidrec.data import leave_one_out
 from sidrec.errors import SidrecError
 from sidrec.fitting import separate_collisions
+from sidrec.item_text import truncate
 from sidrec.negatives import NegativeSampler
 from sidrec.prompts import TEMPLATES
 from sidrec.quantize import QuantizerConfig
@@ -27,7 +28,6 @@ from sidrec.tasks import (
     examples_for_user,
     mix,
     task_examples,
-    truncate,
 )
 from sidrec.tokenizer import SIDTokenizer, TokenizerConfig
 

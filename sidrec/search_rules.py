@@ -1,0 +1,93 @@
+"""What a search may return, and how it scores items placed after training.
+
+History: by default (`exclude_history`) a user never gets back an item already in
+its history. The trie's blocked states (every item below them is in the history)
+are masked at every level, so each kept beam still leads to a new item and K items
+come back whenever K exist, with no over-generation. `exclude=` widens the set to
+items the model does not read (e.g. the part of a long history before the last
+`max_history` items). With `exclude_history=False` repeats are allowed, for
+catalogues where people buy the same item again.
+
+Items placed after training (cold start, `add_items`): a new item joins a cell that known items occupy
+(`sidrec.placement`) and gets the next separating code, which the model never learned to write after that
+cell. Since that code carries no meaning, the search does not ask the model for it (`placed_score`):
+"cell" (default) scores a placed item as its whole cell (the model's probability of the cell's prefix), the
+cell's known items as the model says; "share" gives a placed item an even share (1/n) of its cell's
+probability, n the items in the cell, and the cell's known items the rest in the proportions the model gives
+their separating codes. Cells without a placed item score exactly as the model says, so a catalogue with
+nothing placed is ranked as before. Chosen on the validation split (BENCHMARKS.md, cold start).
+
+This module holds the rules; `sidrec.generate` applies them inside the beam search.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from sidrec.errors import SidrecError
+from sidrec.tokenizer import SIDTokenizer
+from sidrec.trie import PrefixTrie
+
+PLACED_SCORES = ("cell", "share")
+
+
+def history_rule(exclude_history: bool) -> str:
+    """The name the evaluation and the cache record for a history rule."""
+    return "exclude history" if exclude_history else "repeats allowed"
+
+
+def excluded(histories: list[list[str]], exclude: list | None, exclude_history: bool) -> list[set[str]] | None:
+    """Per user, the items the search must not return: its history and its `exclude` items (None: repeats allowed).
+
+    >>> [sorted(s) for s in excluded([["a", "b"], ["c"]], [["z"], []], True)]
+    [['a', 'b', 'z'], ['c']]
+    >>> excluded([["a"]], None, False) is None
+    True
+    """
+    if not exclude_history:
+        return None
+    extra = exclude if exclude is not None else [()] * len(histories)
+    if len(extra) != len(histories):
+        raise SidrecError(f"{len(extra)} exclusion sets for {len(histories)} histories")
+    return [set(h) | set(x) for h, x in zip(histories, extra, strict=True)]
+
+
+def blocked_states(
+    trie: PrefixTrie, sid_tok: SIDTokenizer, excluded: list[set[str]] | None, device: torch.device | str = "cpu"
+) -> list[torch.Tensor] | None:
+    """Per level l: (U, m) trie states at depth l + 1 that the users may not enter, padded with -2."""
+    if excluded is None:
+        return None
+    per_user = [trie.blocked_states(sid_tok.rows_of(ex)) for ex in excluded]
+    out = []
+    for level in range(trie.n_levels):
+        lists = [b[level] for b in per_user]
+        m = max(1, max(len(x) for x in lists))
+        out.append(torch.tensor([x + [-2] * (m - len(x)) for x in lists], dtype=torch.long, device=device))
+    return out
+
+
+def placed_shares(trie: PrefixTrie, n_trained: int, placed_score: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per item row: whether it was placed (rows from `n_trained` on), and the log share of its cell's
+    probability it takes (placed) or keeps on top of the model's separating-code score (known).
+    "cell": 1 and 1; "share": 1/n and (n - m)/n, for a cell of n items, m of them placed."""
+    if placed_score not in PLACED_SCORES:
+        raise SidrecError(f"unknown placed-item score {placed_score!r} (choose from {', '.join(PLACED_SCORES)})")
+    cell = trie.item_state[:, trie.n_levels - 1]  # the state before the separating code
+    placed = np.arange(len(cell)) >= n_trained
+    if placed_score == "share":
+        n = np.bincount(cell)[cell]
+        m = np.bincount(cell, weights=placed)[cell]
+        share = np.where(placed, 1.0 / n, (n - m) / n)
+    else:
+        share = np.ones(len(cell))
+    return placed, np.log(share).astype(np.float32)
+
+
+def cell_mates(sid_tok: SIDTokenizer, item_id: str) -> list[str]:
+    """The other items whose SID differs from this one's in the separating code only (its cell)."""
+    codes = sid_tok.codes
+    row = sid_tok.rows_of([item_id])[0]
+    same = np.flatnonzero((codes[:, :-1] == codes[row, :-1]).all(1))
+    return [sid_tok.item_ids[r] for r in same if r != row]
