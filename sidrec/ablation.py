@@ -99,3 +99,125 @@ def bench_ablation(
         "machine": machine(), "date": time.strftime("%Y-%m-%d"), "dataset": str(data), "steps": steps,
         "users": users, "rows": rows,
     }  # fmt: skip
+
+
+# ---------------------------------------------------------------- the recipe, part by part, over seeds
+
+RECIPE_METRICS = ("recall@10", "ndcg@10")
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values)
+
+
+def _sd(values: list[float]) -> float:
+    """Sample standard deviation (0 for a single value)."""
+    if len(values) < 2:
+        return 0.0
+    m = _mean(values)
+    return (sum((v - m) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+
+
+def verdict(difference: float, se: float, spread: float) -> str:
+    """ "better" or "worse" only when a difference exceeds both two standard errors and the seed-to-seed spread.
+
+    >>> verdict(-0.044, 0.015, 0.008), verdict(-0.0045, 0.015, 0.008), verdict(0.02, 0.005, 0.03)
+    ('worse', 'level', 'level')
+    """
+    if abs(difference) <= 2 * se or abs(difference) <= spread:
+        return "level"
+    return "better" if difference > 0 else "worse"
+
+
+def recipe_evidence(
+    runs: list[dict], reference: str = "full recipe", metrics: tuple[str, ...] = RECIPE_METRICS
+) -> dict:
+    """Per variant of the recipe, its runs over seeds summarised and set against the reference recipe.
+
+    A run: {"variant", "seed", "metrics": {m: value}, "standard_errors": {m: se over users}} and optionally
+    "steps", "next_item_targets", "valid_loss". Per variant and metric: the mean over seeds, their standard
+    deviation ("seed_sd"), the mean standard error over users ("se"); against the reference: the difference of
+    means, its standard error (unpaired: sqrt(se_v^2 + se_ref^2)), the larger of the two seed spreads, and a
+    `verdict` ("level" unless the difference exceeds two standard errors and the seed spread). Variants keep
+    the order of their first run; the reference comes first.
+    """
+    by_variant: dict[str, list[dict]] = {}
+    for run in runs:
+        by_variant.setdefault(run["variant"], []).append(run)
+    if reference not in by_variant:
+        raise SidrecError(f"no run of the reference recipe {reference!r} among {', '.join(by_variant) or 'no runs'}")
+    for name, group in by_variant.items():
+        seeds = [r["seed"] for r in group]
+        if len(set(seeds)) != len(seeds):
+            raise SidrecError(f"{name!r} has two runs with the same seed")
+
+    def summary(group: list[dict]) -> dict:
+        out = {"seeds": sorted(r["seed"] for r in group)}
+        for key in ("steps", "next_item_targets", "valid_loss"):
+            values = [r[key] for r in group if r.get(key) is not None]
+            if values:
+                out[key] = round(_mean(values), 4) if key == "valid_loss" else round(_mean(values))
+        for m in metrics:
+            values = [r["metrics"][m] for r in group]
+            out[m] = {
+                "mean": round(_mean(values), 4),
+                "seed_sd": round(_sd(values), 4),
+                "se": round(_mean([r["standard_errors"][m] for r in group]), 4),
+            }
+        return out
+
+    ref = summary(by_variant[reference])
+    rows = [{"variant": reference, **ref}]
+    for name, group in by_variant.items():
+        if name == reference:
+            continue
+        row = {"variant": name, **summary(group), "vs_reference": {}}
+        for m in metrics:
+            d = row[m]["mean"] - ref[m]["mean"]
+            se = (row[m]["se"] ** 2 + ref[m]["se"] ** 2) ** 0.5
+            spread = max(row[m]["seed_sd"], ref[m]["seed_sd"])
+            row["vs_reference"][m] = {
+                "difference": round(d, 4), "se": round(se, 4), "seed_spread": round(spread, 4),
+                "verdict": verdict(d, se, spread),
+            }  # fmt: skip
+        rows.append(row)
+    return {"kind": "recipe evidence", "version": 1, "reference": reference, "metrics": list(metrics), "rows": rows}
+
+
+def recipe_sentences(table: dict) -> list[str]:
+    """One plain sentence per variant of a `recipe_evidence` table: how it compares with the reference recipe.
+
+    >>> vs = {"recall@10": {"difference": -0.05, "se": 0.015, "seed_spread": 0.008, "verdict": "worse"}}
+    >>> row = {"variant": "without x", "seeds": [0, 1], "vs_reference": vs}
+    >>> recipe_sentences({"reference": "full recipe", "metrics": ["recall@10"], "rows": [row]})
+    ['without x (2 seeds): worse than the full recipe on Recall@10 (-0.0500 ± 0.0150).']
+    """
+    out = []
+    for row in table["rows"]:
+        vs = row.get("vs_reference")
+        if not vs:
+            continue
+        parts = []
+        for m in table["metrics"]:
+            v = vs[m]
+            name = m.replace("recall", "Recall").replace("ndcg", "NDCG")
+            against = "" if parts else (" with" if v["verdict"] == "level" else " than") + f" the {table['reference']}"
+            parts.append(f"{v['verdict']}{against} on {name} ({v['difference']:+.4f} ± {v['se']:.4f})")
+        seeds = len(row["seeds"])
+        out.append(f"{row['variant']} ({seeds} seed{'s' if seeds > 1 else ''}): " + ", ".join(parts) + ".")
+    return out
+
+
+def recipe_display_rows(table: dict) -> list[dict]:
+    """A `recipe_evidence` table as flat rows for display: means ± standard error, differences and verdicts."""
+    out = []
+    for row in table["rows"]:
+        flat = {"variant": row["variant"], "seeds": ", ".join(map(str, row["seeds"])), "steps": row.get("steps")}
+        for m in table["metrics"]:
+            s = row[m]
+            flat[m] = f"{s['mean']:.4f} ± {s['se']:.4f}"
+            vs = row.get("vs_reference", {}).get(m)
+            flat[f"Δ {m}"] = f"{vs['difference']:+.4f} ± {vs['se']:.4f} ({vs['verdict']})" if vs else "reference"
+        flat["valid loss"] = row.get("valid_loss")
+        out.append(flat)
+    return out

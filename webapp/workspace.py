@@ -157,7 +157,7 @@ def copy_of_sample() -> Workspace:
     name = next(n for n in ("sample-copy", *(f"sample-copy-{i}" for i in range(2, 10_000))) if n not in taken)
     files = {f.name: f.read_bytes() for f in demo.data_dir.iterdir() if f.is_file() and f.suffix != ".md"}
     ws = create_workspace(name, files)
-    for kind in ("tokenizer", "llm", "cache.sqlite", "evaluation.json", "ablation.json", *COLD_START):
+    for kind in ("tokenizer", "llm", "cache.sqlite", "evaluation.json", "ablation.json", "recipe.json", *COLD_START):
         source = demo.artifact(kind)
         if source is None:
             continue

@@ -11,6 +11,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
+from sidrec.ablation import recipe_display_rows, recipe_sentences
 from sidrec.artifacts import write_json_atomic
 from sidrec.coldstart import REFERENCE, cold_warm_table
 from sidrec.errors import SidrecError
@@ -45,6 +46,23 @@ def eval_form_ui(has_model: bool) -> tuple[str, EvalConfig] | None:
         if not st.form_submit_button("Run evaluation", type="primary"):
             return None
     return model, EvalConfig(split=split, num_beams=int(beams), k=int(k), max_users=int(users))
+
+
+def recipe_figure(recipe: dict) -> go.Figure:
+    """Each variant's difference from the reference recipe per metric, with bars of two standard errors."""
+    fig = go.Figure()
+    rows = [r for r in recipe["rows"] if r.get("vs_reference")]
+    for m in recipe["metrics"]:
+        vs = [r["vs_reference"][m] for r in rows]
+        fig.add_bar(
+            y=[r["variant"] for r in rows], x=[v["difference"] for v in vs], orientation="h", name=m,
+            error_x={"type": "data", "array": [2 * v["se"] for v in vs]},
+        )  # fmt: skip
+    fig.add_vline(x=0, line_dash="dot")
+    return fig.update_layout(
+        title=f"Against the {recipe['reference']} (± two standard errors)", barmode="group",
+        xaxis_title="difference", yaxis={"autorange": "reversed"},
+    )  # fmt: skip
 
 
 def recall_figure(result: dict) -> go.Figure:
@@ -197,9 +215,25 @@ else:
         + (f"'{REFERENCE}' is the same report for the models trained on every item." if reference else "")
     )
 
+# ---------------------------------------------------------------- the recipe, part by part
+
+st.subheader("The recipe, part by part")
+recipe, recipe_origin = artifact_json(ws, "recipe.json")
+if recipe is None or not recipe.get("rows"):
+    st.info(
+        "No recipe evidence for this workspace: it comes from full trainings of each variant of the recipe over "
+        "several seeds (the demo ships one; BENCHMARKS.md names the commands)."
+    )
+else:
+    st.caption(f"{recipe.get('note', '')} · {recipe.get('date', '')} · from {recipe_origin}")
+    for sentence in recipe_sentences(recipe):
+        st.markdown(f"- {sentence}")
+    st.dataframe(pd.DataFrame(recipe_display_rows(recipe)), hide_index=True)
+    st.plotly_chart(recipe_figure(recipe))
+
 # ---------------------------------------------------------------- ablation
 
-st.subheader("Ablation: what each choice is worth")
+st.subheader("Quick ablation: the same few steps from the same start")
 ablation, ab_origin = artifact_json(ws, "ablation.json")
 if ablation is None or not ablation.get("rows"):
     missing(

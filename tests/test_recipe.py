@@ -1,0 +1,66 @@
+"""The recipe evidence table: per variant over seeds, set against the full recipe, with hand-computed values."""
+
+import math
+
+import pytest
+
+from sidrec.ablation import recipe_display_rows, recipe_evidence, recipe_sentences, verdict
+from sidrec.errors import SidrecError
+
+
+def run(variant: str, seed: int, recall: float, se: float, **extra) -> dict:
+    return {"variant": variant, "seed": seed, "metrics": {"recall@10": recall}, "standard_errors": {"recall@10": se},
+            **extra}  # fmt: skip
+
+
+RUNS = [
+    run("full recipe", 0, 0.40, 0.010, steps=1000, valid_loss=1.4),
+    run("full recipe", 1, 0.42, 0.012, steps=1000, valid_loss=1.3),
+    run("without a", 0, 0.35, 0.010, steps=900),
+    run("without b", 0, 0.405, 0.011),
+    run("without a", 1, 0.33, 0.008, steps=900),
+]
+
+
+def test_means_spreads_and_differences_by_hand():
+    table = recipe_evidence(RUNS, metrics=("recall@10",))
+    rows = {r["variant"]: r for r in table["rows"]}
+    assert [r["variant"] for r in table["rows"]] == ["full recipe", "without a", "without b"]
+    full, a, b = rows["full recipe"], rows["without a"], rows["without b"]
+    assert full["seeds"] == [0, 1] and full["steps"] == 1000 and full["valid_loss"] == pytest.approx(1.35)
+    # mean 0.41, sample sd of (0.40, 0.42) = 0.02 / sqrt(2), mean standard error 0.011
+    assert full["recall@10"] == {"mean": 0.41, "seed_sd": round(0.02 / math.sqrt(2), 4), "se": 0.011}
+    assert "vs_reference" not in full
+    assert a["recall@10"]["mean"] == 0.34 and a["recall@10"]["se"] == 0.009
+    vs = a["vs_reference"]["recall@10"]
+    assert vs["difference"] == pytest.approx(-0.07)
+    assert vs["se"] == pytest.approx(round(math.sqrt(0.009**2 + 0.011**2), 4))
+    assert vs["seed_spread"] == round(0.02 / math.sqrt(2), 4) and vs["verdict"] == "worse"
+    # 0.005 apart with one standard error of about 0.015: level, whatever the sign
+    assert b["vs_reference"]["recall@10"]["verdict"] == "level" and b["seeds"] == [0]
+
+
+def test_verdict_needs_both_two_standard_errors_and_the_seed_spread():
+    assert verdict(0.05, 0.02, 0.01) == "better"
+    assert verdict(0.05, 0.03, 0.01) == "level"  # inside two standard errors
+    assert verdict(0.05, 0.01, 0.06) == "level"  # inside the seed spread
+    assert verdict(-0.05, 0.01, 0.01) == "worse"
+
+
+def test_sentences_and_display_rows_follow_the_table():
+    table = recipe_evidence(RUNS, metrics=("recall@10",))
+    sentences = recipe_sentences(table)
+    assert sentences == [
+        "without a (2 seeds): worse than the full recipe on Recall@10 (-0.0700 ± 0.0142).",
+        "without b (1 seed): level with the full recipe on Recall@10 (-0.0050 ± 0.0156).",
+    ]
+    rows = recipe_display_rows(table)
+    assert rows[0]["Δ recall@10"] == "reference" and rows[0]["recall@10"] == "0.4100 ± 0.0110"
+    assert rows[1]["Δ recall@10"] == "-0.0700 ± 0.0142 (worse)"
+
+
+def test_refuses_tables_without_the_reference_or_with_a_seed_twice():
+    with pytest.raises(SidrecError, match="no run of the reference recipe"):
+        recipe_evidence([r for r in RUNS if r["variant"] != "full recipe"], metrics=("recall@10",))
+    with pytest.raises(SidrecError, match="same seed"):
+        recipe_evidence([*RUNS, run("without b", 0, 0.39, 0.01)], metrics=("recall@10",))
