@@ -8,7 +8,8 @@
 #       -> ..._seed0_sequential-textual-query-negative_919steps.json
 # With TASKS and no MAX_STEPS, the run is sized to equal epochs of next-item signal: the full recipe's 1,000 steps
 # scaled by the variant's share of the task mix (TaskConfig.weights), so every variant sees the same number of
-# next-item examples as the demo. Resumable: run the same command again.
+# next-item examples as the demo. Resumable: run the same command again. The per-user lists go to
+# benchmarks/work/<run>/evaluation.json (paired comparisons); benchmarks/recipe_table.py gathers every run.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PY=.venv/bin/python
@@ -33,7 +34,8 @@ extra=(); [ -n "$TASKS" ] && extra=(--tasks "$TASKS")
 say "python -m sidrec llm train sample_data --tokenizer models/sample/tokenizer --out $RUN --resume --seed $SEED --max-steps $MAX_STEPS --eval-steps 50 ${extra[*]}"
 $PY -m sidrec llm train sample_data --tokenizer models/sample/tokenizer --out "$RUN" --resume --seed "$SEED" \
   --max-steps "$MAX_STEPS" --eval-steps 50 "${extra[@]}" --json 2>> "$log" | tail -1 > "benchmarks/results/train_sample_$name.json"
-say "python -m sidrec evaluate $RUN sample_data --tokenizer models/sample/tokenizer"
-$PY -m sidrec evaluate "$RUN" sample_data --tokenizer models/sample/tokenizer --quiet --json 2>> "$log" \
+say "python -m sidrec evaluate $RUN sample_data --tokenizer models/sample/tokenizer --out $(dirname "$RUN")/evaluation.json"
+$PY -m sidrec evaluate "$RUN" sample_data --tokenizer models/sample/tokenizer --out "$(dirname "$RUN")/evaluation.json" \
+  --quiet --json 2>> "$log" \
   | tail -1 > "benchmarks/results/evaluate_sample_$name.json"
 say "done"
