@@ -49,7 +49,7 @@ def cold_options(sp, report: bool = False) -> None:
     sp.add_argument("--cold-seed", type=int, default=0, help="which items --cold-items withholds (default: 0)")
     if report:
         from sidrec.evaluate import EvalConfig
-        from sidrec.search_rules import PLACED_SCORES
+        from sidrec.search_rules import NEW_ITEM_PLACES, PLACED_SCORES
 
         sp.add_argument(
             "--cold-trained-on-all", action="store_true",
@@ -59,7 +59,12 @@ def cold_options(sp, report: bool = False) -> None:
         sp.add_argument(
             "--placed-score", choices=PLACED_SCORES, default=EvalConfig.placed_score,
             help="how the search scores the withheld items placed by their text: as their whole cell, or an even "
-            "share of it (sidrec.generate)",
+            "share of it (sidrec.search_rules)",
+        )  # fmt: skip
+        sp.add_argument(
+            "--new-item-place", choices=NEW_ITEM_PLACES, default=EvalConfig.new_item_place,
+            help="gated: a withheld item placed by its text takes a list's last place when its text is closer to "
+            "the history than the last item's; off: only what the search ranks (sidrec.search_rules)",
         )  # fmt: skip
 
 

@@ -338,6 +338,7 @@ def cmd_evaluate(args) -> int:
         exclude_history=not args.allow_repeats, device=args.device, baselines=baselines,
         cold=ColdConfig(args.cold_items, args.cold_seed) if args.cold_items else None,
         cold_trained_on_all=args.cold_trained_on_all, placed_score=args.placed_score,
+        new_item_place=args.new_item_place,
     )  # fmt: skip
     if args.no_llm:
         model_dir = None

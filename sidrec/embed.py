@@ -198,7 +198,7 @@ def behavior_embeddings(
     vecs = vecs * np.where(signs == 0, 1, signs)
     out = np.zeros((n, dim), np.float32)
     out[:, : vecs.shape[1]] = vecs
-    return _l2(out)
+    return l2_rows(out)
 
 
 def fuse(text: np.ndarray, behavior: np.ndarray, weight: float) -> np.ndarray:
@@ -210,10 +210,13 @@ def fuse(text: np.ndarray, behavior: np.ndarray, weight: float) -> np.ndarray:
     """
     if not 0.0 <= weight <= 1.0:
         raise SidrecError(f"behavior weight must be in [0, 1], got {weight}")
-    return np.concatenate([np.sqrt(1 - weight) * _l2(text), np.sqrt(weight) * _l2(behavior)], axis=1).astype(np.float32)
+    return np.concatenate([np.sqrt(1 - weight) * l2_rows(text), np.sqrt(weight) * l2_rows(behavior)], axis=1).astype(
+        np.float32
+    )
 
 
-def _l2(x: np.ndarray) -> np.ndarray:
+def l2_rows(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero), float32."""
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     return (x / np.where(norms == 0, 1, norms)).astype(np.float32)
 
@@ -239,11 +242,6 @@ def item_embeddings(
     return fuse(text, behavior, config.behavior_weight)
 
 
-def cold_item_embedding(texts: Sequence[str], config: EmbedConfig, dim: int) -> np.ndarray:
-    """Embeddings for items with no history: text only, behaviour part zero."""
-    if config.embedding == "behavior":
-        raise SidrecError("a behaviour-only tokenizer cannot encode a new item from its text; fit on text or fused")
-    text = encode_texts(texts, config.text_model, config.batch_size, use_cache=False, precision=config.text_precision)
-    if config.embedding == "text":
-        return text
-    return fuse(text, np.zeros((len(texts), dim - text.shape[1]), np.float32), config.behavior_weight)
+def fuse_text_only(text: np.ndarray, dim: int | None, weight: float) -> np.ndarray:
+    """Fused embeddings of items with no history: their text, a behaviour part of zeros up to `dim` columns."""
+    return fuse(text, np.zeros((len(text), max((dim or text.shape[1]) - text.shape[1], 0)), np.float32), weight)

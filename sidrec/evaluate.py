@@ -37,7 +37,7 @@ from sidrec.errors import SidrecError
 from sidrec.metrics import KS, rank_of, standard_errors, summarize
 from sidrec.placement import PlacementConfig
 from sidrec.progress import ProgressFn
-from sidrec.search_rules import PLACED_SCORES, history_rule
+from sidrec.search_rules import NEW_ITEM_PLACES, PLACED_SCORES, history_rule
 
 BASELINES = ("popularity", "sasrec", "text")  # what can run beside the model (text: nearest items by text)
 
@@ -56,6 +56,7 @@ class EvalConfig:
     cold: ColdConfig | None = None  # the cold-start protocol (sidrec.coldstart); None: every item was trained on
     cold_trained_on_all: bool = False  # with `cold`: the models saw every item; only the report is split
     placed_score: str = "cell"  # how the search scores the withheld items once placed (GenerateConfig)
+    new_item_place: str = "gated"  # gated | off: a placed item may take a list's last place by its text
 
     def __post_init__(self):
         if self.split not in ("test", "valid"):
@@ -65,6 +66,10 @@ class EvalConfig:
             raise SidrecError(f"unknown baseline {unknown[0]!r} (choose from {', '.join(BASELINES)})")
         if self.cold_trained_on_all and self.cold is None:
             raise SidrecError("cold_trained_on_all needs a cold-start config (--cold-items)")
+        if self.new_item_place not in NEW_ITEM_PLACES:
+            raise SidrecError(
+                f"unknown new-item place {self.new_item_place!r} (choose from {', '.join(NEW_ITEM_PLACES)})"
+            )
         if self.placed_score not in PLACED_SCORES:
             raise SidrecError(
                 f"unknown placed-item score {self.placed_score!r} (choose from {', '.join(PLACED_SCORES)})"
@@ -119,6 +124,7 @@ def evaluate(
         gen = GenerateConfig(
             num_beams=config.num_beams, top_k=config.k, batch_size=config.batch_size,
             exclude_history=config.exclude_history, device=config.device, placed_score=config.placed_score,
+            new_item_place=config.new_item_place,
         )  # fmt: skip
         rec = Recommender.from_dirs(model_dir, tokenizer_dir_for(model_dir, tokenizer_dir), gen)
         rec.sid_tok.require_catalogue(trained_on.fingerprint(), ds.name)
@@ -135,6 +141,7 @@ def evaluate(
                 "unreachable": sum(rec.lacks_tokens(i) for i in new),
                 "placement": PlacementConfig().cell,
                 "placed_score": config.placed_score,
+                "new_item_place": config.new_item_place,
             }
         t0 = time.perf_counter()
         recs = []

@@ -39,7 +39,7 @@ from sidrec.errors import SidrecError
 from sidrec.llm import model_input
 from sidrec.placement import PlacementConfig
 from sidrec.prompts import recommendation_input
-from sidrec.search_rules import PLACED_SCORES
+from sidrec.search_rules import NEW_ITEM_PLACES, PLACED_SCORES
 from sidrec.shared_prefix import SharedPrefixCache
 from sidrec.tasks import TaskConfig
 from sidrec.tokenizer import SIDTokenizer, token
@@ -58,7 +58,8 @@ class GenerateConfig:
     shared_prefix: bool = True  # one prompt cache per user, not per beam (Llama-family models; see shared_prefix)
     exclude_history: bool = True  # never return an item already in the user's history (False: repeats allowed)
     device: str = "auto"  # auto (CUDA, then MPS, then CPU) | cpu | cuda | cuda:N | mps
-    placed_score: str = "cell"  # cell | share: how items placed after training are scored (module docstring)
+    placed_score: str = "cell"  # cell | share: how items placed after training are scored (search_rules)
+    new_item_place: str = "gated"  # gated | off: a placed item may take a list's last place by its text (search_rules)
 
     def __post_init__(self):
         if self.score not in SCORES:
@@ -66,6 +67,10 @@ class GenerateConfig:
         if self.placed_score not in PLACED_SCORES:
             raise SidrecError(
                 f"unknown placed-item score {self.placed_score!r} (choose from {', '.join(PLACED_SCORES)})"
+            )
+        if self.new_item_place not in NEW_ITEM_PLACES:
+            raise SidrecError(
+                f"unknown new-item place {self.new_item_place!r} (choose from {', '.join(NEW_ITEM_PLACES)})"
             )
         for name in ("num_beams", "top_k", "max_history", "batch_size"):
             if getattr(self, name) < 1:
@@ -80,6 +85,7 @@ class Recommendation:
     beams: list[list[tuple[str, float]]] = field(default_factory=list)  # per level: prefixes kept, with scores
     timings: dict = field(default_factory=dict)  # encode_ms, step_ms, total_ms (shared by the batch)
     invalid: int = 0  # unconstrained only: returned sequences that are not an item's SID
+    by_text: str | None = None  # a placed item that took the last place by its text (search_rules.new_item_place)
 
 
 def _decoder(model):
@@ -115,6 +121,7 @@ class Recommender:
         self.shared_prefix = config.shared_prefix and shared_prefix.supports(self.decoder)
         self.n_trained = len(sid_tokenizer)  # item rows the model was trained on; later rows were placed
         self._placed: tuple[torch.Tensor, torch.Tensor] | None = None  # see _share_cells
+        self._text: np.ndarray | None = None  # every item row's text vector, once items were placed
         self._index_tokens()
 
     def _index_tokens(self) -> None:
@@ -169,6 +176,7 @@ class Recommender:
         self.trie.add(self.sid_tok.codes[-len(item_ids) :])
         self._index_tokens()
         self._share_cells()
+        self._text = self.sid_tok.text_embeddings()
         return sids
 
     def _share_cells(self) -> None:
@@ -239,7 +247,23 @@ class Recommender:
         for start in range(0, len(histories), self.batch_size):
             end = start + self.batch_size
             out += self._search(histories[start:end], k, beams, constrained, excluded and excluded[start:end])
+        if constrained and self.config.new_item_place == "gated" and self._text is not None:
+            self._give_new_items_a_place(histories, out, excluded, k)
         return out
+
+    def _give_new_items_a_place(self, histories, recs: list[Recommendation], excluded, k: int) -> None:
+        """A placed item whose text reads closer to the history than the k-th item's takes the last place
+        (`search_rules.new_item_place`); it keeps that place's score."""
+        rows = self.sid_tok.rows_of
+        chosen = search_rules.new_item_place(
+            [rows(h) for h in histories], [rows(r.items) for r in recs],
+            [set(rows(x)) for x in excluded] if excluded is not None else [set()] * len(recs),
+            self._text, np.arange(self.n_trained, len(self.sid_tok)), k,
+        )  # fmt: skip
+        for rec, row in zip(recs, chosen, strict=True):
+            if row is not None:
+                rec.by_text = self.sid_tok.item_ids[row]
+                rec.items[k - 1], rec.sids[k - 1] = rec.by_text, self.sid_tok.encode(rec.by_text)
 
     def _search(self, histories, k: int, num_beams: int, constrained: bool, excluded=None) -> list[Recommendation]:
         t0 = time.perf_counter()

@@ -91,3 +91,32 @@ def cell_mates(sid_tok: SIDTokenizer, item_id: str) -> list[str]:
     row = sid_tok.rows_of([item_id])[0]
     same = np.flatnonzero((codes[:, :-1] == codes[row, :-1]).all(1))
     return [sid_tok.item_ids[r] for r in same if r != row]
+
+
+NEW_ITEM_PLACES = ("gated", "off")
+
+
+def new_item_place(
+    histories: list[list[int]], lists: list[list[int]], blocked: list[set[int]], text: np.ndarray, placed: np.ndarray,
+    k: int,
+) -> list[int | None]:  # fmt: skip
+    """Per user, the placed item (a row) that takes its list's last place, or None: the placed item whose text is
+    nearest the history's (the mean of its items' unit text vectors), not in the list nor blocked, when its text
+    is closer to the history than the text of the list's k-th item is. Only full lists (k items) change.
+
+    >>> text = np.array([[1.0, 0.0], [0.0, 1.0], [0.8, 0.6], [0.6, 0.8], [0.28, 0.96]])  # rows 2, 3 were placed
+    >>> histories, lists, blocked = [[0], [1], [1]], [[4, 1], [4, 3], [3, 4]], [set(), {2}, set()]
+    >>> new_item_place(histories, lists, blocked, text, np.array([2, 3]), k=2)  # nearer than row 1; none; 0.6 < 0.96
+    [2, None, None]
+    """
+    out: list[int | None] = []
+    for h, ranked, no in zip(histories, lists, blocked, strict=True):
+        candidates = [r for r in placed.tolist() if r not in no and r not in ranked]
+        if len(ranked) < k or not candidates or not h:
+            out.append(None)
+            continue
+        query = text[h].mean(0)
+        sims = text[candidates] @ query
+        best = int(np.argmax(sims))
+        out.append(candidates[best] if sims[best] > text[ranked[k - 1]] @ query else None)
+    return out

@@ -25,9 +25,9 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from sidrec.artifacts import atomic_dir, fingerprint, read_manifest, write_json_atomic, write_manifest
-from sidrec.embed import EmbedConfig, cold_item_embedding, encode_texts
+from sidrec.embed import EmbedConfig, encode_texts, fuse_text_only, l2_rows
 from sidrec.errors import SidrecError
-from sidrec.placement import PlacementConfig, cold_fused
+from sidrec.placement import PlacementConfig, cold_fused, split_fused
 from sidrec.quantize import RQVAE, QuantizerConfig, quantize_with, quantize_within
 
 KIND = "tokenizer"
@@ -91,6 +91,7 @@ class SIDTokenizer:
         self.stats = stats or {}
         self.data_fingerprint = data_fingerprint
         self.item_embeddings: np.ndarray | None = None  # the fitted items' embeddings, for cold-start placement
+        self._added_text: list[np.ndarray] = []  # text embeddings of the items given SIDs by add_items, in order
         self._reindex()
 
     def _reindex(self) -> None:
@@ -186,21 +187,45 @@ class SIDTokenizer:
         `sidrec.placement`); the separating code is the next one free among the items (existing and earlier
         in `texts`) sharing its prefix.
         """
+        return self._place(texts, placement)[0]
+
+    def _place(self, texts: Sequence[str], placement: PlacementConfig) -> tuple[np.ndarray, np.ndarray]:
+        """(codes, the texts' own text embeddings)."""
         cfg = self.config.embed
-        if cfg.embedding == "fused" and self.item_embeddings is not None:
-            text = encode_texts(
-                list(texts), cfg.text_model, cfg.batch_size, use_cache=False, precision=cfg.text_precision
-            )
+        if cfg.embedding == "behavior":
+            raise SidrecError("a behaviour-only tokenizer cannot encode a new item from its text; fit on text or fused")
+        text = encode_texts(list(texts), cfg.text_model, cfg.batch_size, use_cache=False, precision=cfg.text_precision)
+        if cfg.embedding == "text":
+            emb = text
+        elif self.item_embeddings is not None:
             emb = cold_fused(text, self.item_embeddings, cfg.behavior_weight, placement)
-        else:  # text alone (a behaviour part of zeros for a fused tokenizer without its item embeddings)
-            emb = cold_item_embedding(texts, cfg, self.stats.get("embedding_dim"))
+        else:  # a fused tokenizer without its item embeddings: a behaviour part of zeros
+            emb = fuse_text_only(text, self.stats.get("embedding_dim"), cfg.behavior_weight)
         prefix = self.prefix_codes_for(emb, occupied=placement.cell == "occupied")
         used = Counter(map(tuple, self.codes[:, : self.n_levels - 1].tolist()))
         rows = []
         for row in prefix.tolist():
             rows.append([*row, used[tuple(row)]])
             used[tuple(row)] += 1
-        return np.array(rows, dtype=np.int64).reshape(len(texts), self.n_levels)
+        return np.array(rows, dtype=np.int64).reshape(len(texts), self.n_levels), text
+
+    def text_embeddings(self) -> np.ndarray | None:
+        """Every item row's text embedding (L2-normalised), fitted items and items added since, or None where the
+        fitted items' are not at hand (a behaviour tokenizer, an artifact without its embeddings, or a fused one
+        before any item was added: the width of its text part is known from an added item's)."""
+        known = self.item_embeddings
+        if known is None or self.config.embed.embedding == "behavior":
+            return None
+        if self.config.embed.embedding == "text":
+            text = l2_rows(known.astype(np.float32))
+        elif self._added_text:
+            text = split_fused(
+                known.astype(np.float32), self._added_text[0].shape[1], self.config.embed.behavior_weight
+            )[0]
+        else:
+            return None
+        out = np.concatenate([text, *(l2_rows(t) for t in self._added_text)])
+        return out if len(out) == len(self.item_ids) else None
 
     def add_items(
         self, item_ids: Sequence[str], texts: Sequence[str], placement: PlacementConfig = PlacementConfig()
@@ -211,8 +236,10 @@ class SIDTokenizer:
             raise SidrecError(f"item {dup[0]!r} already has a SID")
         if len(set(item_ids)) != len(item_ids):
             raise SidrecError("new item ids must be unique")
-        self.codes = np.concatenate([self.codes, self.place(texts, placement)])
+        codes, text = self._place(texts, placement)
+        self.codes = np.concatenate([self.codes, codes])
         self.item_ids += list(item_ids)
+        self._added_text.append(np.asarray(text, np.float32))
         self._reindex()
         return [self.encode(i) for i in item_ids]
 

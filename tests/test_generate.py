@@ -10,6 +10,8 @@ from sidrec.reference import hf_generate
 from sidrec.trie import PrefixTrie
 from tests.tiny import CODES, IDS
 
+TEXT = np.ones((1, 8), np.float32)  # a placed item's text vector, where a test places items by hand
+
 HISTORIES = [["i0", "i5"], ["i13"], ["i2", "i3", "i4", "i9"], ["i7"]]
 
 
@@ -122,7 +124,7 @@ def test_cold_start_item_becomes_recommendable(rec_factory, monkeypatch):
 
     rec = rec_factory(num_beams=20, top_k=15)
     # give the imported index a way to place a text: here, next to i8's prefix (1, 2)
-    monkeypatch.setattr(T.SIDTokenizer, "place", lambda self, texts, placement=None: np.array([[1, 2, 1]]))
+    monkeypatch.setattr(T.SIDTokenizer, "_place", lambda self, texts, placement=None: (np.array([[1, 2, 1]]), TEXT))
     rec.add_items(["new"], ["a new lamp"])
     r = rec.recommend([["i0"]])[0]
     assert "new" in r.items and rec.sid_tok.encode("new") == "<a_1><b_2><c_1>"
@@ -136,7 +138,7 @@ def test_placed_item_is_scored_by_its_cell(rec_factory, monkeypatch, separating_
     before = rec_factory(num_beams=20, top_k=14).recommend([["i0"]])[0]
     rec = rec_factory(num_beams=20, top_k=15, placed_score=rule)
     monkeypatch.setattr(
-        T.SIDTokenizer, "place", lambda self, texts, placement=None: np.array([[1, 2, separating_code]])
+        T.SIDTokenizer, "_place", lambda self, texts, placement=None: (np.array([[1, 2, separating_code]]), TEXT)
     )
     rec.add_items(["new"], ["a new lamp"])  # joins i8's cell (1, 2): n = 2 items, one placed
     assert not rec.lacks_tokens("new") and rec.placed_items() == ["new"] and rec.cell_mates("new") == ["i8"]
@@ -203,3 +205,34 @@ def test_warming_up_changes_no_list(rec_factory):
     cold, warmed = rec_factory(num_beams=6, top_k=5), rec_factory(num_beams=6, top_k=5)
     assert warmed.warm() > 0
     assert [r.items for r in cold.recommend(HISTORIES)] == [r.items for r in warmed.recommend(HISTORIES)]
+
+
+def test_a_placed_item_takes_the_last_place_only_when_its_text_is_closer_than_the_last_items(rec_factory, monkeypatch):
+    """Text vectors set by hand: a placed item nearer the history than the k-th item replaces it (and is named);
+    a farther one, or one in the history, leaves the list as the search made it."""
+    import sidrec.tokenizer as T
+
+    rec = rec_factory(num_beams=6, top_k=3)
+    history = ["i0", "i1"]
+    kept = {sid for sid, _ in rec.recommend([history])[0].beams[1]}  # the cells the search reaches
+    cell = next(c[:2] for c in CODES if rec.sid_tok.sid_of_codes(c[:2]) not in kept)  # one it does not
+    monkeypatch.setattr(T.SIDTokenizer, "_place", lambda self, texts, placement=None: (np.array([[*cell, 5]]), TEXT))
+    rec.add_items(["new"], ["a new lamp"])
+    rec._text = None  # the tiny tokenizer has no text vectors of its own: the search alone
+    plain = rec.recommend([history])[0]
+    assert "new" not in plain.items and plain.by_text is None
+    text = np.zeros((len(rec.sid_tok), 2), np.float32)
+    text[:, 1] = 1.0  # every known item alike
+    text[rec.sid_tok.rows_of(history)] = [1.0, 0.0]
+    text[rec.sid_tok.rows_of(["new"])] = [0.6, 0.8]  # closer to the history (0.6) than any list item (0)
+    rec._text = text
+    placed = rec.recommend([history])[0]
+    assert placed.by_text == "new" and placed.items == [*plain.items[:2], "new"]
+    assert placed.sids[2] == rec.sid_tok.encode("new") and placed.scores == plain.scores
+    text[rec.sid_tok.rows_of(["new"])] = [0.0, -1.0]  # farther than the list's last item
+    assert rec.recommend([history])[0].items == plain.items
+    text[rec.sid_tok.rows_of(["new"])] = [1.0, 0.0]
+    assert rec.recommend([[*history, "new"]])[0].by_text is None  # in the history: never returned
+    assert rec_factory(new_item_place="off").config.new_item_place == "off"
+    with pytest.raises(SidrecError, match="unknown new-item place"):
+        rec_factory(new_item_place="always")

@@ -148,7 +148,7 @@ def test_cold_start_prefix_matches_nearest_codes(monkeypatch):
     import sidrec.tokenizer as T
 
     row = np.array(tok.prefix_codes_for(np.zeros((1, 16), np.float32), occupied=True))
-    monkeypatch.setattr(T, "cold_item_embedding", lambda texts, config, dim: np.zeros((len(texts), 16), np.float32))
+    monkeypatch.setattr(T, "encode_texts", lambda texts, *a, **k: np.zeros((len(texts), 16), np.float32))
     sids = tok.add_items(["new1", "new2"], ["a", "b"])
     assert parse_sid(sids[0])[:2] == tuple(row[0]) == parse_sid(sids[1])[:2]
     assert sids[0] != sids[1] and tok.decode(sids[1]) == "new2"
@@ -227,3 +227,29 @@ def test_int8_text_embeddings_stay_close_to_float32_and_are_cached_apart():
     assert cosines.min() > 0.95, cosines
     with pytest.raises(SidrecError, match="unknown text precision"):
         EmbedConfig(text_precision="fp8")
+
+
+@pytest.mark.parametrize("embedding", ["text", "fused"])
+def test_text_embeddings_cover_fitted_and_added_items(monkeypatch, embedding):
+    """The fitted items' text vectors come back from their stored embeddings (for a fused tokenizer: the text half
+    of text ++ behaviour, whatever its weight), the added items' from their own text, all of unit length."""
+    from dataclasses import replace
+
+    import sidrec.tokenizer as T
+    from sidrec.embed import fuse, l2_rows
+
+    tok, ids = random_tokenizer(n=40)
+    rng = np.random.default_rng(3)
+    known_text = rng.normal(size=(40, 8 if embedding == "fused" else 16)).astype(np.float32)
+    new_text = rng.normal(size=(2, known_text.shape[1])).astype(np.float32)
+    if embedding == "fused":
+        tok.config = replace(tok.config, embed=replace(tok.config.embed, embedding="fused", behavior_weight=0.3))
+        tok.item_embeddings = fuse(known_text, rng.normal(size=(40, 8)), 0.3)  # 16 columns, as the codebooks
+    else:
+        tok.item_embeddings = known_text
+    assert (tok.text_embeddings() is None) == (embedding == "fused")  # a fused one learns the text width on adding
+    monkeypatch.setattr(T, "encode_texts", lambda texts, *a, **k: new_text[: len(texts)])
+    tok.add_items(["new1", "new2"], ["a", "b"])
+    text = tok.text_embeddings()
+    assert text.shape == (42, known_text.shape[1])
+    assert np.allclose(text[:40], l2_rows(known_text), atol=1e-6) and np.allclose(text[40:], l2_rows(new_text))

@@ -179,6 +179,11 @@ else:
         + {"cell": ", each scored as its cell", "share": ", each taking an even share of its cell"}.get(
             info.get("placed_score", ""), ""
         )
+        + (
+            "; a withheld item takes a list's last place when its text reads closer to the history than the last item's"
+            if info.get("new_item_place") == "gated"
+            else ""
+        )
         + " · "
         + " · ".join(f"{p['users']:,} test users with a {g} target" for g, p in parts.items())
         + (f" · {unreachable} placed items got a token the model never learned" if unreachable else "")

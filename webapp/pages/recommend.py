@@ -31,6 +31,7 @@ from webapp.ui import (
     session_memo,
 )
 
+BY_TEXT = "New item, its text closer to the history than the last pick's. "
 ROLE_COLORS = {  # beam-tree node roles (sidrec.explore.BEAM_ROLES), drawn in this order
     "pruned at a later level": "#d0d0d0",
     "kept to the end, below the top-K": "#8c8c8c",
@@ -156,7 +157,8 @@ if state["new_items"]:
     if mates:
         st.caption(
             f"It joins the cell of {', '.join(titles.get(i, i) for i in mates[:3])}"
-            f"{f' and {len(mates) - 3} more' if len(mates) > 3 else ''}: the search scores it as that cell."
+            f"{f' and {len(mates) - 3} more' if len(mates) > 3 else ''}: the search scores it as that cell. "
+            "It also takes a list's last place when its text reads closer to the history than the last pick's."
         )
     missing = rec.missing_tokens(last["item_id"])
     if missing:
@@ -237,7 +239,7 @@ st.dataframe(
             "SID": r.sids,
             "score": r.scores,
             "item_id": r.items,
-            "why": [explain(tok, keywords, i, history).sentence for i in r.items],
+            "why": [(BY_TEXT if i == r.by_text else "") + explain(tok, keywords, i, history).sentence for i in r.items],
         }
     ),
     hide_index=True,

@@ -1,0 +1,149 @@
+"""New items' place in a list: the SID-LLM's top 10 with its last places given to the withheld items whose text
+reads most like the history, measured for cold-target and warm-target users apart.
+
+Rules, each applied to the SID-LLM's list (new items it already ranks stay where they are):
+
+- sid: the list as the search returns it;
+- tail-N: the N new items nearest the history by text (not already in the list) take the last N places;
+- gated: the nearest new item takes the last place only when its text is closer to the history than the text
+  of the list's last item is (no label is read): `GenerateConfig(new_item_place="gated")`, computed here by the
+  same function (`sidrec.search_rules.new_item_place`) on the tokenizer's text vectors.
+
+Text nearness here is the tokenizer's (`SIDTokenizer.text_embeddings`), as in the search; the text-similarity
+baseline ("text") encodes every item afresh, as `evaluate` does.
+
+The SID-LLM's lists come from a search on the split (`--model`, cold-target users and the first `--warm-users`
+others; use on the validation split to choose a rule) or from the per-user rows of an
+`evaluate --cold-items ... --out FILE` run (`--lists`, every test user; report the chosen rule there).
+
+    PYTHONPATH=. python benchmarks/cold_blend.py sample_data --model benchmarks/work/cold_start/llm --split valid \\
+        --out benchmarks/results/cold_blend_valid.json
+    PYTHONPATH=. python benchmarks/cold_blend.py sample_data --lists benchmarks/work/cold_start/withheld.json \\
+        --tokenizer benchmarks/work/cold_start/tokenizer --out benchmarks/results/cold_blend_test.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from sidrec.artifacts import write_json_atomic
+from sidrec.bench import machine
+from sidrec.coldstart import ColdConfig, cold_items
+from sidrec.data import load_dataset, split_dataset
+from sidrec.evaluate import seen_items, text_similarity
+from sidrec.metrics import ndcg_at, recall_at
+from sidrec.search_rules import new_item_place
+from sidrec.tokenizer import SIDTokenizer
+
+K = 10
+
+
+def per_user(lists: list[list[str]], targets: list[str]) -> np.ndarray:
+    """(users, 2): Recall@10 and NDCG@10 of each list."""
+    return np.array([[recall_at(lst, t, K), ndcg_at(lst, t, K)] for lst, t in zip(lists, targets, strict=True)])
+
+
+def blend(sid: list[str], new: list[str], n: int) -> list[str]:
+    """The SID list with its last n places given to the first new items not in it.
+
+    >>> blend(list("abcd"), list("xby"), 2)[:4]
+    ['a', 'b', 'x', 'y']
+    """
+    fresh = [i for i in new if i not in sid][:n]
+    return sid[: K - len(fresh)] + fresh if len(sid) >= K else (sid + fresh)[:K]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("data", type=Path)
+    ap.add_argument("--model", type=Path, help="search this model on the split (cold-start protocol)")
+    ap.add_argument("--lists", type=Path, help="or read the SID-LLM's per-user lists from an evaluate --out file")
+    ap.add_argument("--tokenizer", type=Path, help="the tokenizer whose text settings the text scores use")
+    ap.add_argument("--split", default="valid", choices=["valid", "test"])
+    ap.add_argument("--warm-users", type=int, default=300)
+    ap.add_argument("--cold-items", type=float, default=0.05)
+    ap.add_argument("--cold-seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args()
+    ds = load_dataset(args.data)
+    cold = cold_items(ds, ColdConfig(args.cold_items, args.cold_seed))
+    cold_set = set(cold)
+    split = split_dataset(ds)
+    if args.lists:
+        rows = json.loads(args.lists.read_text())["per_user"]
+        by_user = {s.user_id: s for s in (split.test if args.split == "test" else split.valid)}
+        samples = [by_user[r["user_id"]] for r in rows]
+        sid_lists = [r["items"] for r in rows]
+        tok = SIDTokenizer.load(args.tokenizer)
+        text = dict(zip(ds.item_ids, ds.item_text(tok.config.embed.max_description_chars), strict=True))
+        tok.add_items(cold, [text[i] for i in cold])
+    else:
+        from sidrec.generate import GenerateConfig, Recommender
+        from sidrec.llm import torch_threads
+        from sidrec.model import tokenizer_dir_for
+
+        torch_threads()
+        all_samples = split.test if args.split == "test" else split.valid
+        samples = [s for s in all_samples if s.target in cold_set]
+        samples += [s for s in all_samples if s.target not in cold_set][: args.warm_users]
+        gen = GenerateConfig(new_item_place="off")  # the search's own lists; the rules below place new items
+        rec = Recommender.from_dirs(args.model, tokenizer_dir_for(args.model, args.tokenizer), gen)
+        text = dict(zip(ds.item_ids, ds.item_text(rec.sid_tok.config.embed.max_description_chars), strict=True))
+        rec.add_items(cold, [text[i] for i in cold])
+        seen = seen_items(samples, split)
+        sid_lists = [r.items for r in rec.recommend([list(s.history) for s in samples], exclude=seen)]
+        tok = rec.sid_tok
+    targets = [s.target for s in samples]
+    histories = [list(s.history) for s in samples]
+    seen = seen_items(samples, split)
+    baseline = text_similarity(ds, tok.config.embed)
+    vectors, rows = tok.text_embeddings(), tok.rows_of
+    placed = np.array(rows(cold))
+    new_lists = []  # per user, the new items by text nearness to the history, nearest first
+    for h, no in zip(histories, seen, strict=True):
+        sims = vectors[placed] @ vectors[rows(h)].mean(0)
+        new_lists.append([cold[j] for j in np.argsort(-sims, kind="stable") if cold[j] not in no][:K])
+    text_lists = baseline.recommend(histories, K, seen)
+    chosen = new_item_place(
+        [rows(h) for h in histories], [rows(s) for s in sid_lists], [set(rows(x)) for x in seen], vectors, placed, K
+    )
+    gated = [sid if c is None else [*sid[: K - 1], tok.item_ids[c]] for sid, c in zip(sid_lists, chosen, strict=True)]
+    rules = {"sid": sid_lists, "tail-1": [blend(s, n, 1) for s, n in zip(sid_lists, new_lists, strict=True)],
+             "tail-2": [blend(s, n, 2) for s, n in zip(sid_lists, new_lists, strict=True)], "gated": gated,
+             "text": text_lists}  # fmt: skip
+    groups = {"cold": [n for n, t in enumerate(targets) if t in cold_set]}
+    groups["warm"] = [n for n in range(len(targets)) if n not in set(groups["cold"])]
+    scores = {name: per_user(lists, targets) for name, lists in rules.items()}
+    result = {"command": " ".join(sys.argv), "machine": machine(), "date": date.today().isoformat(),
+              "split": args.split, "users": {g: len(ix) for g, ix in groups.items()}, "rules": {}}  # fmt: skip
+    for name, s in scores.items():
+        row = {}
+        for g, ix in groups.items():
+            m, base = s[ix], scores["sid"][ix]
+            d = m - base
+            row[g] = {
+                "recall@10": round(float(m[:, 0].mean()), 4), "ndcg@10": round(float(m[:, 1].mean()), 4),
+                "recall@10_se": round(float(m[:, 0].std(ddof=1) / np.sqrt(len(ix))), 4),
+                "vs_sid_recall@10": round(float(d[:, 0].mean()), 4),
+                "vs_sid_recall@10_se": round(float(d[:, 0].std(ddof=1) / np.sqrt(len(ix))), 4),
+                "vs_sid_ndcg@10": round(float(d[:, 1].mean()), 4),
+                "vs_sid_ndcg@10_se": round(float(d[:, 1].std(ddof=1) / np.sqrt(len(ix))), 4),
+            }  # fmt: skip
+            if name != "text":
+                t = m - scores["text"][ix]
+                row[g]["vs_text_recall@10"] = round(float(t[:, 0].mean()), 4)
+                row[g]["vs_text_recall@10_se"] = round(float(t[:, 0].std(ddof=1) / np.sqrt(len(ix))), 4)
+        result["rules"][name] = row
+        print(name, json.dumps(row), file=sys.stderr)
+    write_json_atomic(args.out, result)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
