@@ -9,3 +9,15 @@ shows it in the page. Bugs stay ordinary exceptions.
 
 class SidrecError(ValueError):
     """A problem with user input or artifacts, described in one line."""
+
+
+def one_of(value: str, choices: tuple[str, ...], what: str) -> None:
+    """Refuse a setting outside its choices, naming them.
+
+    >>> one_of("cell", ("cell", "share"), "placed-item score")
+    >>> one_of("all", ("cell", "share"), "placed-item score")
+    Traceback (most recent call last):
+    sidrec.errors.SidrecError: unknown placed-item score 'all' (choose from cell, share)
+    """
+    if value not in choices:
+        raise SidrecError(f"unknown {what} {value!r} (choose from {', '.join(choices)})")

@@ -33,7 +33,7 @@ import pandas as pd
 from sidrec.baselines import Popularity, SASRec, SASRecConfig, TextSimilarity
 from sidrec.coldstart import ColdConfig, by_target, cold_items, withhold
 from sidrec.data import Dataset, Sample, Split, load_dataset, split_dataset
-from sidrec.errors import SidrecError
+from sidrec.errors import SidrecError, one_of
 from sidrec.metrics import KS, rank_of, standard_errors, summarize
 from sidrec.placement import PlacementConfig
 from sidrec.progress import ProgressFn
@@ -66,14 +66,8 @@ class EvalConfig:
             raise SidrecError(f"unknown baseline {unknown[0]!r} (choose from {', '.join(BASELINES)})")
         if self.cold_trained_on_all and self.cold is None:
             raise SidrecError("cold_trained_on_all needs a cold-start config (--cold-items)")
-        if self.new_item_place not in NEW_ITEM_PLACES:
-            raise SidrecError(
-                f"unknown new-item place {self.new_item_place!r} (choose from {', '.join(NEW_ITEM_PLACES)})"
-            )
-        if self.placed_score not in PLACED_SCORES:
-            raise SidrecError(
-                f"unknown placed-item score {self.placed_score!r} (choose from {', '.join(PLACED_SCORES)})"
-            )
+        one_of(self.new_item_place, NEW_ITEM_PLACES, "new-item place")
+        one_of(self.placed_score, PLACED_SCORES, "placed-item score")
 
 
 def divergence_level(target_sid_codes: tuple[int, ...], beams: list[list[tuple[str, float]]], sid_of) -> int | None:

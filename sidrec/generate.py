@@ -35,13 +35,14 @@ import torch
 
 from sidrec import device as devices
 from sidrec import search_rules, shared_prefix
-from sidrec.errors import SidrecError
+from sidrec.errors import SidrecError, one_of
 from sidrec.llm import model_input
 from sidrec.placement import PlacementConfig
 from sidrec.prompts import recommendation_input
 from sidrec.search_rules import NEW_ITEM_PLACES, PLACED_SCORES
 from sidrec.shared_prefix import SharedPrefixCache
 from sidrec.tasks import TaskConfig
+from sidrec.token_space import level_tokens
 from sidrec.tokenizer import SIDTokenizer, token
 from sidrec.trie import PrefixTrie
 
@@ -62,16 +63,9 @@ class GenerateConfig:
     new_item_place: str = "gated"  # gated | off: a placed item may take a list's last place by its text (search_rules)
 
     def __post_init__(self):
-        if self.score not in SCORES:
-            raise SidrecError(f"unknown score {self.score!r} (choose from {', '.join(SCORES)})")
-        if self.placed_score not in PLACED_SCORES:
-            raise SidrecError(
-                f"unknown placed-item score {self.placed_score!r} (choose from {', '.join(PLACED_SCORES)})"
-            )
-        if self.new_item_place not in NEW_ITEM_PLACES:
-            raise SidrecError(
-                f"unknown new-item place {self.new_item_place!r} (choose from {', '.join(NEW_ITEM_PLACES)})"
-            )
+        one_of(self.score, SCORES, "score")
+        one_of(self.placed_score, PLACED_SCORES, "placed-item score")
+        one_of(self.new_item_place, NEW_ITEM_PLACES, "new-item place")
         for name in ("num_beams", "top_k", "max_history", "batch_size"):
             if getattr(self, name) < 1:
                 raise SidrecError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -126,21 +120,9 @@ class Recommender:
 
     def _index_tokens(self) -> None:
         """Per level: LLM token id of every code (-1 if the LLM has no such token) and its output row."""
-        vocab = self.llm_tok.get_vocab()
-        self.level_ids, self.level_rows = [], []
-        out_emb = self.base.get_output_embeddings()
-        tied = getattr(self.base.config, "tie_word_embeddings", False)
-        for lv, size in enumerate(self.trie.sizes):
-            ids = torch.tensor([vocab.get(token(lv, c), -1) for c in range(size)], device=self.device)
-            self.level_ids.append(ids)
-            safe = ids.clamp_min(0)
-            with torch.no_grad():
-                if tied:  # the input embedding module applies trained SID-row deltas
-                    rows = self.model.get_input_embeddings()(safe)
-                else:
-                    weight = getattr(out_emb, "base_layer", out_emb).weight
-                    rows = weight[safe]
-            self.level_rows.append(rows.float())  # (K_l, d)
+        self.level_ids, self.level_rows = level_tokens(
+            self.model, self.base, self.llm_tok, self.trie.sizes, self.device
+        )
 
     @classmethod
     def from_dirs(cls, model_dir, tokenizer_dir, config: GenerateConfig = GenerateConfig()) -> Recommender:
@@ -252,15 +234,16 @@ class Recommender:
         return out
 
     def _give_new_items_a_place(self, histories, recs: list[Recommendation], excluded, k: int) -> None:
-        """A placed item whose text reads closer to the history than the k-th item's takes the last place
-        (`search_rules.new_item_place`); it keeps that place's score."""
-        rows = self.sid_tok.rows_of
-        chosen = search_rules.new_item_place(
-            [rows(h) for h in histories], [rows(r.items) for r in recs],
-            [set(rows(x)) for x in excluded] if excluded is not None else [set()] * len(recs),
-            self._text, np.arange(self.n_trained, len(self.sid_tok)), k,
-        )  # fmt: skip
-        for rec, row in zip(recs, chosen, strict=True):
+        """A placed item nearer the history by text than the k-th item takes the last place, keeping its score."""
+        rows, n = self.sid_tok.rows_of, len(recs)
+        blocked = [set(rows(x)) for x in excluded] if excluded is not None else [set()] * n
+        placed = np.arange(self.n_trained, len(self.sid_tok))
+        lists = [rows(r.items) for r in recs]
+        for rec, row in zip(
+            recs,
+            search_rules.new_item_place(list(map(rows, histories)), lists, blocked, self._text, placed, k),
+            strict=True,
+        ):
             if row is not None:
                 rec.by_text = self.sid_tok.item_ids[row]
                 rec.items[k - 1], rec.sids[k - 1] = rec.by_text, self.sid_tok.encode(rec.by_text)

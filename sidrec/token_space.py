@@ -20,6 +20,26 @@ import torch
 from sidrec.llm import add_sid_vocabulary, init_sid_rows, load_base
 
 
+def level_tokens(model, base, llm_tok, sizes: list[int], device) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Per SID level: the LLM token id of every code (-1 where the LLM has no such token), and (K_l, d) the rows
+    that score them (the output head's, or for tied embeddings the input module's, which applies trained SID-row
+    deltas)."""
+    from sidrec.tokenizer import token
+
+    vocab = llm_tok.get_vocab()
+    out_emb = base.get_output_embeddings()
+    tied = getattr(base.config, "tie_word_embeddings", False)
+    level_ids, level_rows = [], []
+    for lv, size in enumerate(sizes):
+        ids = torch.tensor([vocab.get(token(lv, c), -1) for c in range(size)], device=device)
+        safe = ids.clamp_min(0)
+        with torch.no_grad():
+            rows = model.get_input_embeddings()(safe) if tied else getattr(out_emb, "base_layer", out_emb).weight[safe]
+        level_ids.append(ids)
+        level_rows.append(rows.float())
+    return level_ids, level_rows
+
+
 @dataclass
 class TokenRows:
     tokens: list[str]
