@@ -4,6 +4,8 @@
 # (benchmarks/train_demo.sh: 1,000 steps, the learning rate decayed to zero). Then, in the same run:
 #   - the placement and scoring rules for the withheld items compared on the validation split
 #     (benchmarks/cold_rules.py), where the default was chosen;
+#   - whether a withheld item may take a list's last place by its text (benchmarks/cold_blend.py), chosen on the
+#     validation split and reported on the test split from the search's own lists (--new-item-place off);
 #   - the cold-start model evaluated with the withheld items entering by text (SID-LLM, SASRec, popularity, text
 #     similarity, reported for cold and warm targets);
 #   - the demo model (trained on every item) evaluated with the report split by the same draw: the reference that
@@ -34,6 +36,20 @@ if [ ! -f benchmarks/results/cold_rules_sample.json ]; then
   PYTHONPATH=. $PY benchmarks/cold_rules.py "$WORK/llm" sample_data --split valid "${COLD[@]}" \
     --out benchmarks/results/cold_rules_sample.json 2>> "$log" > /dev/null
 fi
+if [ ! -s benchmarks/results/cold_start_withheld_search_only.json ]; then
+  say "python -m sidrec evaluate $WORK/llm sample_data ${COLD[*]} --new-item-place off --out $WORK/withheld_search_only.json"
+  $PY -m sidrec evaluate "$WORK/llm" sample_data "${COLD[@]}" --new-item-place off \
+    --out "$WORK/withheld_search_only.json" --quiet --json 2>> "$log" \
+    | tail -1 > benchmarks/results/cold_start_withheld_search_only.json
+fi
+if [ ! -f benchmarks/results/cold_blend_valid.json ]; then
+  say "python benchmarks/cold_blend.py sample_data --model $WORK/llm --split valid ${COLD[*]}"
+  PYTHONPATH=. $PY benchmarks/cold_blend.py sample_data --model "$WORK/llm" --split valid "${COLD[@]}" \
+    --out benchmarks/results/cold_blend_valid.json 2>> "$log"
+fi
+say "python benchmarks/cold_blend.py sample_data --lists $WORK/withheld_search_only.json --split test ${COLD[*]}"
+PYTHONPATH=. $PY benchmarks/cold_blend.py sample_data --lists "$WORK/withheld_search_only.json" \
+  --tokenizer "$WORK/tokenizer" --split test "${COLD[@]}" --out benchmarks/results/cold_blend_test.json 2>> "$log"
 say "python -m sidrec evaluate $WORK/llm sample_data ${COLD[*]} --out $WORK/withheld.json"
 $PY -m sidrec evaluate "$WORK/llm" sample_data "${COLD[@]}" --out "$WORK/withheld.json" --quiet --json 2>> "$log" \
   | tail -1 > benchmarks/results/cold_start_withheld.json
