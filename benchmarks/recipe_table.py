@@ -48,7 +48,9 @@ def runs(results: Path) -> list[dict]:
         ev, tr = json.loads(evaluation.read_text()), json.loads(training.read_text())
         out.append({
             "run": name, "variant": variant(tasks, steps), "seed": seed, "steps": tr["steps"],
-            "next_item_targets": tr.get("next_item_targets"), "valid_loss": tr["valid_loss"], "users": ev["users"],
+            # a resumed run counts the targets of its last leg only: left out rather than shown short
+            "next_item_targets": None if tr.get("resumed_from_step") else tr.get("next_item_targets"),
+            "valid_loss": tr["valid_loss"], "users": ev["users"],
             "metrics": ev["models"]["sid-llm"], "standard_errors": ev["standard_errors"]["sid-llm"],
             "sasrec": ev["models"].get("sasrec"),
         })  # fmt: skip
@@ -62,8 +64,9 @@ def markdown(table: dict) -> str:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in table["rows"]:
-        cells = [row["variant"], ", ".join(map(str, row["seeds"])), f"{row.get('steps', '')}",
-                 f"{row.get('next_item_targets', ''):,}", f"{row.get('valid_loss', '')}"]  # fmt: skip
+        targets = f"{row['next_item_targets']:,}" if "next_item_targets" in row else "(resumed)"
+        seeds = ", ".join(map(str, row["seeds"]))
+        cells = [row["variant"], seeds, f"{row.get('steps', '')}", targets, f"{row.get('valid_loss', '')}"]
         for m in table["metrics"]:
             s = row[m]
             cells.append(
