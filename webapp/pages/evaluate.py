@@ -253,7 +253,8 @@ else:
     when = f" · {ablation['date']}" if ablation.get("date") else ""
     st.caption(
         f"Every variant trained for {ablation.get('steps', '?')} steps from the same start; validation loss on the "
-        f"sequential task (lower is better){when} · from {ab_origin}"
+        f"sequential task (lower is better){when} · from {ab_origin}. A quick check, far from convergence"
+        + (": what each part is worth is the table above, from full trainings." if recipe else ".")
     )
     c1, c2 = st.columns([2, 3])
     c1.dataframe(rows, hide_index=True)
