@@ -210,9 +210,8 @@ def fuse(text: np.ndarray, behavior: np.ndarray, weight: float) -> np.ndarray:
     """
     if not 0.0 <= weight <= 1.0:
         raise SidrecError(f"behavior weight must be in [0, 1], got {weight}")
-    return np.concatenate([np.sqrt(1 - weight) * l2_rows(text), np.sqrt(weight) * l2_rows(behavior)], axis=1).astype(
-        np.float32
-    )
+    parts = [np.sqrt(1 - weight) * l2_rows(text), np.sqrt(weight) * l2_rows(behavior)]
+    return np.concatenate(parts, axis=1).astype(np.float32)
 
 
 def l2_rows(x: np.ndarray) -> np.ndarray:

@@ -17,7 +17,13 @@ probability, n the items in the cell, and the cell's known items the rest in the
 their separating codes. Cells without a placed item score exactly as the model says, so a catalogue with
 nothing placed is ranked as before. Chosen on the validation split (BENCHMARKS.md, cold start).
 
-This module holds the rules; `sidrec.generate` applies them inside the beam search.
+A new item's place by its text (`new_item_place`, "gated" by default): after the search, the placed item whose
+text is nearest the history's (cosine to the mean of the history items' unit text vectors) takes the list's last
+place when it is nearer than the list's last item is. It reads no label, and a catalogue with nothing placed gets
+the search's lists unchanged. Chosen on the validation split over giving new items the last places whatever the
+list holds (BENCHMARKS.md, cold start).
+
+This module holds the rules; `sidrec.generate` applies them in and after the beam search.
 """
 
 from __future__ import annotations
