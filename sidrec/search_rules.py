@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from sidrec.errors import SidrecError
+from sidrec.errors import SidrecError, one_of
 from sidrec.tokenizer import SIDTokenizer
 from sidrec.trie import PrefixTrie
 
@@ -78,8 +78,7 @@ def placed_shares(trie: PrefixTrie, n_trained: int, placed_score: str) -> tuple[
     """Per item row: whether it was placed (rows from `n_trained` on), and the log share of its cell's
     probability it takes (placed) or keeps on top of the model's separating-code score (known).
     "cell": 1 and 1; "share": 1/n and (n - m)/n, for a cell of n items, m of them placed."""
-    if placed_score not in PLACED_SCORES:
-        raise SidrecError(f"unknown placed-item score {placed_score!r} (choose from {', '.join(PLACED_SCORES)})")
+    one_of(placed_score, PLACED_SCORES, "placed-item score")
     cell = trie.item_state[:, trie.n_levels - 1]  # the state before the separating code
     placed = np.arange(len(cell)) >= n_trained
     if placed_score == "share":
