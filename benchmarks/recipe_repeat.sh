@@ -9,7 +9,8 @@
 # With TASKS and no MAX_STEPS, the run is sized to equal epochs of next-item signal: the full recipe's 1,000 steps
 # scaled by the variant's share of the task mix (TaskConfig.weights), so every variant sees the same number of
 # next-item examples as the demo. Resumable: run the same command again. The per-user lists go to
-# benchmarks/work/<run>/evaluation.json (paired comparisons); benchmarks/recipe_table.py gathers every run.
+# benchmarks/work/<run>/evaluation.json and their ranks to benchmarks/results/ranks_sample_<run>.json (paired
+# comparisons); benchmarks/recipe_table.py gathers every run.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PY=.venv/bin/python
@@ -38,4 +39,8 @@ say "python -m sidrec evaluate $RUN sample_data --tokenizer models/sample/tokeni
 $PY -m sidrec evaluate "$RUN" sample_data --tokenizer models/sample/tokenizer --out "$(dirname "$RUN")/evaluation.json" \
   --quiet --json 2>> "$log" \
   | tail -1 > "benchmarks/results/evaluate_sample_$name.json"
+# the per-user ranks (small, versioned): recipe_table.py pairs the comparisons on them
+$PY -c "import json, sys
+json.dump({u['user_id']: u['rank'] for u in json.load(open(sys.argv[1]))['per_user']}, open(sys.argv[2], 'w'))" \
+  "$(dirname "$RUN")/evaluation.json" "benchmarks/results/ranks_sample_$name.json"
 say "done"

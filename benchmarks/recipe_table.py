@@ -2,8 +2,10 @@
 itself) gathered per variant over seeds and set against the full recipe (`sidrec.ablation.recipe_evidence`).
 
 Reads benchmarks/results/train_sample_<run>.json and evaluate_sample_<run>.json for every run named
-seed<S>[_<tasks>][_<N>steps], plus the demo (demo_train.json, evaluate_sample.json: the full recipe, seed 0).
-Writes the table the Evaluate page shows and prints it as Markdown for BENCHMARKS.md.
+seed<S>[_<tasks>][_<N>steps], plus the demo (demo_train.json, evaluate_sample.json: the full recipe, seed 0),
+and each run's per-user ranks where kept (ranks_sample_<run>.json, written by recipe_repeat.sh; the demo's from
+models/sample/evaluation.json), which make the comparisons paired. Writes the table the Evaluate page shows and
+prints it as Markdown for BENCHMARKS.md.
 
     PYTHONPATH=. python benchmarks/recipe_table.py --out models/sample/recipe.json
 """
@@ -21,6 +23,7 @@ from sidrec.artifacts import write_json_atomic
 from sidrec.tasks import TASKS
 
 RESULTS = Path(__file__).resolve().parent / "results"
+DEMO_EVALUATION = Path(__file__).resolve().parents[1] / "models" / "sample" / "evaluation.json"
 RUN = re.compile(r"^evaluate_sample_(seed(\d+)(?:_([a-z_-]+?))?(?:_(\d+)steps)?)\.json$")
 
 
@@ -36,6 +39,7 @@ def variant(tasks: str | None, steps: int | None) -> str:
 
 def runs(results: Path) -> list[dict]:
     found = [("demo", 0, None, None, results / "evaluate_sample.json", results / "demo_train.json")]
+    demo_ranks = ranks_of(json.loads(DEMO_EVALUATION.read_text())) if DEMO_EVALUATION.exists() else None
     for path in sorted(results.glob("evaluate_sample_seed*.json")):
         m = RUN.match(path.name)
         if m:
@@ -46,15 +50,22 @@ def runs(results: Path) -> list[dict]:
         if not evaluation.stat().st_size or not training.exists():
             continue  # a run still under way
         ev, tr = json.loads(evaluation.read_text()), json.loads(training.read_text())
+        kept = results / f"ranks_sample_{name}.json"
+        ranks = json.loads(kept.read_text()) if kept.exists() else demo_ranks if name == "demo" else None
         out.append({
             "run": name, "variant": variant(tasks, steps), "seed": seed, "steps": tr["steps"],
             # a resumed run counts the targets of its last leg only: left out rather than shown short
             "next_item_targets": None if tr.get("resumed_from_step") else tr.get("next_item_targets"),
             "valid_loss": tr["valid_loss"], "users": ev["users"],
             "metrics": ev["models"]["sid-llm"], "standard_errors": ev["standard_errors"]["sid-llm"],
-            "sasrec": ev["models"].get("sasrec"),
+            "sasrec": ev["models"].get("sasrec"), **({"ranks": ranks} if ranks else {}),
         })  # fmt: skip
     return out
+
+
+def ranks_of(evaluation: dict) -> dict[str, int | None]:
+    """{user: the target's 1-based rank in the SID-LLM's list, or None} from an evaluation's per-user lists."""
+    return {u["user_id"]: u["rank"] for u in evaluation["per_user"]}
 
 
 def markdown(table: dict) -> str:
@@ -74,7 +85,8 @@ def markdown(table: dict) -> str:
             )
         for m in table["metrics"]:
             vs = row.get("vs_reference", {}).get(m)
-            cells.append(f"{vs['difference']:+.4f} ± {vs['se']:.4f}: **{vs['verdict']}**" if vs else "")
+            paired = " (paired)" if vs and vs.get("paired") else ""
+            cells.append(f"{vs['difference']:+.4f} ± {vs['se']:.4f}{paired}: **{vs['verdict']}**" if vs else "")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -95,7 +107,8 @@ def main() -> int:
             "Each variant trains the full recipe's 1,000 steps scaled by its share of the task mix, so every variant "
             "sees the same next-item targets ('equal steps': the full 1,000 steps instead); evaluated on the same "
             "test split, every user, full ranking, history rule on. 'level' unless a difference exceeds two "
-            "standard errors (unpaired, over users) and the seed-to-seed spread."
+            "standard errors over users (paired where both recipes kept their per-user ranks) and the seed-to-seed "
+            "spread."
         ),
     })  # fmt: skip
     write_json_atomic(args.out, table)

@@ -13,6 +13,7 @@ from pathlib import Path
 from sidrec.bench import machine, train_inputs
 from sidrec.data import load_dataset
 from sidrec.errors import SidrecError
+from sidrec.metrics import at_rank
 from sidrec.tokenizer import SIDTokenizer, TokenizerConfig
 
 ABLATIONS = {
@@ -129,17 +130,39 @@ def verdict(difference: float, se: float, spread: float) -> str:
     return "better" if difference > 0 else "worse"
 
 
+def paired_se(runs: list[dict], reference: list[dict], metric: str) -> float | None:
+    """Standard error over users of the difference between two recipes, each user's value averaged over the
+    recipe's seeds: the same users ranked by both, so what every model finds easy or hard cancels out. None
+    unless every run carries "ranks" for the same users.
+
+    >>> a = [{"ranks": {"u": 1, "v": None}}]
+    >>> b = [{"ranks": {"u": None, "v": None}}, {"ranks": {"u": 1, "v": 1}}]
+    >>> paired_se(a, b, "recall@10")  # per user 1 - 0.5 and 0 - 0.5: sd 0.7071 over 2 users
+    0.5
+    """
+    users = set(reference[0].get("ranks") or ()) if reference else set()
+    if not users or any(set(r.get("ranks") or ()) != users for r in [*runs, *reference]):
+        return None
+
+    def mean_value(group: list[dict], user: str) -> float:
+        return _mean([at_rank(metric, r["ranks"][user]) for r in group])
+
+    return _sd([mean_value(runs, u) - mean_value(reference, u) for u in sorted(users)]) / len(users) ** 0.5
+
+
 def recipe_evidence(
     runs: list[dict], reference: str = "full recipe", metrics: tuple[str, ...] = RECIPE_METRICS
 ) -> dict:
     """Per variant of the recipe, its runs over seeds summarised and set against the reference recipe.
 
     A run: {"variant", "seed", "metrics": {m: value}, "standard_errors": {m: se over users}} and optionally
-    "steps", "next_item_targets", "valid_loss". Per variant and metric: the mean over seeds, their standard
-    deviation ("seed_sd"), the mean standard error over users ("se"); against the reference: the difference of
-    means, its standard error (unpaired: sqrt(se_v^2 + se_ref^2)), the larger of the two seed spreads, and a
-    `verdict` ("level" unless the difference exceeds two standard errors and the seed spread). Variants keep
-    the order of their first run; the reference comes first.
+    "steps", "next_item_targets", "valid_loss", and "ranks" ({user: the target's 1-based rank or None}). Per
+    variant and metric: the mean over seeds, their standard deviation ("seed_sd"), the mean standard error over
+    users ("se"); against the reference: the difference of means, its standard error, the larger of the two seed
+    spreads, and a `verdict` ("level" unless the difference exceeds two standard errors and the seed spread).
+    The standard error is paired (`paired_se`) when every run of both has ranks for the same users, else
+    unpaired (sqrt(se_v^2 + se_ref^2)); "paired" says which. Variants keep the order of their first run; the
+    reference comes first.
     """
     by_variant: dict[str, list[dict]] = {}
     for run in runs:
@@ -174,11 +197,12 @@ def recipe_evidence(
         row = {"variant": name, **summary(group), "vs_reference": {}}
         for m in metrics:
             d = row[m]["mean"] - ref[m]["mean"]
-            se = (row[m]["se"] ** 2 + ref[m]["se"] ** 2) ** 0.5
+            paired = paired_se(group, by_variant[reference], m)
+            se = paired if paired is not None else (row[m]["se"] ** 2 + ref[m]["se"] ** 2) ** 0.5
             spread = max(row[m]["seed_sd"], ref[m]["seed_sd"])
             row["vs_reference"][m] = {
-                "difference": round(d, 4), "se": round(se, 4), "seed_spread": round(spread, 4),
-                "verdict": verdict(d, se, spread),
+                "difference": round(d, 4), "se": round(se, 4), "paired": paired is not None,
+                "seed_spread": round(spread, 4), "verdict": verdict(d, se, spread),
             }  # fmt: skip
         rows.append(row)
     return {"kind": "recipe evidence", "version": 1, "reference": reference, "metrics": list(metrics), "rows": rows}
@@ -217,7 +241,11 @@ def recipe_display_rows(table: dict) -> list[dict]:
             s = row[m]
             flat[m] = f"{s['mean']:.4f} ± {s['se']:.4f}"
             vs = row.get("vs_reference", {}).get(m)
-            flat[f"Δ {m}"] = f"{vs['difference']:+.4f} ± {vs['se']:.4f} ({vs['verdict']})" if vs else "reference"
+            if vs:
+                paired = ", paired" if vs.get("paired") else ""
+                flat[f"Δ {m}"] = f"{vs['difference']:+.4f} ± {vs['se']:.4f} ({vs['verdict']}{paired})"
+            else:
+                flat[f"Δ {m}"] = "reference"
         flat["valid loss"] = row.get("valid_loss")
         out.append(flat)
     return out

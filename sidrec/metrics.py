@@ -32,6 +32,20 @@ def ndcg_at(ranked: Sequence[str], target: str, k: int) -> float:
     return 1.0 / math.log2(r + 1) if r is not None and r <= k else 0.0
 
 
+def at_rank(metric: str, rank: int | None) -> float:
+    """One query's "recall@K" or "ndcg@K" from the target's 1-based rank (None: not in the list).
+
+    >>> at_rank("recall@10", 10), at_rank("recall@10", 11), at_rank("ndcg@10", 3), at_rank("ndcg@10", None)
+    (1.0, 0.0, 0.5, 0.0)
+    """
+    name, _, k = metric.partition("@")
+    if name not in ("recall", "ndcg") or not k.isdigit():
+        raise ValueError(f"not a metric: {metric!r} (recall@K or ndcg@K)")
+    if rank is None or rank > int(k):
+        return 0.0
+    return 1.0 if name == "recall" else 1.0 / math.log2(rank + 1)
+
+
 def summarize(lists: Sequence[Sequence[str]], targets: Sequence[str], ks: Sequence[int] = KS) -> dict[str, float]:
     """Mean Recall@K and NDCG@K over queries."""
     n = max(len(targets), 1)

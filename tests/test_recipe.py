@@ -64,3 +64,27 @@ def test_refuses_tables_without_the_reference_or_with_a_seed_twice():
         recipe_evidence([r for r in RUNS if r["variant"] != "full recipe"], metrics=("recall@10",))
     with pytest.raises(SidrecError, match="same seed"):
         recipe_evidence([*RUNS, run("without b", 0, 0.39, 0.01)], metrics=("recall@10",))
+
+
+def test_paired_standard_error_when_every_run_has_ranks_for_the_same_users():
+    # four users; the reference finds u1 and u2 at ranks 1 and 3, the variant finds u1 and u3 at rank 1
+    both = {"ndcg@10": 0.4}
+    ref = run("full recipe", 0, 0.5, 0.25, ranks={"u1": 1, "u2": 3, "u3": None, "u4": None})
+    var = run("without a", 0, 0.5, 0.25, ranks={"u1": 1, "u2": None, "u3": 1, "u4": 12})
+    for r in (ref, var):
+        r["metrics"] |= both
+        r["standard_errors"] |= {"ndcg@10": 0.2}
+    vs = recipe_evidence([ref, var], metrics=("recall@10", "ndcg@10"))["rows"][1]["vs_reference"]
+    # recall differences per user 0, -1, 1, 0: mean 0, sample sd sqrt(2/3), over sqrt(4) users
+    assert vs["recall@10"]["paired"] and vs["recall@10"]["se"] == round(math.sqrt(2 / 3) / 2, 4)
+    # NDCG: 0, -0.5, 1, 0 (rank 3 is 1/log2(4) = 0.5): mean 0.125, sd sqrt((0.125^2 * 2 + 0.625^2 + 0.875^2) / 3)
+    d = [0.0, -0.5, 1.0, 0.0]
+    sd = math.sqrt(sum((x - 0.125) ** 2 for x in d) / 3)
+    assert vs["ndcg@10"]["se"] == round(sd / 2, 4)
+    # one run without ranks, or ranks over other users: the unpaired standard error, said so
+    for other in ({}, {"ranks": {"u1": 1}}):
+        bare = {k: v for k, v in var.items() if k != "ranks"} | other
+        unpaired = recipe_evidence([ref, bare], metrics=("recall@10",))["rows"][1]["vs_reference"]["recall@10"]
+        assert not unpaired["paired"] and unpaired["se"] == round(math.sqrt(2) * 0.25, 4)
+    rows = recipe_display_rows(recipe_evidence([ref, var], metrics=("recall@10",)))
+    assert rows[1]["Δ recall@10"] == f"+0.0000 ± {round(math.sqrt(2 / 3) / 2, 4):.4f} (level, paired)"
