@@ -111,6 +111,24 @@ def nearest_words(rows: TokenRows, vectors: np.ndarray, k: int = 8) -> list[list
     return out
 
 
+def keyword_hits(rows: TokenRows, keywords: dict, k: int = 8) -> pd.DataFrame:
+    """Does each SID token's row mean its keywords? Per token that has keywords (separating codes have none): its
+    level, and whether a word of its keywords is among the k nearest vocabulary words of its row as initialised
+    ("initial") and after training ("trained", when there is a trained model). SA-Init starts every row at its
+    keywords, so "initial" is high by design; "trained" says how much of that meaning training kept or built."""
+    words = {t: {w for kw in keywords.get(t, {}).get("keywords", []) for w in kw.lower().split()} for t in rows.tokens}
+    keep = [n for n, t in enumerate(rows.tokens) if words[t]]
+    out = pd.DataFrame({
+        "token": [rows.tokens[n] for n in keep],
+        "level": [keywords[rows.tokens[n]].get("level", -1) for n in keep],
+    })  # fmt: skip
+    for kind, matrix in (("initial", rows.initial), ("trained", rows.trained)):
+        if matrix is not None:
+            near = nearest_words(rows, matrix[keep], k) if keep else []
+            out[kind] = [bool({w.lower() for w in ws} & words[t]) for ws, t in zip(near, out["token"], strict=True)]
+    return out
+
+
 def token_map(rows: TokenRows, keywords: dict, keywords_per_token: int = 3) -> pd.DataFrame:
     """Points to project together: SID rows (initial, trained) and their keywords.
 

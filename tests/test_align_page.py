@@ -1,6 +1,7 @@
 """The Align page on the sample workspace (Streamlit AppTest): it renders with or without a trained model,
 shows one example per configured task, follows the chosen user, and loads no LLM until asked."""
 
+import json
 import shutil
 import threading
 import time
@@ -138,6 +139,10 @@ def test_train_from_the_form_then_compare_a_token(tiny_ws):
     table = at.dataframe[-1].value
     assert list(table.columns) == ["nearest words before training", "nearest words after training"]
     assert (table != "").all(axis=None) and len(table) > 3
+    every = next(m.value for m in at.markdown if m.value.startswith("**Every token:**"))
+    keywords = json.loads((ws.artifact("tokenizer") / "keywords.json").read_text())
+    n = sum(1 for t in keywords.values() if t.get("keywords"))  # separating codes have none
+    assert f" of {n} tokens with keywords have a word of their keywords among their 10 nearest words" in every
     # the choice sticks: another token is compared without pressing again
     at.selectbox(key="align_token").select_index(1).run()
     assert not at.exception and at.dataframe[-1].value.shape == table.shape

@@ -271,6 +271,36 @@ def test_nearest_words_strips_space_marks_and_skips_empty_tokens():
     assert nearest_words(rows, np.array([[1.0, 0.0]], np.float32), k=3) == [["tent", "stove", "lamp"]]
 
 
+def test_keyword_hits_by_hand():
+    from sidrec.token_space import keyword_hits
+
+    class Tok:
+        vocab = ["Ġtent", "stove", "lamp", "cable"]
+        all_special_ids = []
+
+        def convert_ids_to_tokens(self, i):
+            return self.vocab[i]
+
+    vocab = np.eye(4, dtype=np.float32)
+    # <a_0> starts at "tent" and trains towards "cable"; <a_1> starts at "lamp" and stays; <b_0> has no keywords
+    initial = np.array([[1, 0, 0, 0.1], [0, 0, 1, 0], [0, 1, 0, 0]], np.float32)
+    trained = np.array([[0.1, 0, 0, 1], [0, 0.2, 1, 0], [0, 1, 0, 0]], np.float32)
+    keywords = {
+        "<a_0>": {"level": 0, "keywords": ["camping tent"]},
+        "<a_1>": {"level": 0, "keywords": ["lamp", "stove"]},
+        "<b_0>": {"level": 1, "keywords": []},
+    }
+    rows = TokenRows(["<a_0>", "<a_1>", "<b_0>"], initial, trained, vocab, Tok())
+    hits = keyword_hits(rows, keywords, k=1)
+    assert hits.to_dict("list") == {
+        "token": ["<a_0>", "<a_1>"], "level": [0, 0], "initial": [True, True], "trained": [False, True]
+    }  # fmt: skip
+    # with two nearest words "tent" is still within reach of the trained <a_0> (0.1 against 0 for the rest)
+    assert keyword_hits(rows, keywords, k=2)["trained"].tolist() == [True, True]
+    rows.trained = None
+    assert list(keyword_hits(rows, keywords, k=1).columns) == ["token", "level", "initial"]
+
+
 @pytest.mark.parametrize("tie", [True, False])
 def test_merged_lora_gives_the_trained_logits(tmp_path, tie):
     """Inference merges the adapter and the trained SID rows into the base: same logits, tied head or not."""

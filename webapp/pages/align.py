@@ -14,7 +14,7 @@ from sidrec.errors import SidrecError
 from sidrec.llm import INITS, model_input
 from sidrec.model import FORMAT_VERSION, KIND, TrainConfig, log_history
 from sidrec.tasks import TASKS, TaskConfig, examples_for_user
-from sidrec.token_space import nearest_words, trained_rows
+from sidrec.token_space import keyword_hits, nearest_words, trained_rows
 from webapp.jobs import TrainingJob, loss_curves
 from webapp.ui import current_workspace, dataset, job_board, need_tokenizer, progress_bar, writable
 
@@ -50,6 +50,12 @@ def train_split(key: str, _ds):
 def token_rows(folder: str, created: str, tok_key: str, _keywords: dict):
     """SID rows as initialised and after training, with the vocabulary rows (sidrec.token_space)."""
     return trained_rows(folder, _keywords, tok_key)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def tokens_meaning(folder: str, created: str, _rows, _keywords: dict) -> pd.DataFrame:
+    """Per token with keywords, whether a keyword word is among its nearest words, before and after training."""
+    return keyword_hits(_rows, _keywords, N_WORDS)
 
 
 def loss_chart(logs: list[dict], title: str, tasks=()) -> None:
@@ -249,3 +255,13 @@ if st.session_state.get(flag):
         f"Cosine similarity of `{token}`'s input row with every word of the base vocabulary: before training the "
         f"row is the {INIT_NOTES.get(config.init, config.init)} start, after training what the model learnt."
     )
+    hits = tokens_meaning(str(folder), manifest.get("created", ""), rows, keywords)
+    if len(hits):
+        st.markdown(
+            f"**Every token:** {hits['trained'].sum()} of {len(hits)} tokens with keywords have a word of their "
+            f"keywords among their {N_WORDS} nearest words after training ({hits['initial'].sum()} before)."
+        )
+        st.caption(
+            "How much of what each token's items share the model's rows keep or learn. On the demo catalogue the "
+            "alignment tasks raise it and training the next item alone lowers it (BENCHMARKS.md, token meaning)."
+        )
