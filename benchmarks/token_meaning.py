@@ -2,7 +2,7 @@
 
 For every trained run of `recipe_repeat.sh` still on disk (benchmarks/work/<run>/llm) and the demo
 (models/sample/llm: the full recipe, seed 0): the share of SID tokens whose row has a word of its keywords among
-its 8 nearest vocabulary words (`sidrec.token_space.keyword_hits`), as initialised and after training, averaged
+its 10 nearest vocabulary words (`sidrec.token_space.keyword_hits`), as initialised and after training, averaged
 over each variant's seeds and set against the full recipe (difference paired over tokens, ± its standard error).
 This is what the alignment tasks are for beyond ranking: the Align page's "what does a token mean to the model".
 
@@ -25,7 +25,7 @@ from sidrec.bench import machine
 from sidrec.token_space import keyword_hits, trained_rows
 
 ROOT = Path(__file__).resolve().parents[1]
-K = 8
+K = 10
 
 
 def models(work: Path) -> list[tuple[str, int, Path]]:
