@@ -88,22 +88,30 @@ def keyword_vectors(rows: TokenRows, words: list[str]) -> np.ndarray:
 
 
 def nearest_words(rows: TokenRows, vectors: np.ndarray, k: int = 8) -> list[list[str]]:
-    """The k vocabulary words whose rows are closest (cosine) to each vector.
+    """The k vocabulary words whose rows are closest to each vector: cosine after the mean vocabulary row is
+    taken from both, so the direction every row shares (which draws rare and control tokens to any mean of
+    word rows, SA-Init's included) does not decide the neighbours.
 
-    Leading-space marks ('Ġ', '▁') are stripped; special tokens, tokens with no
-    letter or digit, and repeats ("tent" after "Ġtent") are skipped.
+    Tokens are shown as text (byte-level marks such as 'Ġ' decoded, '▁' stripped); special and added tokens,
+    tokens with no letter or digit or that are a fragment of a character, and repeats ("tent" after "Ġtent")
+    are skipped.
     """
-    vocab = rows.vocab / np.maximum(np.linalg.norm(rows.vocab, axis=1, keepdims=True), 1e-8)
-    v = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-8)
-    special = set(getattr(rows.tokenizer, "all_special_ids", []))
+    centre = rows.vocab.mean(axis=0)
+    vocab, v = rows.vocab - centre, vectors - centre
+    vocab = vocab / np.maximum(np.linalg.norm(vocab, axis=1, keepdims=True), 1e-8)
+    v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-8)
+    tokenizer = rows.tokenizer
+    skip = set(getattr(tokenizer, "all_special_ids", [])) | set(getattr(tokenizer, "added_tokens_decoder", {}))
+    to_text = getattr(tokenizer, "convert_tokens_to_string", None)
     out = []
     for row in v @ vocab.T:  # (V,) similarities of one vector
         words: list[str] = []
         for i in np.argsort(-row, kind="stable"):
-            if int(i) in special:
+            if int(i) in skip:
                 continue
-            w = (rows.tokenizer.convert_ids_to_tokens(int(i)) or "").lstrip("Ġ▁").strip()
-            if any(ch.isalnum() for ch in w) and w not in words:
+            raw = tokenizer.convert_ids_to_tokens(int(i)) or ""
+            w = (to_text([raw]) if to_text else raw).lstrip("Ġ▁").strip()
+            if any(ch.isalnum() for ch in w) and "\ufffd" not in w and w not in words:
                 words.append(w)
             if len(words) == k:
                 break

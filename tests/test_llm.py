@@ -271,6 +271,28 @@ def test_nearest_words_strips_space_marks_and_skips_empty_tokens():
     assert nearest_words(rows, np.array([[1.0, 0.0]], np.float32), k=3) == [["tent", "stove", "lamp"]]
 
 
+def test_nearest_words_ignore_a_direction_every_row_shares_and_skip_fragments():
+    class Tok:
+        vocab = ["tent", "stove", "Ã", "lamp", "<file_sep>", "cable"]
+        all_special_ids = []
+        added_tokens_decoder = {4: "<file_sep>"}
+
+        def convert_ids_to_tokens(self, i):
+            return self.vocab[i]
+
+        def convert_tokens_to_string(self, tokens):  # a lone byte of a two-byte character decodes to U+FFFD
+            return "".join("\ufffd" if t == "Ã" else t for t in tokens)
+
+    vocab = np.array([[1, 0, 0], [0.8, 0.6, 0], [0.95, 0.05, 0], [-1, 0, 0], [0.99, 0, 0.1], [0, 0, 1]], np.float32)
+    query = np.array([[1.0, 0.1, 0]], np.float32)
+    plain = nearest_words(TokenRows([], vocab[:0], None, vocab, Tok()), query, k=3)
+    assert plain == [["tent", "stove", "cable"]]  # not the fragment "Ã", not the added "<file_sep>"
+    # the same offset added to every row and to the query leaves the neighbours as they were
+    offset = np.array([20.0, -5.0, 7.0], np.float32)
+    moved = TokenRows([], vocab[:0], None, vocab + offset, Tok())
+    assert nearest_words(moved, query + offset, k=3) == plain
+
+
 def test_keyword_hits_by_hand():
     from sidrec.token_space import keyword_hits
 
