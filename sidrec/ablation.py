@@ -226,7 +226,8 @@ def recipe_sentences(table: dict) -> list[str]:
             v = vs[m]
             name = m.replace("recall", "Recall").replace("ndcg", "NDCG")
             against = "" if parts else (" with" if v["verdict"] == "level" else " than") + f" the {table['reference']}"
-            parts.append(f"{v['verdict']}{against} on {name} ({v['difference']:+.4f} ± {v['se']:.4f})")
+            paired = ", paired" if v.get("paired") else ""
+            parts.append(f"{v['verdict']}{against} on {name} ({v['difference']:+.4f} ± {v['se']:.4f}{paired})")
         seeds = len(row["seeds"])
         out.append(f"{row['variant']} ({seeds} seed{'s' if seeds > 1 else ''}): " + ", ".join(parts) + ".")
     return out

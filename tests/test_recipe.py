@@ -86,5 +86,9 @@ def test_paired_standard_error_when_every_run_has_ranks_for_the_same_users():
         bare = {k: v for k, v in var.items() if k != "ranks"} | other
         unpaired = recipe_evidence([ref, bare], metrics=("recall@10",))["rows"][1]["vs_reference"]["recall@10"]
         assert not unpaired["paired"] and unpaired["se"] == round(math.sqrt(2) * 0.25, 4)
-    rows = recipe_display_rows(recipe_evidence([ref, var], metrics=("recall@10",)))
+    table = recipe_evidence([ref, var], metrics=("recall@10",))
+    assert recipe_sentences(table) == [
+        f"without a (1 seed): level with the full recipe on Recall@10 (+0.0000 ± {math.sqrt(2 / 3) / 2:.4f}, paired)."
+    ]
+    rows = recipe_display_rows(table)
     assert rows[1]["Δ recall@10"] == f"+0.0000 ± {round(math.sqrt(2 / 3) / 2, 4):.4f} (level, paired)"
