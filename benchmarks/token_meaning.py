@@ -4,7 +4,8 @@ For every trained run of `recipe_repeat.sh` still on disk (benchmarks/work/<run>
 (models/sample/llm: the full recipe, seed 0): the share of SID tokens whose row has a word of its keywords among
 its 10 nearest vocabulary words (`sidrec.token_space.keyword_hits`), as initialised and after training, averaged
 over each variant's seeds and set against the full recipe (difference paired over tokens, ± its standard error).
-This is what the alignment tasks are for beyond ranking: the Align page's "what does a token mean to the model".
+The Align page's "what does a token mean to the model", for every token at once; the alignment tasks (TS-Align,
+the textual task) are meant to build it.
 
     PYTHONPATH=. python benchmarks/token_meaning.py --out benchmarks/results/token_meaning_sample.json
 """

@@ -1,4 +1,4 @@
-"""Background training jobs (tiny random Llama, small sample catalogue) and nearest words of an embedding row."""
+"""Background training jobs (tiny random Llama, small sample catalogue)."""
 
 import threading
 

@@ -1,13 +1,11 @@
-"""Training in the background, and what a token's embedding row is close to.
+"""Training in the background.
 
 - TrainingJob: `pipeline.train_llm` in a daemon thread, its logged dicts kept as
   they arrive, a stop request honoured at the next step (the model is still
   saved), and any failure kept as one line instead of raised;
 - JobBoard: jobs by key (a workspace name), at most one running per key, so a
   second browser tab finds the running job instead of starting another;
-- loss_curves: logged dicts -> one long table of (step, curve, loss) to plot;
-- input_matrix / nearest_words: the input embedding matrix of a (peft) model and
-  the original-vocabulary words nearest to given rows by cosine similarity.
+- loss_curves: logged dicts -> one long table of (step, curve, loss) to plot.
 
 Nothing here knows Streamlit; the Align page polls a job and draws it.
 """
