@@ -40,7 +40,7 @@ $PY -m sidrec evaluate "$RUN" sample_data --tokenizer models/sample/tokenizer --
   --quiet --json 2>> "$log" \
   | tail -1 > "benchmarks/results/evaluate_sample_$name.json"
 # the per-user ranks (small, versioned): recipe_table.py pairs the comparisons on them
-$PY -c "import json, sys
-json.dump({u['user_id']: u['rank'] for u in json.load(open(sys.argv[1]))['per_user']}, open(sys.argv[2], 'w'))" \
+PYTHONPATH=benchmarks $PY -c "import json, sys; from recipe_table import ranks_of
+json.dump(ranks_of(json.load(open(sys.argv[1]))), open(sys.argv[2], 'w'))" \
   "$(dirname "$RUN")/evaluation.json" "benchmarks/results/ranks_sample_$name.json"
 say "done"

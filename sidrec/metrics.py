@@ -23,13 +23,11 @@ def rank_of(ranked: Sequence[str], target: str) -> int | None:
 
 
 def recall_at(ranked: Sequence[str], target: str, k: int) -> float:
-    r = rank_of(ranked, target)
-    return 1.0 if r is not None and r <= k else 0.0
+    return at_rank(f"recall@{k}", rank_of(ranked, target))
 
 
 def ndcg_at(ranked: Sequence[str], target: str, k: int) -> float:
-    r = rank_of(ranked, target)
-    return 1.0 / math.log2(r + 1) if r is not None and r <= k else 0.0
+    return at_rank(f"ndcg@{k}", rank_of(ranked, target))
 
 
 def at_rank(metric: str, rank: int | None) -> float:

@@ -53,7 +53,7 @@ def token_rows(folder: str, created: str, tok_key: str, _keywords: dict):
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def tokens_meaning(folder: str, created: str, _rows, _keywords: dict) -> pd.DataFrame:
+def tokens_meaning(folder: str, created: str, tok_key: str, _rows, _keywords: dict) -> pd.DataFrame:
     """Per token with keywords, whether a keyword word is among its nearest words, before and after training."""
     return keyword_hits(_rows, _keywords, N_WORDS)
 
@@ -252,17 +252,17 @@ if st.session_state.get(flag):
     words = {"nearest words before training": pd.Series(before), "nearest words after training": pd.Series(after)}
     st.dataframe(pd.DataFrame(words).fillna(""), hide_index=True)
     st.caption(
-        f"Cosine similarity of `{token}`'s input row with every word of the base vocabulary: before training the "
-        f"row is the {INIT_NOTES.get(config.init, config.init)} start, after training what the model learnt."
+        f"Cosine similarity of `{token}`'s input row with every word of the base vocabulary, once the direction "
+        f"every vocabulary row shares is taken out: before training the row is the "
+        f"{INIT_NOTES.get(config.init, config.init)} start, after training what the model learnt."
     )
-    hits = tokens_meaning(str(folder), manifest.get("created", ""), rows, keywords)
+    hits = tokens_meaning(str(folder), manifest.get("created", ""), tok.fingerprint(), rows, keywords)
     if len(hits):
         st.markdown(
             f"**Every token:** {hits['trained'].sum()} of {len(hits)} tokens with keywords have a word of their "
             f"keywords among their {N_WORDS} nearest words after training ({hits['initial'].sum()} before)."
         )
         st.caption(
-            "Nearest by cosine once the direction every vocabulary row shares is taken out. SA-Init starts each row "
-            "at its keywords; on the demo catalogue every recipe, with or without the alignment tasks, keeps about "
-            "nine tokens in ten there (BENCHMARKS.md, token meaning)."
+            "SA-Init starts each row at its keywords; on the demo catalogue every recipe, with or without the "
+            "alignment tasks, keeps about nine tokens in ten there (BENCHMARKS.md, token meaning)."
         )
