@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -126,6 +126,14 @@ class SASRecNet(nn.Module):
         h = self.encoder(self.drop(x), mask=causal)
         return self.norm(h) * keep
 
+    def loss(self, inp: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:
+        """Mean next-item cross-entropy over all items at the positions that have a target (tgt > 0). Only those
+        positions are scored: the windows of short sequences are mostly padding, and the (positions x items)
+        logits are most of the cost."""
+        has = tgt > 0
+        logits = self(inp)[has] @ self.item.weight.T  # (targets, n+1)
+        return nn.functional.cross_entropy(logits, tgt[has])
+
     def scores(self, seq: torch.Tensor) -> torch.Tensor:
         """(B, n_items + 1) scores of every item after the last position (index 0 = padding)."""
         return self(seq)[:, -1] @ self.item.weight.T
@@ -192,11 +200,7 @@ class SASRec:
             self.net.train()
             for idx in torch.randperm(len(data), generator=gen).split(cfg.batch_size):
                 batch = data[idx].to(self.device)
-                inp, tgt = batch[:, :-1], batch[:, 1:]
-                logits = self.net(inp) @ self.net.item.weight.T  # (B, T, n+1)
-                loss = nn.functional.cross_entropy(
-                    logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=0
-                )
+                loss = self.net.loss(batch[:, :-1], batch[:, 1:])
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -233,14 +237,16 @@ class SASRec:
             write_manifest(tmp, "sasrec", 1, asdict(self.config), metrics=metrics or {})
 
     @classmethod
-    def load(cls, folder: str | Path) -> SASRec:
+    def load(cls, folder: str | Path, device: str | None = None) -> SASRec:
+        """The saved model, on `device` when given (else the device its config names)."""
         import json
 
         from safetensors.torch import load_file
 
         folder = Path(folder)
         manifest = read_manifest(folder, "sasrec", 1)
-        model = cls(json.loads((folder / "items.json").read_text()), SASRecConfig(**manifest["config"]))
+        config = SASRecConfig(**manifest["config"])
+        model = cls(json.loads((folder / "items.json").read_text()), replace(config, device=device or config.device))
         model.net.load_state_dict(load_file(str(folder / "model.safetensors"), device=str(model.device)))
         return model
 

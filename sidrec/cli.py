@@ -26,6 +26,7 @@ from sidrec.commands import (
     cmd_evaluate,
     cmd_llm_train,
     cmd_recommend,
+    cmd_sasrec,
     cmd_tokenizer_fit,
     cmd_tokenizer_show,
 )
@@ -93,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     from sidrec.model import TrainConfig
     from sidrec.prompts import SEQUENTIAL_MODES
     from sidrec.quantize import METHODS, QuantizerConfig
+    from sidrec.sasrec_grid import GridConfig
     from sidrec.tasks import TASKS
 
     quant, embed, train = QuantizerConfig(), EmbedConfig(), TrainConfig()
@@ -221,7 +223,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated baselines to run beside the model (popularity, sasrec, text) or none "
         "(default: popularity,sasrec; with --cold-items also text)",
     )  # fmt: skip
+    sp.add_argument(
+        "--sasrec", type=Path, metavar="FOLDER",
+        help="use this SASRec, tuned by `sidrec sasrec` on the same data, instead of training one",
+    )  # fmt: skip
     cold_options(sp, report=True)
+    search_options(sp)
+    sp.add_argument("--quiet", action="store_true")
+
+    grid = GridConfig()
+    sp = add(sub, "sasrec", cmd_sasrec, "tune SASRec on validation within a small grid and save the winner")
+    sp.add_argument("data", type=Path)
+    sp.add_argument("--out", type=Path, required=True, help="the folder for the winner (evaluate --sasrec FOLDER)")
+    sp.add_argument("--hidden", type=int, nargs="+", default=list(grid.hidden), help="hidden sizes")
+    sp.add_argument("--dropout", type=float, nargs="+", default=list(grid.dropout), help="dropout rates")
+    sp.add_argument("--max-len", type=int, nargs="+", default=list(grid.max_len), help="window lengths")
+    sp.add_argument("--seed", type=int, default=grid.base.seed)
+    cold_options(sp)
     search_options(sp)
     sp.add_argument("--quiet", action="store_true")
 

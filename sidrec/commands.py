@@ -338,8 +338,10 @@ def cmd_evaluate(args) -> int:
         exclude_history=not args.allow_repeats, device=args.device, baselines=baselines,
         cold=ColdConfig(args.cold_items, args.cold_seed) if args.cold_items else None,
         cold_trained_on_all=args.cold_trained_on_all, placed_score=args.placed_score,
-        new_item_place=args.new_item_place,
+        new_item_place=args.new_item_place, sasrec_dir=str(args.sasrec) if args.sasrec else None,
     )  # fmt: skip
+    if args.sasrec and "sasrec" not in baselines:
+        raise SidrecError("--sasrec gives the SASRec baseline: keep sasrec in --baselines")
     if args.no_llm:
         model_dir = None
     else:
@@ -358,4 +360,32 @@ def cmd_evaluate(args) -> int:
             f"{name:>10}: " + "  ".join(f"{m} {v:.4f}" for m, v in ms.items()) for name, ms in part["models"].items()
         ]
     emit(summary, args.json, "\n".join(lines))
+    return 0
+
+
+def cmd_sasrec(args) -> int:
+    from sidrec.baselines import SASRecConfig
+    from sidrec.coldstart import ColdConfig, withhold
+    from sidrec.data import load_dataset, split_dataset
+    from sidrec.sasrec_grid import GridConfig, save_tuned, tune
+
+    ds = load_dataset(args.data)
+    cold = ColdConfig(args.cold_items, args.cold_seed) if args.cold_items else None
+    trained_on = withhold(ds, cold) if cold else ds
+    grid = GridConfig(
+        tuple(args.hidden), tuple(args.dropout), tuple(args.max_len), SASRecConfig(seed=args.seed, device=args.device)
+    )
+    model, rows = tune(
+        trained_on.item_ids, split_dataset(trained_on), grid, None if args.quiet else stderr_progress(),
+        exclude_history=not args.allow_repeats,
+    )  # fmt: skip
+    save_tuned(model, rows, args.out, ds, cold, exclude_history=not args.allow_repeats)
+    lines = [f"{ds.name}: SASRec grid ({len(rows)} points), validation NDCG@10 at the best epoch"]
+    lines += [
+        f"{'*' if r['winner'] else ' '} hidden {r['hidden']:>4}  dropout {r['dropout']:<4}  max_len {r['max_len']:>3}"
+        f"  {r['best_valid_ndcg@10']:.4f}  ({r['epochs']} epochs, {r['train_seconds']} s)"
+        for r in rows
+    ]
+    lines.append(f"saved the winner (*) to {args.out}")
+    emit({"out": str(args.out), "grid": rows}, args.json, "\n".join(lines))
     return 0

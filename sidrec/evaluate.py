@@ -14,6 +14,8 @@ standard error over users.
 
 Bounded runs (`max_users`): the first N users of the split are evaluated and SASRec is trained on those users'
 sequences only (a preview that costs in proportion to N; the result records it); full comparisons use every user.
+A SASRec tuned beforehand (`sasrec_dir`, see `sidrec.sasrec_grid`) was trained on every training user and is
+used as it is; the result records its grid point and the grid.
 
 Cold start (`cold`, see `sidrec.coldstart`): a seeded share of the items was withheld from everything the
 models trained on; the SID-LLM's tokenizer places them by their text before the search, SASRec and popularity
@@ -53,6 +55,7 @@ class EvalConfig:
     exclude_history: bool = True  # no model returns an item the user already has (False: repeats allowed)
     device: str = "auto"  # for the SID-LLM's search and SASRec (auto: CUDA, then MPS, then CPU)
     sasrec: SASRecConfig = field(default_factory=SASRecConfig)
+    sasrec_dir: str | None = None  # a SASRec tuned by `sidrec sasrec` (sidrec.sasrec_grid) instead of training one
     cold: ColdConfig | None = None  # the cold-start protocol (sidrec.coldstart); None: every item was trained on
     cold_trained_on_all: bool = False  # with `cold`: the models saw every item; only the report is split
     placed_score: str = "cell"  # how the search scores the withheld items once placed (GenerateConfig)
@@ -107,6 +110,7 @@ def evaluate(
     trained_on = withhold(ds, config.cold) if withheld else ds  # what the models were (and SASRec is) trained on
     trained_split = split_dataset(trained_on) if withheld else split
     per_user, timings, lists, lineage = [], {}, {}, {"data_fingerprint": ds.fingerprint()}
+    sasrec_tuning: dict = {}
     placed: dict = {}
 
     if model_dir is not None:
@@ -169,14 +173,24 @@ def evaluate(
         embed = rec.sid_tok.config.embed if model_dir is not None else None  # as the model's tokenizer embeds text
         lists["text"] = text_similarity(ds, embed).recommend(histories, config.k, exclude)
     if "sasrec" in config.baselines:
-        if progress:
-            progress(0.85, "SASRec: training")
-        sasrec = SASRec(trained_on.item_ids, replace(config.sasrec, device=config.device))
-        fit = sasrec.fit(
-            users_only(trained_split, {s.user_id for s in samples}) if config.max_users else trained_split,
-            exclude_history=config.exclude_history,
-        )
-        timings["sasrec_train_seconds"] = fit["train_seconds"]
+        if config.sasrec_dir:  # tuned beforehand on all the training users, whatever `max_users` is
+            from sidrec.sasrec_grid import check_belongs
+
+            tuned = check_belongs(config.sasrec_dir, ds, config.cold if withheld else None, config.exclude_history)
+            sasrec = SASRec.load(config.sasrec_dir, device=config.device)
+            winner = next(row for row in tuned["grid"] if row["winner"])
+            sasrec_tuning = {
+                "sasrec_tuned": {"folder": str(config.sasrec_dir), "winner": winner, "grid": tuned["grid"]}
+            }
+        else:
+            if progress:
+                progress(0.85, "SASRec: training")
+            sasrec = SASRec(trained_on.item_ids, replace(config.sasrec, device=config.device))
+            fit = sasrec.fit(
+                users_only(trained_split, {s.user_id for s in samples}) if config.max_users else trained_split,
+                exclude_history=config.exclude_history,
+            )
+            timings["sasrec_train_seconds"] = fit["train_seconds"]
         lists["sasrec"] = sasrec.recommend(histories, config.k, exclude)
     models = {name: summarize(ls, targets) for name, ls in lists.items()}
     errors = {name: standard_errors(ls, targets) for name, ls in lists.items()}
@@ -206,6 +220,7 @@ def evaluate(
         "models": models,
         "standard_errors": errors,
         **cold_report,
+        **sasrec_tuning,  # with `sasrec_dir`: which grid point SASRec is, and the grid
         "timings": timings,
         "per_user": per_user,
     }
