@@ -6,6 +6,9 @@
 #   bash benchmarks/run_scientific.sh            # tokenizer, training (budgeted), evaluation
 #   bash benchmarks/run_scientific.sh --resume   # continue the training, then evaluate again
 #   USERS=0 bash benchmarks/run_scientific.sh --resume   # evaluate every test user (about 35 min on 2 cores)
+#   TRAIN=0 USERS=0 bash benchmarks/run_scientific.sh    # evaluate the model as it is
+# SASRec is tuned once on validation within the default grid (`sidrec sasrec`, hidden size x dropout x max
+# length; benchmarks/results/scientific_sasrec_grid.json) and every evaluation uses the winner (--sasrec).
 # Models go to benchmarks/scientific/ (not versioned); logs and results are.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -14,6 +17,7 @@ OUT=benchmarks/scientific
 MAX_STEPS=${MAX_STEPS:-3000}
 BUDGET=${BUDGET:-1500}
 USERS=${USERS:-1000}
+TRAIN=${TRAIN:-1}
 PY=.venv/bin/python
 mkdir -p benchmarks/results benchmarks/logs "$OUT"
 log=benchmarks/logs/scientific.log
@@ -22,9 +26,16 @@ if [ ! -f "$OUT/tokenizer/manifest.json" ]; then
   say "python -m sidrec tokenizer fit $D --out $OUT/tokenizer"
   $PY -m sidrec tokenizer fit "$D" --out "$OUT/tokenizer" --json 2>> "$log" | tail -1 > benchmarks/results/scientific_tokenizer.json
 fi
-say "python -m sidrec llm train $D --tokenizer $OUT/tokenizer --out $OUT/llm --max-steps $MAX_STEPS --eval-steps 100 --time-budget $BUDGET $*"
-$PY -m sidrec llm train "$D" --tokenizer "$OUT/tokenizer" --out "$OUT/llm" --max-steps "$MAX_STEPS" --eval-steps 100 \
-  --time-budget "$BUDGET" --json "$@" 2>> "$log" | tail -1 > benchmarks/results/scientific_train.json
-say "python -m sidrec evaluate $OUT/llm $D --max-users $USERS --out $OUT/evaluation.json"
-$PY -m sidrec evaluate "$OUT/llm" "$D" --max-users "$USERS" --out "$OUT/evaluation.json" --quiet --json \
+if [ ! -f "$OUT/sasrec/manifest.json" ]; then
+  say "python -m sidrec sasrec $D --out $OUT/sasrec"
+  $PY -m sidrec sasrec "$D" --out "$OUT/sasrec" --json 2>> "$log" | tail -1 > benchmarks/results/scientific_sasrec_grid.json
+fi
+if [ "$TRAIN" = 1 ]; then
+  say "python -m sidrec llm train $D --tokenizer $OUT/tokenizer --out $OUT/llm --max-steps $MAX_STEPS --eval-steps 100 --time-budget $BUDGET $*"
+  $PY -m sidrec llm train "$D" --tokenizer "$OUT/tokenizer" --out "$OUT/llm" --max-steps "$MAX_STEPS" --eval-steps 100 \
+    --time-budget "$BUDGET" --json "$@" 2>> "$log" | tail -1 > benchmarks/results/scientific_train.json
+fi
+say "python -m sidrec evaluate $OUT/llm $D --max-users $USERS --sasrec $OUT/sasrec --out $OUT/evaluation.json"
+$PY -m sidrec evaluate "$OUT/llm" "$D" --max-users "$USERS" --sasrec "$OUT/sasrec" --out "$OUT/evaluation.json" \
+  --quiet --json \
   2>> "$log" | tail -1 > benchmarks/results/scientific_evaluate.json
