@@ -78,6 +78,20 @@ def tune(
     return best[1], rows
 
 
+def describe(rows: list[dict]) -> str:
+    """One sentence on a grid's winner.
+
+    >>> describe([{"hidden": 64, "dropout": 0.2, "max_len": 20, "best_valid_ndcg@10": 0.05, "winner": False},
+    ...           {"hidden": 128, "dropout": 0.5, "max_len": 20, "best_valid_ndcg@10": 0.06, "winner": True}])
+    'SASRec tuned on validation: hidden 128, dropout 0.5, max length 20 (validation NDCG@10 0.0600, best of 2 settings)'
+    """
+    w = next(r for r in rows if r["winner"])
+    return (
+        f"SASRec tuned on validation: hidden {w['hidden']}, dropout {w['dropout']:g}, max length {w['max_len']} "
+        f"(validation NDCG@10 {w['best_valid_ndcg@10']:.4f}, best of {len(rows)} settings)"
+    )
+
+
 def save_tuned(
     model: SASRec, rows: list[dict], folder: str | Path, ds: Dataset, cold: ColdConfig | None, exclude_history: bool
 ) -> None:

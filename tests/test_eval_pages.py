@@ -46,6 +46,12 @@ RECIPE_RUNS = [  # Recall@10 and NDCG@10 per run, with their standard errors ove
 ]  # fmt: skip
 
 
+SASREC_GRID = [  # two settings of SASRec's grid, the second the winner
+    {"hidden": h, "dropout": d, "max_len": 20, "epochs": e, "best_valid_ndcg@10": v, "winner": w}
+    for h, d, e, v, w in [(64, 0.2, 30, 0.05, False), (128, 0.5, 40, 0.06, True)]
+]
+
+
 def fake_evaluation(data_dir: Path) -> dict:
     """evaluate()'s result shape for six test users, with hits and misses placed by hand."""
     ds = load_dataset(data_dir)
@@ -64,6 +70,7 @@ def fake_evaluation(data_dir: Path) -> dict:
         "models": {"sid-llm": llm, "popularity": {"recall@5": 0.1, "ndcg@5": 0.05, "recall@10": 0.2, "ndcg@10": 0.08},
                    "sasrec": {"recall@5": 0.2, "ndcg@5": 0.1, "recall@10": 0.3, "ndcg@10": 0.12}},
         "timings": {"sid-llm_ms_per_user": 120.0, "sasrec_train_seconds": 3.0},
+        "sasrec_tuned": {"folder": "sasrec", "grid": SASREC_GRID, "winner": SASREC_GRID[1]},
         "per_user": per_user,
     }  # fmt: skip
 
@@ -199,6 +206,10 @@ def test_evaluate_shows_metrics_curve_and_ablation(workspaces, monkeypatch):
     assert llm["y"][0] == pytest.approx(1 / 6) and llm["y"][-1] == pytest.approx(0.5)
     for k in (5, 10):  # the curve read from ranks agrees with the stored metric
         assert llm["y"][k - 1] == pytest.approx(result["models"]["sid-llm"][f"recall@{k}"], abs=1e-4)
+    tuned = "SASRec tuned on validation: hidden 128, dropout 0.5, max length 20 (validation NDCG@10 0.0600, best of 2"
+    assert any(c.value.startswith(tuned) for c in at.caption)
+    grid = next(d.value for d in at.dataframe if "best_valid_ndcg@10" in d.value)
+    assert list(grid["winner"]) == [False, True]
     assert {t["name"]: t["x"] for t in curve["data"] if t["name"] != "sid-llm"} == {"popularity": [5, 10],
                                                                                      "sasrec": [5, 10]}  # fmt: skip
     ablation = figure(at, "Validation loss per variant")["data"][0]

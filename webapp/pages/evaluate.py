@@ -18,6 +18,7 @@ from sidrec.errors import SidrecError
 from sidrec.evaluate import EvalConfig, claim, evaluate, metrics_table
 from sidrec.explore import target_tokens
 from sidrec.metrics import KS, recall_curve
+from sidrec.sasrec_grid import describe as describe_grid
 from sidrec.tokenizer import token
 from webapp.ui import artifact_json, current_workspace, dataset, missing, progress_bar, tokenizer, writable
 
@@ -144,6 +145,10 @@ else:
         m[0].metric("SID-LLM per user", f"{timings['sid-llm_ms_per_user']:.0f} ms")
     if "sasrec_train_seconds" in timings:
         m[1].metric("SASRec training", f"{timings['sasrec_train_seconds']:.0f} s")
+    if tuned := result.get("sasrec_tuned"):
+        c1.caption(describe_grid(tuned["grid"]))
+        with c1.expander("SASRec's grid"):
+            st.dataframe(pd.DataFrame(tuned["grid"]), hide_index=True)
     long = table.melt(id_vars="model", var_name="metric", value_name="value")
     c2.plotly_chart(px.bar(long, x="metric", y="value", color="model", barmode="group", title="Metrics per model"))
     st.plotly_chart(recall_figure(result))
