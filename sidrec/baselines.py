@@ -95,10 +95,10 @@ class SASRecConfig:
     heads: int = 2
     dropout: float = 0.2
     max_len: int = 20
-    lr: float = 1e-3
+    lr: float = 3e-3  # at 1e-3, small catalogues were still improving after 200 epochs (BENCHMARKS.md)
     batch_size: int = 128
-    max_epochs: int = 200
-    patience: int = 10  # epochs without a better validation NDCG@10
+    max_epochs: int = 500  # a cap: early stopping, not this, should end training ("stopped" in fit's result)
+    patience: int = 20  # epochs without a better validation NDCG@10
     seed: int = 0
     device: str = "auto"  # auto (CUDA, then MPS, then CPU) | cpu | cuda | mps
 
@@ -194,7 +194,7 @@ class SASRec:
             data[n, cfg.max_len + 1 - len(w) :] = torch.tensor(w)
         opt = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
         valid = split.valid[:2000]
-        best, best_state, bad, epoch = -1.0, None, 0, 0
+        best, best_state, bad, epoch, best_epoch = -1.0, None, 0, 0, 0
         start = time.perf_counter()
         for epoch in range(1, cfg.max_epochs + 1):
             self.net.train()
@@ -213,7 +213,7 @@ class SASRec:
             if progress:
                 progress(epoch / cfg.max_epochs, f"SASRec epoch {epoch}: valid NDCG@10 {ndcg:.4f}")
             if ndcg > best:
-                best, bad = ndcg, 0
+                best, bad, best_epoch = ndcg, 0, epoch
                 best_state = {k: v.clone() for k, v in self.net.state_dict().items()}
             else:
                 bad += 1
@@ -223,6 +223,8 @@ class SASRec:
             self.net.load_state_dict(best_state)
         return {
             "epochs": epoch,
+            "best_epoch": best_epoch,
+            "stopped": "early" if bad >= cfg.patience else "at max_epochs",  # the latter: it may have had more to learn
             "best_valid_ndcg@10": round(best, 4),
             "train_seconds": round(time.perf_counter() - start, 1),
         }

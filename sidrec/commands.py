@@ -383,7 +383,8 @@ def cmd_sasrec(args) -> int:
     lines = [f"{ds.name}: SASRec grid ({len(rows)} points), validation NDCG@10 at the best epoch"]
     lines += [
         f"{'*' if r['winner'] else ' '} hidden {r['hidden']:>4}  dropout {r['dropout']:<4}  max_len {r['max_len']:>3}"
-        f"  {r['best_valid_ndcg@10']:.4f}  ({r['epochs']} epochs, {r['train_seconds']} s)"
+        f"  {r['best_valid_ndcg@10']:.4f}  (best at epoch {r['best_epoch']} of {r['epochs']}, stopped {r['stopped']},"
+        f" {r['train_seconds']} s)"
         for r in rows
     ]
     lines.append(f"saved the winner (*) to {args.out}")

@@ -36,6 +36,9 @@ def test_the_grid_keeps_the_winner_at_its_best_epoch():
     grid = GridConfig(hidden=(16,), dropout=(0.0, 0.5), max_len=(3, 6), base=base)
     model, rows = tune([f"i{i}" for i in range(10)], split, grid)
     assert [(r["dropout"], r["max_len"]) for r in rows] == [(0.0, 3), (0.0, 6), (0.5, 3), (0.5, 6)]
+    for r in rows:  # patience 3: stopped early exactly when 3 epochs followed the best one
+        assert r["stopped"] == ("early" if r["epochs"] - r["best_epoch"] == 3 else "at max_epochs")
+        assert r["stopped"] == "early" or r["epochs"] == 8
     (winner,) = [r for r in rows if r["winner"]]
     assert winner["best_valid_ndcg@10"] == max(r["best_valid_ndcg@10"] for r in rows)
     assert (model.config.dropout, model.config.max_len) == (winner["dropout"], winner["max_len"])
