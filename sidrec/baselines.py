@@ -29,6 +29,7 @@ from torch import nn
 from sidrec.artifacts import atomic_dir, read_manifest, write_json_atomic, write_manifest
 from sidrec.data import Sample, Split
 from sidrec.device import pick
+from sidrec.errors import SidrecError
 from sidrec.metrics import summarize
 from sidrec.progress import ProgressFn
 
@@ -247,7 +248,10 @@ class SASRec:
 
         folder = Path(folder)
         manifest = read_manifest(folder, "sasrec", 1)
-        config = SASRecConfig(**manifest["config"])
+        try:
+            config = SASRecConfig(**manifest["config"])
+        except TypeError as e:
+            raise SidrecError(f"{folder}: a SASRec config this version cannot read ({e})") from None
         model = cls(json.loads((folder / "items.json").read_text()), replace(config, device=device or config.device))
         model.net.load_state_dict(load_file(str(folder / "model.safetensors"), device=str(model.device)))
         return model

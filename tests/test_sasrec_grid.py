@@ -100,6 +100,17 @@ def test_the_evaluation_uses_the_tuned_sasrec_as_saved(tuned, capsys):
     assert main([*args, "--sasrec", str(tuned / "s"), "--baselines", "popularity"]) == 2
 
 
+def test_a_config_from_another_version_is_one_clear_error(tuned, tmp_path):
+    import shutil
+
+    shutil.copytree(tuned / "s", tmp_path / "s")
+    manifest = json.loads((tmp_path / "s" / "manifest.json").read_text())
+    manifest["config"]["attention"] = "flash"  # a setting this version does not have
+    (tmp_path / "s" / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(SidrecError, match="cannot read"):
+        SASRec.load(tmp_path / "s")
+
+
 def test_saving_again_keeps_what_it_was_tuned_on(tuned, tmp_path):
     ds = load_dataset(tuned / "d")
     model = SASRec.load(tuned / "s", device="cpu")
