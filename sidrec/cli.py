@@ -234,7 +234,11 @@ def build_parser() -> argparse.ArgumentParser:
     grid = GridConfig()
     sp = add(sub, "sasrec", cmd_sasrec, "tune SASRec on validation within a small grid and save the winner")
     sp.add_argument("data", type=Path)
-    sp.add_argument("--out", type=Path, required=True, help="the folder for the winner (evaluate --sasrec FOLDER)")
+    sp.add_argument(
+        "--out", type=Path, required=True,
+        help="the folder for the winner (evaluate --sasrec FOLDER); every point is kept in OUT-grid/, and the same "
+        "command again resumes an interrupted grid from there",
+    )  # fmt: skip
     sp.add_argument("--hidden", type=int, nargs="+", default=list(grid.hidden), help="hidden sizes")
     sp.add_argument("--dropout", type=float, nargs="+", default=list(grid.dropout), help="dropout rates")
     sp.add_argument("--max-len", type=int, nargs="+", default=list(grid.max_len), help="window lengths")

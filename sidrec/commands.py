@@ -367,7 +367,7 @@ def cmd_sasrec(args) -> int:
     from sidrec.baselines import SASRecConfig
     from sidrec.coldstart import ColdConfig, withhold
     from sidrec.data import load_dataset, split_dataset
-    from sidrec.sasrec_grid import GridConfig, save_tuned, tune
+    from sidrec.sasrec_grid import GridConfig, key_of, save_tuned, tune
 
     ds = load_dataset(args.data)
     cold = ColdConfig(args.cold_items, args.cold_seed) if args.cold_items else None
@@ -377,7 +377,8 @@ def cmd_sasrec(args) -> int:
     )
     model, rows = tune(
         trained_on.item_ids, split_dataset(trained_on), grid, None if args.quiet else stderr_progress(),
-        exclude_history=not args.allow_repeats,
+        exclude_history=not args.allow_repeats, work=args.out.with_name(args.out.name + "-grid"),
+        key=key_of(ds, cold, not args.allow_repeats),
     )  # fmt: skip
     save_tuned(model, rows, args.out, ds, cold, exclude_history=not args.allow_repeats)
     lines = [f"{ds.name}: SASRec grid ({len(rows)} points), validation NDCG@10 at the best epoch"]

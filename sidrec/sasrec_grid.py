@@ -47,27 +47,53 @@ class GridConfig:
         ]
 
 
+def _done(folder: Path, config: SASRecConfig, item_ids: list[str], key: dict | None) -> tuple[SASRec, dict] | None:
+    """The point fitted earlier in `folder` (same settings but the device, same items, same `key`), or None."""
+    try:
+        manifest = read_manifest(folder, "sasrec", 1)
+    except SidrecError:
+        return None
+    metrics = manifest.get("metrics") or {}
+    same = {**manifest["config"], "device": config.device} == asdict(config) and metrics.get("key") == key
+    same = same and "fit" in metrics
+    model = SASRec.load(folder, device=config.device) if same else None
+    return (model, metrics["fit"]) if model is not None and model.item_ids == item_ids else None
+
+
 def tune(
     item_ids: list[str],
     split: Split,
     grid: GridConfig = GridConfig(),
     progress: ProgressFn | None = None,
     exclude_history: bool = True,
+    work: str | Path | None = None,
+    key: dict | None = None,
 ) -> tuple[SASRec, list[dict]]:
     """Fit every point of the grid; return the winner (highest validation NDCG@10, the first on a tie) and one
-    row per point (its settings, epochs, best validation NDCG@10, seconds, and whether it won)."""
+    row per point (its settings, epochs, best validation NDCG@10, seconds, and whether it won).
+
+    With `work`, each fitted point is saved there as it finishes, and a point already there with the same
+    settings, items and `key` (what the split was made from: `key_of`) is read back instead of fitted again, so
+    the same call resumes an interrupted grid."""
     if not split.valid:
         raise SidrecError("tuning SASRec needs a validation split, and this data has none")
     points = grid.points()
     best, rows = None, []
     for n, config in enumerate(points):
-        model = SASRec(item_ids, config)
+        folder = Path(work) / f"hidden{config.hidden}_dropout{config.dropout:g}_len{config.max_len}" if work else None
+        found = _done(folder, config, list(item_ids), key) if folder else None
+        if found:
+            model, fit = found
+        else:
+            model = SASRec(item_ids, config)
 
-        def step(frac: float, msg: str, n=n) -> None:
-            if progress:
-                progress((n + frac) / len(points), f"SASRec {n + 1}/{len(points)}: {msg.removeprefix('SASRec ')}")
+            def step(frac: float, msg: str, n=n) -> None:
+                if progress:
+                    progress((n + frac) / len(points), f"SASRec {n + 1}/{len(points)}: {msg.removeprefix('SASRec ')}")
 
-        fit = model.fit(split, step, exclude_history=exclude_history)
+            fit = model.fit(split, step, exclude_history=exclude_history)
+            if folder:
+                model.save(folder, metrics={"fit": fit, "key": key})
         rows.append({"hidden": config.hidden, "dropout": config.dropout, "max_len": config.max_len, **fit})
         if best is None or fit["best_valid_ndcg@10"] > rows[best[0]]["best_valid_ndcg@10"]:
             best = (n, model)
@@ -92,6 +118,15 @@ def describe(rows: list[dict]) -> str:
     )
 
 
+def key_of(ds: Dataset, cold: ColdConfig | None, exclude_history: bool) -> dict:
+    """What a tuned SASRec belongs to: the data's fingerprint, the withheld items and the history rule."""
+    return {
+        "data_fingerprint": ds.fingerprint(),
+        "cold_start": asdict(cold) if cold else None,
+        "history_rule": history_rule(exclude_history),
+    }
+
+
 def save_tuned(
     model: SASRec, rows: list[dict], folder: str | Path, ds: Dataset, cold: ColdConfig | None, exclude_history: bool
 ) -> None:
@@ -99,13 +134,7 @@ def save_tuned(
     rule (what `check_belongs` compares), and the grid's rows."""
     model.save(
         folder,
-        metrics={
-            "grid": rows,
-            "data_fingerprint": ds.fingerprint(),
-            "dataset": ds.name,
-            "cold_start": asdict(cold) if cold else None,
-            "history_rule": history_rule(exclude_history),
-        },
+        metrics={"grid": rows, "dataset": ds.name, **key_of(ds, cold, exclude_history)},
     )
 
 

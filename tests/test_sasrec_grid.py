@@ -49,6 +49,25 @@ def test_the_grid_keeps_the_winner_at_its_best_epoch():
     assert evaluate_lists(lists, valid)["ndcg@10"] == pytest.approx(winner["best_valid_ndcg@10"], abs=1e-4)
 
 
+def test_an_interrupted_grid_resumes_from_its_saved_points(tmp_path, monkeypatch):
+    split = leave_one_out(cyclic())
+    items = [f"i{i}" for i in range(10)]
+    grid = GridConfig(hidden=(16,), dropout=(0.0, 0.5), max_len=(4,), base=SASRecConfig(hidden=16, max_epochs=3))
+    model, rows = tune(items, split, grid, work=tmp_path, key={"data": "a"})
+    assert len(list(tmp_path.iterdir())) == 2  # one saved model per point
+
+    def refit(*args, **kwargs):
+        raise AssertionError("a saved point was fitted again")
+
+    monkeypatch.setattr(SASRec, "fit", refit)
+    again, rows_again = tune(items, split, grid, work=tmp_path, key={"data": "a"})
+    assert rows_again == rows and again.config == model.config
+    hist = [list(s.history) for s in split.test]
+    assert again.recommend(hist) == model.recommend(hist)
+    with pytest.raises(AssertionError, match="fitted again"):  # another split behind the same folder: fitted anew
+        tune(items, split, grid, work=tmp_path, key={"data": "b"})
+
+
 def test_an_empty_grid_says_so():
     with pytest.raises(SidrecError, match="at least one value"):
         GridConfig(hidden=()).points()
