@@ -29,16 +29,6 @@ def padded_loss(net, inp, tgt):
     return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=0)
 
 
-def windows(model: SASRec, sequences) -> torch.Tensor:
-    """The training windows SASRec.fit builds (max_len + 1 ids, left-padded)."""
-    L = model.config.max_len
-    rows = []
-    for s in sequences:
-        ids = [model.index[i] for i in s]
-        rows += [ids[max(0, end - L - 1) : end] for end in range(len(ids), 1, -L)]
-    return torch.tensor([[0] * (L + 1 - len(r)) + r for r in rows])
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("data")
@@ -49,7 +39,7 @@ def main() -> None:
     ds = load_dataset(args.data)
     split = split_dataset(ds)
     model = SASRec(ds.item_ids, SASRecConfig(hidden=args.hidden, device="cpu"))
-    data = windows(model, [s for s in split.train_sequences.values() if len(s) >= 2])
+    data = model.windows(split.train_sequences.values())  # as SASRec.fit cuts them
     gen = torch.Generator().manual_seed(0)
     batches = [data[i] for i in torch.randperm(len(data), generator=gen).split(128)][: args.batches]
     opt = torch.optim.Adam(model.net.parameters(), lr=1e-3)

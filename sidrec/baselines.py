@@ -177,22 +177,26 @@ class SASRec:
             out += [[self.item_ids[j - 1] for j in row] for row in top.cpu().tolist()]
         return out
 
+    def windows(self, sequences) -> torch.Tensor:
+        """Every sequence of at least two items cut into windows of max_len + 1 item indices (inputs and the
+        targets shifted by one), left-padded with 0: (windows, max_len + 1)."""
+        L = self.config.max_len
+        rows = []
+        for s in sequences:
+            ids = [self.index[i] for i in s]
+            rows += [ids[max(0, end - L - 1) : end] for end in range(len(ids), 1, -L)]
+        data = torch.zeros((len(rows), L + 1), dtype=torch.long)
+        for n, w in enumerate(rows):
+            data[n, L + 1 - len(w) :] = torch.tensor(w)
+        return data
+
     def fit(self, split: Split, progress: ProgressFn | None = None, exclude_history: bool = True) -> dict:
         """Next-item cross-entropy over all items on the training sequences; early stopping on valid NDCG@10
         (under the same history rule as the evaluation)."""
         cfg = self.config
         torch.manual_seed(cfg.seed)
         gen = torch.Generator().manual_seed(cfg.seed)
-        seqs = [s for s in split.train_sequences.values() if len(s) >= 2]
-        # every training sequence, cut into windows of max_len + 1 (inputs and shifted targets)
-        windows = []
-        for s in seqs:
-            ids = [self.index[i] for i in s]
-            for end in range(len(ids), 1, -cfg.max_len):
-                windows.append(ids[max(0, end - cfg.max_len - 1) : end])
-        data = torch.zeros((len(windows), cfg.max_len + 1), dtype=torch.long)
-        for n, w in enumerate(windows):
-            data[n, cfg.max_len + 1 - len(w) :] = torch.tensor(w)
+        data = self.windows(split.train_sequences.values())
         opt = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
         valid = split.valid[:2000]
         best, best_state, bad, epoch, best_epoch = -1.0, None, 0, 0, 0

@@ -143,15 +143,17 @@ def check_belongs(folder: str | Path, ds: Dataset, cold: ColdConfig | None, excl
     items and history rule; a SidrecError naming the first mismatch otherwise."""
     manifest = read_manifest(folder, "sasrec", 1)
     tuned = manifest.get("metrics") or {}
+    want = key_of(ds, cold, exclude_history)
     if "data_fingerprint" not in tuned:
         raise SidrecError(f"{folder}: a SASRec saved without its data's fingerprint; tune one with `sidrec sasrec`")
-    if tuned["data_fingerprint"] != ds.fingerprint():
+    if tuned["data_fingerprint"] != want["data_fingerprint"]:
         raise SidrecError(f"{folder}: this SASRec was tuned on other data ({tuned.get('dataset')}), not on {ds.name}")
-    want = asdict(cold) if cold else None
-    if tuned.get("cold_start") != want:
+    if tuned.get("cold_start") != want["cold_start"]:
         said = lambda c: ColdConfig(**c).describe() if c else "every item trained on"  # noqa: E731
-        raise SidrecError(f"{folder}: this SASRec was tuned with {said(tuned.get('cold_start'))}, not {said(want)}")
-    if tuned.get("history_rule") != history_rule(exclude_history):
+        raise SidrecError(
+            f"{folder}: this SASRec was tuned with {said(tuned.get('cold_start'))}, not {said(want['cold_start'])}"
+        )
+    if tuned.get("history_rule") != want["history_rule"]:
         raise SidrecError(
             f"{folder}: this SASRec was tuned under another history rule ({tuned.get('history_rule')}); "
             "give --allow-repeats to both commands or to neither"

@@ -30,6 +30,13 @@ def test_loss_on_target_positions_equals_the_padded_cross_entropy():
     assert net.loss(inp, tgt).item() == pytest.approx(padded.item(), rel=1e-6)
 
 
+def test_training_windows_by_hand():
+    model = SASRec(["a", "b", "c", "d", "e"], SASRecConfig(hidden=8, max_len=2))
+    # indices a=1 ... e=5; a 5-item sequence gives the windows ending at its last item and two items earlier
+    # (3 items each: 2 inputs and their shifted targets), a 1-item sequence none
+    assert model.windows([list("abcde"), ["a"], list("bd")]).tolist() == [[3, 4, 5], [1, 2, 3], [0, 2, 4]]
+
+
 def test_the_grid_keeps_the_winner_at_its_best_epoch():
     split = leave_one_out(cyclic())
     base = SASRecConfig(hidden=16, max_epochs=8, patience=3, batch_size=16, lr=5e-3)
