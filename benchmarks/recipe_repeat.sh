@@ -11,6 +11,8 @@
 # next-item examples as the demo. Resumable: run the same command again. The per-user lists go to
 # benchmarks/work/<run>/evaluation.json and their ranks to benchmarks/results/ranks_sample_<run>.json (paired
 # comparisons); benchmarks/recipe_table.py gathers every run.
+#   EARLY=6 stops after 6 validations (every 50 steps) without a better loss and keeps the best step;
+#   SASREC=models/sample/sasrec compares against that SASRec, tuned on validation, instead of one trained in-run.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PY=.venv/bin/python
@@ -32,12 +34,14 @@ log=benchmarks/logs/${name}_sample.log
 mkdir -p benchmarks/logs benchmarks/results "$(dirname "$RUN")"
 say() { echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $*" >> "$log"; }
 extra=(); [ -n "$TASKS" ] && extra=(--tasks "$TASKS")
+[ -n "${EARLY:-}" ] && extra+=(--early-stopping "$EARLY")
+against=(); [ -n "${SASREC:-}" ] && against=(--sasrec "$SASREC")
 say "python -m sidrec llm train sample_data --tokenizer models/sample/tokenizer --out $RUN --resume --seed $SEED --max-steps $MAX_STEPS --eval-steps 50 ${extra[*]}"
 $PY -m sidrec llm train sample_data --tokenizer models/sample/tokenizer --out "$RUN" --resume --seed "$SEED" \
   --max-steps "$MAX_STEPS" --eval-steps 50 "${extra[@]}" --json 2>> "$log" | tail -1 > "benchmarks/results/train_sample_$name.json"
-say "python -m sidrec evaluate $RUN sample_data --tokenizer models/sample/tokenizer --out $(dirname "$RUN")/evaluation.json"
+say "python -m sidrec evaluate $RUN sample_data --tokenizer models/sample/tokenizer --out $(dirname "$RUN")/evaluation.json ${against[*]}"
 $PY -m sidrec evaluate "$RUN" sample_data --tokenizer models/sample/tokenizer --out "$(dirname "$RUN")/evaluation.json" \
-  --quiet --json 2>> "$log" \
+  "${against[@]}" --quiet --json 2>> "$log" \
   | tail -1 > "benchmarks/results/evaluate_sample_$name.json"
 # the per-user ranks (small, versioned): recipe_table.py pairs the comparisons on them
 PYTHONPATH=benchmarks $PY -c "import json, sys; from recipe_table import ranks_of

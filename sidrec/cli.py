@@ -96,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     from sidrec.quantize import METHODS, QuantizerConfig
     from sidrec.sasrec_grid import GridConfig
     from sidrec.tasks import TASKS
+    from sidrec.tokenizer import FIRST_LEVELS, TokenizerConfig
 
     quant, embed, train = QuantizerConfig(), EmbedConfig(), TrainConfig()
     search, evaluation = GenerateConfig(), EvalConfig()
@@ -135,6 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument(
         "--behavior-weight", type=float, default=embed.behavior_weight, help="fused: the behaviour's share (0..1)"
     )
+    sp.add_argument(
+        "--first-level", default=TokenizerConfig().first_level, choices=FIRST_LEVELS,
+        help="what decides an item's first code: the whole embedding, or (fused, rq-kmeans) its text part alone, "
+        "so that a new item's first code follows from its text",
+    )  # fmt: skip
     sp.add_argument("--seed", type=int, default=quant.seed, help="k-means / RQ-VAE seed")
     sp.add_argument(
         "--text-precision", default=embed.text_precision, choices=PRECISIONS,

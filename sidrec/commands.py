@@ -100,7 +100,7 @@ def tokenizer_config_from_args(args):
         seed=args.seed,
     )
     e = EmbedConfig(embedding=args.embedding, behavior_weight=args.behavior_weight, text_precision=args.text_precision)
-    return TokenizerConfig(q, e)
+    return TokenizerConfig(q, e, first_level=args.first_level)
 
 
 def training_data(args):

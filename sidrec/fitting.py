@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -91,6 +92,9 @@ def fit_tokenizer(
         raise SidrecError(f"codebook size must be at least 2, got {q.codebook_size}")
     if len(item_ids) < 2:
         raise SidrecError("need at least 2 items to fit a tokenizer")
+    if config.first_level == "text" and config.embed.embedding == "fused":  # text ++ behaviour: lead on the text
+        q = replace(q, lead_dims=int(embeddings.shape[1]) - config.embed.behavior_dim)
+        config = replace(config, quantizer=q)
     start = time.perf_counter()
     prefix, books, rqvae = fit_codes(embeddings, q, progress)
     codes = separate_collisions(prefix)

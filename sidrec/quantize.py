@@ -32,6 +32,9 @@ class QuantizerConfig:
     balanced: bool = True  # rq-kmeans: cap each code at ceil(n / K) items (fewer collisions, see BENCHMARKS.md)
     kmeans_iters: int = 25
     seed: int = 0
+    # rq-kmeans: the first level is clustered on the first `lead_dims` coordinates alone (0: on all of them); a
+    # fused tokenizer's text part, so that an item's first code follows from its text (`TokenizerConfig.first_level`)
+    lead_dims: int = 0
     # RQ-VAE only
     latent_dim: int = 32
     hidden_dim: int = 256
@@ -48,6 +51,10 @@ class QuantizerConfig:
                 raise SidrecError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.codebook_size < (1 if self.method == IMPORTED else 2):
             raise SidrecError(f"a codebook needs at least 2 codes, got {self.codebook_size}")
+        if self.lead_dims < 0:
+            raise SidrecError(f"lead_dims must be 0 (all coordinates) or more, got {self.lead_dims}")
+        if self.lead_dims and self.method != "rq-kmeans":
+            raise SidrecError("a first level on leading coordinates needs rq-kmeans")
 
 
 # ---------------------------------------------------------------- k-means
@@ -138,15 +145,33 @@ def kmeans(
     return centers, codes
 
 
+def _lead(x: torch.Tensor, level: int, lead_dims: int) -> torch.Tensor:
+    """The coordinates a level's codes are chosen on: the leading ones at the first level, when asked."""
+    return x[:, :lead_dims] if level == 0 and lead_dims else x
+
+
 def residual_kmeans(
     x: torch.Tensor, config: QuantizerConfig, progress: ProgressFn | None = None
 ) -> tuple[list[torch.Tensor], torch.Tensor]:
-    """Codebooks [(K, d)] * L and codes (n, L) by k-means on successive residuals."""
+    """Codebooks [(K, d)] * L and codes (n, L) by k-means on successive residuals.
+
+    With `config.lead_dims`, the first level's clusters are found on the leading coordinates alone; its
+    codewords are then the means of their items over every coordinate, so the residual passed down keeps what
+    the leading part did not explain."""
+    if config.lead_dims >= x.shape[1]:
+        raise SidrecError(f"lead_dims ({config.lead_dims}) must leave coordinates out of the {x.shape[1]}")
     gen = torch.Generator().manual_seed(config.seed)
     residual = x.clone()
     books, codes = [], []
     for level in range(config.levels):
-        centers, c = kmeans(residual, config.codebook_size, config.kmeans_iters, gen, config.balanced)
+        part = _lead(residual, level, config.lead_dims)
+        centers, c = kmeans(part, config.codebook_size, config.kmeans_iters, gen, config.balanced)
+        if part is not residual:  # codewords over every coordinate: the mean of each code's items
+            counts = torch.bincount(c, minlength=len(centers))
+            full = torch.zeros(len(centers), residual.shape[1]).index_add_(0, c, residual)
+            full = full / counts.clamp_min(1)[:, None]
+            full[counts == 0] = full[c[0]].clone()  # unused padding rows (fewer items than codes)
+            centers = full
         books.append(centers)
         codes.append(c)
         residual = residual - centers[c]
@@ -155,18 +180,21 @@ def residual_kmeans(
     return books, torch.stack(codes, 1)
 
 
-def quantize_with(books: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-    """Greedy residual encoding of x against fixed codebooks: (n, L) codes."""
+def quantize_with(books: list[torch.Tensor], x: torch.Tensor, lead_dims: int = 0) -> torch.Tensor:
+    """Greedy residual encoding of x against fixed codebooks: (n, L) codes (the first level chosen on the leading
+    `lead_dims` coordinates alone, when the codebooks were fitted so)."""
     residual = x.clone()
     codes = []
-    for book in books:
-        c = _sq_dist(residual, book).argmin(1)
+    for level, book in enumerate(books):
+        c = _sq_dist(_lead(residual, level, lead_dims), _lead(book, level, lead_dims)).argmin(1)
         codes.append(c)
         residual = residual - book[c]
     return torch.stack(codes, 1)
 
 
-def quantize_within(books: list[torch.Tensor], x: torch.Tensor, allowed: np.ndarray) -> torch.Tensor:
+def quantize_within(
+    books: list[torch.Tensor], x: torch.Tensor, allowed: np.ndarray, lead_dims: int = 0
+) -> torch.Tensor:
     """Greedy residual encoding of x in which every prefix is a prefix of one of the `allowed` rows (e.g. the
     codes items already occupy): at each level the nearest codeword among the codes that may follow.
 
@@ -184,7 +212,8 @@ def quantize_within(books: list[torch.Tensor], x: torch.Tensor, allowed: np.ndar
         rows = np.arange(len(allowed))
         for level, book in enumerate(books):
             children = np.unique(allowed[rows, level])
-            c = int(children[int(_sq_dist(residual[None], book[children])[0].argmin())])
+            near = _sq_dist(_lead(residual[None], level, lead_dims), _lead(book[children], level, lead_dims))
+            c = int(children[int(near[0].argmin())])
             out[n, level] = c
             rows = rows[allowed[rows, level] == c]
             residual = residual - book[c]

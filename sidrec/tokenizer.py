@@ -36,14 +36,30 @@ LEVEL_NAMES = "abcdefghij"
 TOKEN_RE = re.compile(r"<([a-j])_(\d+)>")
 
 
+FIRST_LEVELS = ("embedding", "text")
+
+
 @dataclass(frozen=True)
 class TokenizerConfig:
     quantizer: QuantizerConfig = field(default_factory=QuantizerConfig)
     embed: EmbedConfig = field(default_factory=EmbedConfig)
+    # what decides an item's first code: the whole embedding, or (fused, rq-kmeans) its text part alone, so that a
+    # new item's first code follows from its text as a known item's did (BENCHMARKS.md, cold-start placement)
+    first_level: str = "embedding"
+
+    def __post_init__(self):
+        if self.first_level not in FIRST_LEVELS:
+            raise SidrecError(f"unknown first level {self.first_level!r} (choose from {', '.join(FIRST_LEVELS)})")
+        if self.first_level == "text" and self.embed.embedding == "behavior":
+            raise SidrecError("a behaviour-only tokenizer has no text part to decide the first level")
+        if self.first_level == "text" and self.quantizer.method != "rq-kmeans":
+            raise SidrecError("a first level decided by the text needs rq-kmeans")
 
     @staticmethod
     def from_dict(d: dict) -> TokenizerConfig:
-        return TokenizerConfig(QuantizerConfig(**d["quantizer"]), EmbedConfig(**d["embed"]))
+        return TokenizerConfig(
+            QuantizerConfig(**d["quantizer"]), EmbedConfig(**d["embed"]), d.get("first_level", "embedding")
+        )
 
 
 def token(level: int, code: int) -> str:
@@ -176,7 +192,8 @@ class SIDTokenizer:
             if self.rqvae is not None:
                 x = self.rqvae.encoder(x)
             books = list(self.rqvae.codebooks) if self.rqvae is not None else self.books
-            codes = quantize_within(books, x, self.codes) if occupied else quantize_with(books, x)
+            lead = self.config.quantizer.lead_dims
+            codes = quantize_within(books, x, self.codes, lead) if occupied else quantize_with(books, x, lead)
         return codes.numpy()
 
     def place(self, texts: Sequence[str], placement: PlacementConfig = PlacementConfig()) -> np.ndarray:

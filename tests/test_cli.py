@@ -90,6 +90,10 @@ def test_command_line_defaults_are_the_configs_defaults(tmp_path):
     [
         (["tokenizer", "fit", "{data}", "--out", "{tmp}/t", "--behavior-weight", "1.5"], "between 0 and 1"),
         (["tokenizer", "fit", "{data}", "--out", "{tmp}/t", "--codebook-size", "1"], "at least 2 codes"),
+        (["tokenizer", "fit", "{data}", "--out", "{tmp}/t", "--embedding", "behavior", "--first-level", "text"],
+         "no text part"),
+        (["tokenizer", "fit", "{data}", "--out", "{tmp}/t", "--method", "rq-vae", "--first-level", "text"],
+         "needs rq-kmeans"),
         (["llm", "train", "{data}", "--tokenizer", "{tok}", "--out", "{tmp}/m", "--early-stopping", "2"],
          "early stopping needs a validation point"),
         (["llm", "train", "{data}", "--tokenizer", "{tok}", "--out", "{tmp}/m", "--max-steps", "0"],

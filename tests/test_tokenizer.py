@@ -1,6 +1,7 @@
 """Codebook tokenizer: hand-computed codebooks, round trips, collisions, artifacts, cold start."""
 
 import json
+from dataclasses import asdict
 
 import numpy as np
 import pytest
@@ -253,3 +254,53 @@ def test_text_embeddings_cover_fitted_and_added_items(monkeypatch, embedding):
     text = tok.text_embeddings()
     assert text.shape == (42, known_text.shape[1])
     assert np.allclose(text[:40], l2_rows(known_text), atol=1e-6) and np.allclose(text[40:], l2_rows(new_text))
+
+
+def test_first_level_on_leading_coordinates_ignores_the_rest():
+    # Leading coordinate: {0, 1} vs {10, 11}; the trailing one sets item 1 far apart from the other three.
+    x = torch.tensor([[0.0, 0.0], [1.0, 100.0], [10.0, 0.0], [11.0, 0.0]])
+    _, on_all = residual_kmeans(x, QuantizerConfig(levels=2, codebook_size=2, kmeans_iters=10, balanced=False))
+    assert on_all[0, 0] == on_all[2, 0] == on_all[3, 0] != on_all[1, 0]  # on every coordinate, item 1 is alone
+    books, codes = residual_kmeans(
+        x, QuantizerConfig(levels=2, codebook_size=2, kmeans_iters=10, balanced=False, lead_dims=1)
+    )
+    assert codes[0, 0] == codes[1, 0] != codes[2, 0] == codes[3, 0]  # the leading coordinate alone decides
+    # each first-level codeword is its items' mean over every coordinate: (0.5, 50) and (10.5, 0)
+    assert sorted(books[0].tolist()) == [[0.5, 50.0], [10.5, 0.0]]
+    # greedy encoding with the same lead gives every item back its first code; on every coordinate, item 0
+    # (0, 0) would be nearer (10.5, 0) than (0.5, 50)
+    assert torch.equal(quantize_with(books, x, lead_dims=1)[:, 0], codes[:, 0])
+    assert quantize_with(books, x)[0, 0] == codes[2, 0]
+
+
+def test_first_level_text_on_a_fused_embedding_leads_on_its_text_part(tmp_path):
+    rng = np.random.default_rng(0)
+    text, behavior = rng.normal(size=(60, 6)), rng.normal(size=(60, 4))
+    config = TokenizerConfig(
+        QuantizerConfig(levels=2, codebook_size=4, balanced=False),
+        EmbedConfig(embedding="fused", behavior_dim=4),
+        first_level="text",
+    )
+    tok = fit_tokenizer([f"i{n}" for n in range(60)], fuse(text, behavior, 0.5), config)
+    assert tok.config.quantizer.lead_dims == 6
+    assert tok.config.first_level == "text"
+    # the first code is a function of the text alone: any behaviour part re-places an item in its first cell
+    other = fuse(text, rng.normal(size=(60, 4)), 0.5)
+    assert (tok.prefix_codes_for(other)[:, 0] == tok.codes[:, 0]).all()
+    tok.save(tmp_path / "t")  # the saved artifact places the same way
+    again = SIDTokenizer.load(tmp_path / "t")
+    assert again.config == tok.config and np.array_equal(again.prefix_codes_for(other), tok.prefix_codes_for(other))
+
+
+def test_first_level_text_round_trips_and_old_manifests_read_as_embedding(tmp_path):
+    config = TokenizerConfig(first_level="text")
+    assert TokenizerConfig.from_dict(json.loads(json.dumps(asdict(config)))) == config
+    old = asdict(TokenizerConfig())
+    del old["first_level"]
+    assert TokenizerConfig.from_dict(old).first_level == "embedding"
+    with pytest.raises(SidrecError, match="behaviour-only"):
+        TokenizerConfig(embed=EmbedConfig(embedding="behavior"), first_level="text")
+    with pytest.raises(SidrecError, match="rq-kmeans"):
+        TokenizerConfig(QuantizerConfig(method="rq-vae"), first_level="text")
+    with pytest.raises(SidrecError, match="unknown first level"):
+        TokenizerConfig(first_level="title")

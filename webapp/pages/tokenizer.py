@@ -41,9 +41,14 @@ def fit_form_ui() -> tuple[str, TokenizerConfig | None] | None:
         usable = {"fused": bool(ds.sequences) and ds.has_text, "text": ds.has_text, "behavior": bool(ds.sequences)}
         embeddings = [e for e, ok in usable.items() if ok] or ["text"]  # behaviour needs interactions, text text
         embedding = c4.selectbox("Embedding", embeddings)
-        c5, c6, _ = st.columns([1, 1, 2])
+        c5, c6, c7 = st.columns([1, 1, 2])
         weight = c5.slider("Behaviour weight (fused)", 0.0, 1.0, 0.5, 0.05)
         seed = c6.number_input("Seed", 0, 10_000, 0)
+        by_text = c7.checkbox(
+            "First code from the text alone (fused, residual k-means)",
+            help="The first level is clustered on the text part of the fused embedding, so a new item's first code "
+            "follows from its text the way a known item's did; the deeper levels still use both parts.",
+        )
         if not st.form_submit_button("Fit tokenizer", type="primary"):
             return None
     if label in INDEXES:
@@ -52,7 +57,12 @@ def fit_form_ui() -> tuple[str, TokenizerConfig | None] | None:
     q = replace(
         QuantizerConfig(), method=method, balanced=balanced, levels=int(levels), codebook_size=int(size), seed=int(seed)
     )
-    return label, TokenizerConfig(q, EmbedConfig(embedding=embedding, behavior_weight=float(weight)))
+    embed = EmbedConfig(embedding=embedding, behavior_weight=float(weight))
+    try:
+        return label, TokenizerConfig(q, embed, first_level="text" if by_text else "embedding")
+    except SidrecError as e:
+        st.error(f"Not fitted: {e}")
+        return None
 
 
 with st.expander("Fit a new tokenizer", expanded=ws.artifact("tokenizer") is None):
