@@ -126,3 +126,37 @@ def test_tokenizer_page_places_a_new_item_from_its_form():
     next(b for b in at.button if b.label == "Encode").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert any(c.value.startswith("<a_") and c.value.count("<") == 4 for c in at.code), "a 4-token SID is shown"
+
+
+def _shop_files(n_items=40, n_users=30) -> dict[str, bytes]:
+    """A small catalogue with purchases, enough for a fused tokenizer."""
+    kinds = ["tent", "stove", "lamp", "boot", "rope"]
+    items = "item_id,title\n" + "".join(f"i{i},{kinds[i % 5]} model {i}\n" for i in range(n_items))
+    inter = "user_id,item_id,timestamp\n" + "".join(
+        f"u{u},i{(u + 5 * t) % n_items},{t}\n" for u in range(n_users) for t in range(4)
+    )
+    return {"items.csv": items.encode(), "interactions.csv": inter.encode()}
+
+
+def test_tokenizer_page_fits_a_first_level_from_the_text_and_refuses_it_without_text(tmp_path, monkeypatch):
+    from sidrec.tokenizer import SIDTokenizer
+    from webapp.workspace import create_workspace
+
+    monkeypatch.setenv("SIDREC_WORKSPACES", str(tmp_path))
+    ws = create_workspace("shop", _shop_files())
+
+    def fit(embedding: str) -> AppTest:
+        at = run_page("webapp/pages/tokenizer.py", ws="shop")
+        next(s for s in at.selectbox if s.label == "Embedding").set_value(embedding)
+        next(s for s in at.select_slider if s.label == "Codebook size").set_value(16)
+        next(c for c in at.checkbox if c.label.startswith("First code from the text")).check()
+        next(b for b in at.button if b.label == "Fit tokenizer").click().run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+
+    at = fit("behavior")
+    assert any("no text part" in e.value for e in at.error), "refused in one line"
+    assert not (ws.own_dir / "tokenizer").exists(), "nothing was saved"
+    fit("fused")
+    tok = SIDTokenizer.load(ws.own_dir / "tokenizer")
+    assert tok.config.first_level == "text" and tok.config.quantizer.lead_dims == 384  # MiniLM's text part

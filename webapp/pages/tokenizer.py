@@ -97,8 +97,10 @@ if loaded is None:
 tok, keywords, _ = loaded
 s = tok.stats
 st.subheader("Dashboard")
+first = " · first code from the text alone" if tok.config.first_level == "text" else ""
 st.caption(
-    f"Method `{s.get('method')}` · {len(tok):,} items · {len(tok.tokens()):,} tokens · {tok.n_levels} tokens per SID"
+    f"Method `{s.get('method')}`{first} · {len(tok):,} items · {len(tok.tokens()):,} tokens · "
+    f"{tok.n_levels} tokens per SID"
 )
 m = st.columns(5)
 m[0].metric("Collisions before the last level", f"{s['collision_rate_before_dedup']:.2%}")
