@@ -183,6 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--lr", type=float, default=train.learning_rate, help="peak learning rate (linear decay to 0)")
     sp.add_argument("--r", type=int, default=train.r, help="LoRA rank")
     sp.add_argument("--lora-alpha", type=int, default=train.lora_alpha, help="LoRA scaling")
+    sp.add_argument("--lora-dropout", type=float, default=train.lora_dropout, help="dropout on the LoRA input (0..1)")
+    sp.add_argument("--weight-decay", type=float, default=train.weight_decay, help="AdamW weight decay")
     sp.add_argument("--seed", type=int, default=train.seed, help="training and task-sampling seed")
     sp.add_argument(
         "--time-budget", type=float, default=train.time_budget_s, help="seconds; stop and save when spent (0: none)"

@@ -187,6 +187,8 @@ def train_config_from_args(args):
         learning_rate=args.lr,
         r=args.r,
         lora_alpha=args.lora_alpha,
+        lora_dropout=args.lora_dropout,
+        weight_decay=args.weight_decay,
         seed=args.seed,
         time_budget_s=args.time_budget,
         save_steps=args.save_steps,

@@ -67,6 +67,10 @@ class TrainConfig:
                 raise SidrecError(f"{name} must be at least 1, got {getattr(self, name)}")
         if not self.learning_rate > 0:
             raise SidrecError(f"the learning rate must be positive, got {self.learning_rate}")
+        if not 0.0 <= self.lora_dropout < 1.0:
+            raise SidrecError(f"the LoRA dropout is a probability below 1, got {self.lora_dropout}")
+        if self.weight_decay < 0:
+            raise SidrecError(f"the weight decay cannot be negative, got {self.weight_decay}")
         if self.early_stopping_patience and not self.eval_steps:
             raise SidrecError("early stopping needs a validation point every N steps (eval_steps, --eval-steps)")
 

@@ -98,6 +98,10 @@ def test_command_line_defaults_are_the_configs_defaults(tmp_path):
          "early stopping needs a validation point"),
         (["llm", "train", "{data}", "--tokenizer", "{tok}", "--out", "{tmp}/m", "--max-steps", "0"],
          "max_steps must be at least 1"),
+        (["llm", "train", "{data}", "--tokenizer", "{tok}", "--out", "{tmp}/m", "--lora-dropout", "1"],
+         "probability below 1"),
+        (["llm", "train", "{data}", "--tokenizer", "{tok}", "--out", "{tmp}/m", "--weight-decay", "-0.1"],
+         "cannot be negative"),
     ],
 )  # fmt: skip
 def test_bad_settings_are_refused_before_any_work(small, fitted, tmp_path, capsys, args, message):
