@@ -106,6 +106,16 @@ def balanced_assign(dist: torch.Tensor, capacity: int) -> torch.Tensor:
     return torch.tensor(codes)
 
 
+def code_means(x: torch.Tensor, codes: torch.Tensor, k: int) -> torch.Tensor:
+    """(k, d): the mean of the rows of x under each code (zeros for a code no row has).
+
+    >>> code_means(torch.tensor([[0.0], [2.0], [5.0]]), torch.tensor([0, 0, 2]), 3).flatten().tolist()
+    [1.0, 0.0, 5.0]
+    """
+    counts = torch.bincount(codes, minlength=k)
+    return x.new_zeros(k, x.shape[1]).index_add_(0, codes, x) / counts.clamp_min(1)[:, None]
+
+
 def kmeans(
     x: torch.Tensor, k: int, iters: int, gen: torch.Generator, balanced: bool = False
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -128,16 +138,13 @@ def kmeans(
             far = dist.gather(1, codes[:, None]).squeeze(1).argsort(descending=True)
             for j, c in enumerate(empty.tolist()):
                 codes[far[j]] = c
-            counts = torch.bincount(codes, minlength=k_eff)
-        sums = torch.zeros_like(centers).index_add_(0, codes, x)
-        new = sums / counts.clamp_min(1)[:, None]
+        new = code_means(x, codes, k_eff)
         if torch.allclose(new, centers):
             break
         centers = new
     if balanced:
         codes = balanced_assign(_sq_dist(x, centers), capacity)
-        counts = torch.bincount(codes, minlength=k_eff)
-        centers = torch.zeros_like(centers).index_add_(0, codes, x) / counts.clamp_min(1)[:, None]
+        centers = code_means(x, codes, k_eff)
     else:
         codes = _sq_dist(x, centers).argmin(1)
     if k_eff < k:  # pad with unused copies so every level has K rows
@@ -167,11 +174,9 @@ def residual_kmeans(
         part = _lead(residual, level, config.lead_dims)
         centers, c = kmeans(part, config.codebook_size, config.kmeans_iters, gen, config.balanced)
         if part is not residual:  # codewords over every coordinate: the mean of each code's items
-            counts = torch.bincount(c, minlength=len(centers))
-            full = torch.zeros(len(centers), residual.shape[1]).index_add_(0, c, residual)
-            full = full / counts.clamp_min(1)[:, None]
-            full[counts == 0] = full[c[0]].clone()  # unused padding rows (fewer items than codes)
-            centers = full
+            unused = torch.bincount(c, minlength=len(centers)) == 0  # e.g. padding rows (fewer items than codes)
+            centers = code_means(residual, c, len(centers))
+            centers[unused] = centers[c[0]].clone()
         books.append(centers)
         codes.append(c)
         residual = residual - centers[c]

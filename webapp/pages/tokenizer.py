@@ -51,10 +51,10 @@ def fit_form_ui() -> tuple[str, TokenizerConfig | None] | None:
         )
         if not st.form_submit_button("Fit tokenizer", type="primary"):
             return None
-    if label in INDEXES and by_text:
-        st.error("Not imported: a published index keeps its own codes; the first code from the text applies to a fit.")
-        return None
     if label in INDEXES:
+        if by_text:
+            st.error("Not imported: a published index keeps its own codes; the first code from the text is for a fit.")
+            return None
         return label, None
     method, balanced = METHODS[label]
     q = replace(
