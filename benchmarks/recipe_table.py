@@ -28,9 +28,14 @@ RUN = re.compile(r"^evaluate_sample_(seed(\d+)(?:_([a-z_-]+?))?(?:_(\d+)steps)?)
 
 
 def variant(tasks: str | None, steps: int | None) -> str:
-    """The variant's name from its task list; a run of the full 1,000 steps that drops tasks says so."""
+    """The variant's name from its task list and step count (None: the full recipe's 1,000 steps, the name
+    recipe_repeat.sh gives a run without _<N>steps); a run of the full 1,000 steps that drops tasks says so.
+
+    >>> variant(None, None), variant(None, 2000), variant("sequential", 541), variant("sequential", None)
+    ('full recipe', 'full recipe, 2,000-step schedule', 'sequential only', 'sequential only, equal steps')
+    """
     if not tasks:
-        return "full recipe"
+        return f"full recipe, {steps:,}-step schedule" if steps else "full recipe"
     kept = tasks.split("-")
     dropped = [t for t in TASKS if t not in kept]
     name = "sequential only" if kept == ["sequential"] else "without " + " and ".join(dropped)

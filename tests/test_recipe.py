@@ -92,3 +92,23 @@ def test_paired_standard_error_when_every_run_has_ranks_for_the_same_users():
     ]
     rows = recipe_display_rows(table)
     assert rows[1]["Δ recall@10"] == f"+0.0000 ± {round(math.sqrt(2 / 3) / 2, 4):.4f} (level, paired)"
+
+
+def test_benchmark_table_names_a_longer_schedule_apart_from_the_full_recipe():
+    """benchmarks/recipe_table.py: a full-task run on another schedule is its own variant, not a second seed 0."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "recipe_table.py"
+    spec = importlib.util.spec_from_file_location("recipe_table", path)
+    table = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(table)
+    assert table.variant(None, None) == "full recipe"
+    assert table.variant(None, 2000) == "full recipe, 2,000-step schedule"
+    assert table.variant("sequential-textual", 730) == "without query and negative and ts_align"
+    assert table.variant("sequential", None) == "sequential only, equal steps"
+    rows = [run(table.variant(None, None), 0, 0.40, 0.01), run(table.variant(None, 2000), 0, 0.35, 0.01)]
+    assert [r["variant"] for r in recipe_evidence(rows, metrics=("recall@10",))["rows"]] == [
+        "full recipe",
+        "full recipe, 2,000-step schedule",
+    ]
