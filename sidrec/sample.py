@@ -41,6 +41,7 @@ __all__ = [
     "complement_types",
     "generate_sample",
     "taxonomy",
+    "validate",
     "write_sample",
 ]
 
@@ -73,7 +74,7 @@ class SampleConfig:
     complement_gap_hours: float = 3.0  # median gap before a complement purchase (log-normal)
 
 
-def _validate(config: SampleConfig) -> None:
+def validate(config: SampleConfig) -> None:
     n_types = len(type_rows())
     if config.n_items < 2 * n_types:
         raise ValueError(f"n_items must be at least {2 * n_types} (two items per product type)")
@@ -105,7 +106,7 @@ def generate_sample(config: SampleConfig = SampleConfig()) -> tuple[pd.DataFrame
     ``items`` has columns item_id, title, description, brand, categories (sorted by item_id);
     ``interactions`` has user_id, item_id, timestamp (sorted by user, then strictly increasing time).
     """
-    _validate(config)
+    validate(config)
     catalogue_seed, user_seed = np.random.SeedSequence(config.seed).spawn(2)
     items, index = build_catalogue(config, np.random.default_rng(catalogue_seed))
     interactions = simulate_users(items, index, config, np.random.default_rng(user_seed))

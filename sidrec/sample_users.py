@@ -9,6 +9,8 @@ after their main product and organic purchases days apart. The probabilities are
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -89,49 +91,97 @@ def _drift(interest: np.ndarray, index: CatalogueIndex, config: SampleConfig, rn
     return shifted
 
 
-def _simulate_user(
-    index: CatalogueIndex, config: SampleConfig, length: int, rng: np.random.Generator
-) -> tuple[list[int], list[bool]]:
-    """One user's item indices in purchase order, and whether each was a complement follow-up."""
-    bought = np.zeros(index.item_cat.size, dtype=bool)
-    bought_types = np.zeros(index.type_cat.size, dtype=bool)
+@dataclass
+class Shopper:
+    """A shopper's hidden state between purchases: what a model sees only through the items bought."""
+
+    bought: np.ndarray  # item index -> bought already
+    bought_types: np.ndarray  # product type -> bought already
+    interest: np.ndarray  # category -> weight of the user's interest
+    drift_at: int  # the purchase at which the interest drifts (-1: never)
+    brand_pref: dict[int, int] = field(default_factory=dict)  # category -> brand of the first purchase there
+    step: int = 0  # purchases made so far
+    pending: int = 0  # complement picks still due after the last main product
+    anchor: int = -1  # the main product's type those complements go with
+    last_cat: int = -1  # category of the last purchase
+
+    def copy(self) -> Shopper:
+        return replace(
+            self,
+            bought=self.bought.copy(),
+            bought_types=self.bought_types.copy(),
+            interest=self.interest.copy(),
+            brand_pref=dict(self.brand_pref),
+        )
+
+
+def _new_shopper(index: CatalogueIndex, config: SampleConfig, length: int, rng: np.random.Generator) -> Shopper:
     interest = _initial_interests(index, config, rng)
     drift_at = int(rng.integers(2, length - 1)) if length >= 4 and rng.random() < config.p_drift else -1
-    brand_pref: dict[int, int] = {}  # category -> brand of the user's first purchase there
+    return Shopper(
+        bought=np.zeros(index.item_cat.size, dtype=bool),
+        bought_types=np.zeros(index.type_cat.size, dtype=bool),
+        interest=interest,
+        drift_at=drift_at,
+    )
+
+
+def purchase(
+    shopper: Shopper, index: CatalogueIndex, config: SampleConfig, rng: np.random.Generator
+) -> tuple[int, bool]:
+    """The shopper's next item index and whether it was a complement follow-up; updates the shopper."""
+    s = shopper
+    if s.step == s.drift_at:
+        s.interest = _drift(s.interest, index, config, rng)
+        s.pending = 0
+    complement = s.pending > 0 and rng.random() < config.p_complement
+    if complement:
+        options = index.complements[s.anchor]
+        weights = index.type_weight[options] * np.where(s.bought_types[options], 0.2, 1.0)
+        ptype = int(options[draw(weights, rng)])
+        item = _pick_in_type(index, ptype, s.bought, s.brand_pref, config, rng, keep_type=True)
+        s.pending -= 1
+    else:
+        s.pending = 0
+        if rng.random() < config.p_noise:
+            item = int(rng.choice(np.flatnonzero(~s.bought)))
+        else:
+            stay = s.last_cat >= 0 and s.interest[s.last_cat] > 0 and rng.random() < config.p_stay_category
+            cat = s.last_cat if stay else draw(s.interest, rng)
+            cat_types = index.cat_types[cat]
+            ptype = int(cat_types[draw(index.type_weight[cat_types], rng)])
+            item = _pick_in_type(index, ptype, s.bought, s.brand_pref, config, rng, keep_type=False)
+        item_type = int(index.item_type[item])
+        if index.complements[item_type].size:
+            s.pending, s.anchor = 1 + int(rng.integers(config.max_complement_run)), item_type
+    s.bought[item] = True
+    s.bought_types[index.item_type[item]] = True
+    s.last_cat = int(index.item_cat[item])
+    s.brand_pref.setdefault(s.last_cat, int(index.item_brand[item]))
+    s.step += 1
+    return item, complement
+
+
+def _simulate_user(
+    index: CatalogueIndex,
+    config: SampleConfig,
+    length: int,
+    rng: np.random.Generator,
+    keep_before: tuple[int, ...] = (),
+) -> tuple[list[int], list[bool], dict[int, Shopper]]:
+    """One user's item indices in purchase order, whether each was a complement follow-up, and copies of the
+    shopper's state before the k-th purchase from the end for each k in `keep_before` (1: before the last)."""
+    shopper = _new_shopper(index, config, length, rng)
     items: list[int] = []
     follow_ups: list[bool] = []
-    pending, anchor, last_cat = 0, -1, -1
+    states: dict[int, Shopper] = {}
     for step in range(length):
-        if step == drift_at:
-            interest = _drift(interest, index, config, rng)
-            pending = 0
-        complement = pending > 0 and rng.random() < config.p_complement
-        if complement:
-            options = index.complements[anchor]
-            weights = index.type_weight[options] * np.where(bought_types[options], 0.2, 1.0)
-            ptype = int(options[draw(weights, rng)])
-            item = _pick_in_type(index, ptype, bought, brand_pref, config, rng, keep_type=True)
-            pending -= 1
-        else:
-            pending = 0
-            if rng.random() < config.p_noise:
-                item = int(rng.choice(np.flatnonzero(~bought)))
-            else:
-                stay = last_cat >= 0 and interest[last_cat] > 0 and rng.random() < config.p_stay_category
-                cat = last_cat if stay else draw(interest, rng)
-                cat_types = index.cat_types[cat]
-                ptype = int(cat_types[draw(index.type_weight[cat_types], rng)])
-                item = _pick_in_type(index, ptype, bought, brand_pref, config, rng, keep_type=False)
-            item_type = int(index.item_type[item])
-            if index.complements[item_type].size:
-                pending, anchor = 1 + int(rng.integers(config.max_complement_run)), item_type
-        bought[item] = True
-        bought_types[index.item_type[item]] = True
-        last_cat = int(index.item_cat[item])
-        brand_pref.setdefault(last_cat, int(index.item_brand[item]))
+        if length - step in keep_before:
+            states[length - step] = shopper.copy()
+        item, complement = purchase(shopper, index, config, rng)
         items.append(item)
         follow_ups.append(complement)
-    return items, follow_ups
+    return items, follow_ups, states
 
 
 def _timestamps(follow_ups: list[bool], config: SampleConfig, rng: np.random.Generator) -> np.ndarray:
@@ -145,23 +195,37 @@ def _timestamps(follow_ups: list[bool], config: SampleConfig, rng: np.random.Gen
     return start + np.cumsum(gaps)
 
 
+def simulated(
+    index: CatalogueIndex, config: SampleConfig, rng: np.random.Generator, keep_before: tuple[int, ...] = ()
+) -> Iterator[tuple[list[int], np.ndarray, dict[int, Shopper]]]:
+    """Every user in order: item indices, timestamps, and the shopper states asked for (see `_simulate_user`).
+    The draws are the same whatever `keep_before` is, so the states belong to the sequences `simulate_users` wrote.
+    """
+    lengths = _sequence_lengths(config, rng)
+    for u in range(config.n_users):
+        seq, follow_ups, states = _simulate_user(index, config, int(lengths[u]), rng, keep_before)
+        yield seq, _timestamps(follow_ups, config, rng), states
+
+
+def user_ids(config: SampleConfig) -> list[str]:
+    width = max(4, len(str(config.n_users)))
+    return [f"U{u + 1:0{width}d}" for u in range(config.n_users)]
+
+
 def simulate_users(
     items: pd.DataFrame,
     index: CatalogueIndex,
     config: SampleConfig,
     rng: np.random.Generator,
 ) -> pd.DataFrame:
-    lengths = _sequence_lengths(config, rng)
-    width = max(4, len(str(config.n_users)))
     item_ids = items["item_id"].to_numpy()
     user_col: list[str] = []
     item_col: list[str] = []
     time_col: list[np.ndarray] = []
-    for u in range(config.n_users):
-        seq, follow_ups = _simulate_user(index, config, int(lengths[u]), rng)
-        user_col += [f"U{u + 1:0{width}d}"] * len(seq)
+    for user, (seq, times, _) in zip(user_ids(config), simulated(index, config, rng), strict=True):
+        user_col += [user] * len(seq)
         item_col += item_ids[seq].tolist()
-        time_col.append(_timestamps(follow_ups, config, rng))
+        time_col.append(times)
     return pd.DataFrame(
         {"user_id": user_col, "item_id": item_col, "timestamp": np.concatenate(time_col).astype(np.int64)}
     )
