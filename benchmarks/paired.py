@@ -4,7 +4,7 @@ minus B) with its standard error (`sidrec.ablation.paired_se`), and how many top
 Reads the per-user rows two `evaluate --out FILE` runs wrote (same split, same users, in any order).
 
     PYTHONPATH=. python benchmarks/paired.py benchmarks/work/dropout0.1_seed0/valid.json \\
-        benchmarks/work/first_text/valid_demo.json --out benchmarks/results/paired_dropout0.1_valid.json
+        benchmarks/work/first_level_text/valid_demo.json --out benchmarks/results/paired_dropout0.1_valid.json
 """
 
 from __future__ import annotations
