@@ -42,7 +42,16 @@ def fit_form_ui() -> tuple[str, TokenizerConfig | None] | None:
         embeddings = [e for e, ok in usable.items() if ok] or ["text"]  # behaviour needs interactions, text text
         embedding = c4.selectbox("Embedding", embeddings)
         c5, c6, c7 = st.columns([1, 1, 2])
-        weight = c5.slider("Behaviour weight (fused)", 0.0, 1.0, 0.5, 0.05)
+        weight = c5.slider(
+            "Behaviour weight (fused)",
+            0.0,
+            1.0,
+            EmbedConfig().behavior_weight,
+            0.05,
+            help="The purchases' share of the fused embedding. Higher: codes follow what people buy together. "
+            "Lower: a new item is placed from its text closer to where its known look-alikes sit (check it with "
+            "'Measure placement agreement' below).",
+        )
         seed = c6.number_input("Seed", 0, 10_000, 0)
         by_text = c7.checkbox(
             "First code from the text alone (fused, residual k-means)",
