@@ -92,16 +92,17 @@ class TopKCache:
     def k(self) -> int:
         return int(self.meta["k"])
 
-    def claim_history_rule(self, rule: str) -> None:
-        """Record the history rule the lists follow; refuse lists made under another rule than the file's."""
-        if self.meta.get("history_rule", rule) != rule:
-            raise SidrecError(
-                f"{self.path}: built with history rule {self.meta['history_rule']!r}, not {rule!r}; use a new file"
-            )
-        if "history_rule" not in self.meta:
+    def claim(self, key: str, value: str, before: str | None = None) -> None:
+        """Record a search setting the lists follow ("history_rule", "search_score"); refuse lists made under
+        another value than the file's. `before`: the value lists had before the file recorded the setting."""
+        held = self.meta.get(key) or (before if before is not None and len(self) else None)
+        if held is not None and held != value:
+            what = key.replace("_", " ")
+            raise SidrecError(f"{self.path}: built with {what} {held!r}, not {value!r}; use a new file")
+        if key not in self.meta:
             with self.conn:
-                self.conn.execute("INSERT INTO meta VALUES ('history_rule', ?)", (rule,))
-            self.meta["history_rule"] = rule
+                self.conn.execute("INSERT INTO meta VALUES (?, ?)", (key, value))
+            self.meta[key] = value
 
     def put_many(self, rows: list[tuple[str, list[str], list[float], str]]) -> None:
         now = time.time()
@@ -160,7 +161,8 @@ def build_cache(
     similar length (prompts padded to the longest in a batch cost the padding too)."""
     cache = TopKCache(path, model_fingerprint, k)
     try:
-        cache.claim_history_rule(recommender.history_rule)
+        cache.claim("history_rule", recommender.history_rule)
+        cache.claim("search_score", recommender.config.score, before="vocab")  # the only score before it was recorded
     except SidrecError:
         cache.close()
         raise
@@ -201,8 +203,9 @@ def merge_caches(parts: list[str | Path], out: str | Path) -> int:
     target = TopKCache(out, first.model_fingerprint, first.k)
     for part in parts:
         src = TopKCache(part, first.model_fingerprint, first.k)  # refuses another model
-        if "history_rule" in src.meta:
-            target.claim_history_rule(src.meta["history_rule"])  # refuses parts made under another rule
+        for key in ("history_rule", "search_score"):  # refuses parts made under another rule or score
+            if key in src.meta:
+                target.claim(key, src.meta[key])
         rows = src.conn.execute("SELECT user_id, items, scores, history_hash, built_at FROM topk").fetchall()
         with target.conn:
             target.conn.executemany("INSERT OR REPLACE INTO topk VALUES (?, ?, ?, ?, ?)", rows)

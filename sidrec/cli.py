@@ -77,6 +77,17 @@ def search_options(sp) -> None:
     device_option(sp)
 
 
+def score_option(sp) -> None:
+    """How the constrained search scores an item: the same choices on every command that runs it."""
+    from sidrec.generate import SCORES, GenerateConfig
+
+    sp.add_argument(
+        "--score", choices=SCORES, default=GenerateConfig.score,
+        help="vocab: each SID token's probability over the whole vocabulary; level: over its level's SID tokens; "
+        "allowed: over the codes that continue a real item (sidrec.generate)",
+    )  # fmt: skip
+
+
 LAYOUTS = """DATA is a folder in one of three layouts, detected from its files:
   generic     items.{csv,jsonl,parquet} (item_id, title; any of description, brand, categories)
               + optional interactions.{csv,jsonl,parquet} (user_id, item_id, optional timestamp)
@@ -213,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--beams", type=int, default=search.num_beams, help="beam width (at least k)")
     sp.add_argument("--tokenizer", type=Path, help="the SID tokenizer (default: the one the model names)")
     search_options(sp)
+    score_option(sp)
 
     sp = add(sub, "evaluate", cmd_evaluate, "Recall/NDCG@5,10 of the model against popularity and SASRec")
     sp.add_argument("model_dir", type=Path)
@@ -237,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     cold_options(sp, report=True)
     search_options(sp)
+    score_option(sp)
     sp.add_argument("--quiet", action="store_true")
 
     grid = GridConfig()
@@ -265,6 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--shard", default="0/1", help="i/n: build every n-th user starting at i")
     sp.add_argument("--max-users", type=int, default=0, help="the first N users by id only (0 = all)")
     search_options(sp)
+    score_option(sp)
     sp.add_argument("--tokenizer", type=Path)
     sp.add_argument("--quiet", action="store_true")
     sp = add(cache, "merge", cmd_cache_merge, "merge shard files built by one model")

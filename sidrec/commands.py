@@ -242,7 +242,9 @@ def cmd_recommend(args) -> int:
         raise SidrecError("--history needs at least one item id")
     torch_threads()
     tok_dir = tokenizer_dir_for(args.model_dir, args.tokenizer)
-    gen = GenerateConfig(num_beams=args.beams, top_k=args.k, exclude_history=not args.allow_repeats, device=args.device)
+    gen = GenerateConfig(
+        num_beams=args.beams, top_k=args.k, exclude_history=not args.allow_repeats, device=args.device, score=args.score
+    )
     rec = Recommender.from_dirs(args.model_dir, tok_dir, gen)
     r = rec.recommend([history])[0]
     titles, keywords = load_titles(tok_dir), load_keywords(tok_dir)
@@ -281,8 +283,9 @@ def cmd_cache_build(args) -> int:
     ds = load_dataset(args.data)
     tok_dir = tokenizer_dir_for(args.model_dir, args.tokenizer)
     gen = GenerateConfig(
-        num_beams=args.beams, top_k=args.k, exclude_history=not args.allow_repeats, device=str(procs.device)
-    )
+        num_beams=args.beams, top_k=args.k, exclude_history=not args.allow_repeats, device=str(procs.device),
+        score=args.score,
+    )  # fmt: skip
     rec = Recommender.from_dirs(args.model_dir, tok_dir, gen)
     rec.sid_tok.require_catalogue(ds.fingerprint(), ds.name)
     fingerprint = model_fingerprint(args.model_dir)
@@ -340,7 +343,7 @@ def cmd_evaluate(args) -> int:
         exclude_history=not args.allow_repeats, device=args.device, baselines=baselines,
         cold=ColdConfig(args.cold_items, args.cold_seed) if args.cold_items else None,
         cold_trained_on_all=args.cold_trained_on_all, placed_score=args.placed_score,
-        new_item_place=args.new_item_place, sasrec_dir=str(args.sasrec) if args.sasrec else None,
+        new_item_place=args.new_item_place, sasrec_dir=str(args.sasrec) if args.sasrec else None, score=args.score,
     )  # fmt: skip
     if args.sasrec and "sasrec" not in baselines:
         raise SidrecError("--sasrec gives the SASRec baseline: keep sasrec in --baselines")

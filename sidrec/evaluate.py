@@ -60,6 +60,7 @@ class EvalConfig:
     cold_trained_on_all: bool = False  # with `cold`: the models saw every item; only the report is split
     placed_score: str = "cell"  # how the search scores the withheld items once placed (GenerateConfig)
     new_item_place: str = "gated"  # gated | off: a placed item may take a list's last place by its text
+    score: str = "vocab"  # how the search scores an item (GenerateConfig.score)
 
     def __post_init__(self):
         if self.split not in ("test", "valid"):
@@ -122,13 +123,14 @@ def evaluate(
         gen = GenerateConfig(
             num_beams=config.num_beams, top_k=config.k, batch_size=config.batch_size,
             exclude_history=config.exclude_history, device=config.device, placed_score=config.placed_score,
-            new_item_place=config.new_item_place,
+            new_item_place=config.new_item_place, score=config.score,
         )  # fmt: skip
         rec = Recommender.from_dirs(model_dir, tokenizer_dir_for(model_dir, tokenizer_dir), gen)
         rec.sid_tok.require_catalogue(trained_on.fingerprint(), ds.name)
-        lineage |= {  # the artifacts as saved (before any withheld item is placed)
+        lineage |= {  # the artifacts as saved (before any withheld item is placed), and how the search scored
             "model_fingerprint": model_fingerprint(model_dir),
             "tokenizer_fingerprint": rec.sid_tok.fingerprint(),
+            "search_score": config.score,
         }
         if withheld:  # the cold items enter the catalogue by their text alone
             new = [i for i in ds.item_ids if i in cold]

@@ -10,7 +10,11 @@ unconstrained decoding.
 
 Scores: score="vocab" (default) normalises over the whole vocabulary, as the
 reference `generate` path does, so both return the same lists; score="level"
-normalises over the level's SID tokens only (no full output head per beam).
+normalises over the level's SID tokens only (no full output head per beam);
+score="allowed" normalises at every step over the codes that continue a real
+item's SID, so an item's score is its log-probability under the model's
+distribution over real items (every item's exp(score) sums to 1), whatever
+mass the model put on codes no item carries.
 
 Speed: a model loaded from disk has its LoRA merged into the base weights (the
 same logits to float32 rounding, one matmul per projection instead of three),
@@ -46,14 +50,14 @@ from sidrec.token_space import level_tokens
 from sidrec.tokenizer import SIDTokenizer, token
 from sidrec.trie import PrefixTrie
 
-SCORES = ("vocab", "level")
+SCORES = ("vocab", "level", "allowed")
 
 
 @dataclass(frozen=True)
 class GenerateConfig:
     num_beams: int = 20
     top_k: int = 10
-    score: str = "vocab"  # vocab | level (see module docstring)
+    score: str = "vocab"  # vocab | level | allowed (see module docstring)
     max_history: int = 20
     batch_size: int = 8  # users per forward pass (on a GPU: as many as its free memory holds, at least this)
     shared_prefix: bool = True  # one prompt cache per user, not per beam (Llama-family models; see shared_prefix)
@@ -288,6 +292,10 @@ class Recommender:
                 nxt_cpu = self.trie.step(level, states.cpu())  # (U*W, K); the trie's tables stay on the CPU
                 nxt = nxt_cpu.to(dev)
                 allowed = nxt >= 0
+                if self.config.score == "allowed":  # renormalise over the real continuations (dead rows stay -inf)
+                    logp = logp.masked_fill(~allowed, float("-inf"))
+                    norm = torch.logsumexp(logp, -1, keepdim=True)
+                    logp = logp - norm.masked_fill(~torch.isfinite(norm), 0.0)
                 if self._placed is not None and level == self.trie.n_levels - 1:
                     row = self.trie.items_of(nxt_cpu.clamp_min(0)).to(dev)  # item rows (garbage where not allowed)
                     placed, share = self._placed[0][row], self._placed[1][row]

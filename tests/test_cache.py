@@ -105,3 +105,20 @@ def test_cached_lists_hold_no_item_the_user_has(rec, rec_factory, tmp_path):
     repeats = rec_factory(num_beams=6, top_k=5, exclude_history=False)
     with pytest.raises(SidrecError, match="history rule"):
         build_cache(repeats, HIST, tmp_path / "c.sqlite", "model-a", k=5)
+
+
+def test_a_cache_holds_lists_of_one_search_score(rec, rec_factory, tmp_path):
+    build_cache(rec, HIST, tmp_path / "c.sqlite", "model-a", k=5)
+    assert TopKCache(tmp_path / "c.sqlite").meta["search_score"] == "vocab"
+    level = rec_factory(num_beams=6, top_k=5, score="level")
+    with pytest.raises(SidrecError, match="search score 'vocab', not 'level'"):
+        build_cache(level, HIST, tmp_path / "c.sqlite", "model-a", k=5)
+    # a file written before the score was recorded holds the only score there was then
+    legacy = TopKCache(tmp_path / "c.sqlite")
+    with legacy.conn:
+        legacy.conn.execute("DELETE FROM meta WHERE key = 'search_score'")
+    legacy.close()
+    with pytest.raises(SidrecError, match="search score 'vocab', not 'level'"):
+        build_cache(level, HIST, tmp_path / "c.sqlite", "model-a", k=5)
+    build_cache(level, HIST, tmp_path / "new.sqlite", "model-a", k=5)  # a new file takes any score
+    assert TopKCache(tmp_path / "new.sqlite").meta["search_score"] == "level"

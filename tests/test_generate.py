@@ -89,6 +89,23 @@ def test_identical_to_the_reference_generate(rec_factory, beams, k):
         assert np.allclose(ours.scores, ref.scores, atol=1e-4)
 
 
+def test_allowed_scores_are_a_distribution_over_the_real_items(rec_factory):
+    # 14 beams hold every item: renormalised over real continuations, the items' probabilities sum to one, and
+    # the items under a first-level code share exactly that code's probability among the three
+    allowed = rec_factory(num_beams=14, top_k=14, exclude_history=False, score="allowed")
+    vocab = rec_factory(num_beams=14, top_k=14, exclude_history=False, score="vocab")
+    for history in HISTORIES:
+        a, v = allowed.recommend([history])[0], vocab.recommend([history])[0]
+        assert sorted(a.items) == sorted(IDS) and a.scores == sorted(a.scores, reverse=True)
+        assert np.exp(a.scores).sum() == pytest.approx(1.0, abs=1e-5)
+        assert np.exp(v.scores).sum() < 0.99  # a random model puts mass on other tokens and on codes no item has
+        first = dict(a.beams[0])  # level a: each code's renormalised log-probability
+        assert np.exp(list(first.values())).sum() == pytest.approx(1.0, abs=1e-5)
+        for code, logp in first.items():
+            under = [s for sid, s in zip(a.sids, a.scores, strict=True) if sid.startswith(code)]
+            assert np.log(np.exp(under).sum()) == pytest.approx(logp, abs=1e-5)
+
+
 @pytest.mark.parametrize("batch_size", [1, 4])
 def test_shared_prompt_cache_equals_per_beam_copies(rec_factory, batch_size):
     shared = rec_factory(num_beams=6, top_k=5, batch_size=batch_size)
