@@ -13,6 +13,7 @@
 # comparisons); benchmarks/recipe_table.py gathers every run.
 #   EARLY=6 stops after 6 validations (every 50 steps) without a better loss and keeps the best step;
 #   SASREC=models/sample/sasrec compares against that SASRec, tuned on validation, instead of one trained in-run.
+#   INIT=random (or mean) initialises the SID rows that way instead of SA-Init: the variant "full recipe, random init"
 #   TRAIN_ARGS="--lora-dropout 0.1" TAG=dropout0.1 passes more training options; the run is named TAG_seed<S>...
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -28,7 +29,8 @@ w = dict(TaskConfig().weights)
 print(round($FULL_STEPS * sum(w[t] for t in sys.argv[1].split(',')) / sum(w.values())))" "$TASKS")
 fi
 MAX_STEPS=${MAX_STEPS:-$FULL_STEPS}
-name=seed$SEED${TASKS:+_${TASKS//,/-}}
+INIT=${INIT:-}
+name=seed$SEED${TASKS:+_${TASKS//,/-}}${INIT:+_init-$INIT}
 [ "$MAX_STEPS" != "$FULL_STEPS" ] && name=${name}_${MAX_STEPS}steps
 [ -n "${TAG:-}" ] && name=${TAG}_$name  # not seed*: recipe_table.py gathers the recipe's own variants only
 RUN=benchmarks/work/$name/llm
@@ -36,6 +38,7 @@ log=benchmarks/logs/${name}_sample.log
 mkdir -p benchmarks/logs benchmarks/results "$(dirname "$RUN")"
 say() { echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $*" >> "$log"; }
 extra=(); [ -n "$TASKS" ] && extra=(--tasks "$TASKS")
+[ -n "$INIT" ] && extra+=(--init "$INIT")
 [ -n "${EARLY:-}" ] && extra+=(--early-stopping "$EARLY")
 read -r -a more <<< "${TRAIN_ARGS:-}"
 extra+=("${more[@]}")

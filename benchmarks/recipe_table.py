@@ -2,10 +2,10 @@
 itself) gathered per variant over seeds and set against the full recipe (`sidrec.ablation.recipe_evidence`).
 
 Reads benchmarks/results/train_sample_<run>.json and evaluate_sample_<run>.json for every run named
-seed<S>[_<tasks>][_<N>steps], plus the demo (demo_train.json, evaluate_sample.json: the full recipe, seed 0),
-and each run's per-user ranks where kept (ranks_sample_<run>.json, written by recipe_repeat.sh; the demo's from
-models/sample/evaluation.json), which make the comparisons paired. Writes the table the Evaluate page shows and
-prints it as Markdown for BENCHMARKS.md.
+seed<S>[_<tasks>][_init-<mean|random>][_<N>steps], plus the demo (demo_train.json, evaluate_sample.json: the full
+recipe, seed 0), and each run's per-user ranks where kept (ranks_sample_<run>.json, written by recipe_repeat.sh;
+the demo's from models/sample/evaluation.json), which make the comparisons paired. Writes the table the Evaluate
+page shows and prints it as Markdown for BENCHMARKS.md.
 
     PYTHONPATH=. python benchmarks/recipe_table.py --out models/sample/recipe.json
 """
@@ -24,41 +24,49 @@ from sidrec.tasks import TASKS
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DEMO_EVALUATION = Path(__file__).resolve().parents[1] / "models" / "sample" / "evaluation.json"
-RUN = re.compile(r"^evaluate_sample_(seed(\d+)(?:_([a-z_-]+?))?(?:_(\d+)steps)?)\.json$")
+RUN = re.compile(  # seed, tasks (never starting "init-"), initialisation, steps
+    r"^evaluate_sample_(seed(\d+)(?:_(?!init-)([a-z_-]+?))?(?:_init-(mean|random))?(?:_(\d+)steps)?)\.json$"
+)
 
 
-def variant(tasks: str | None, steps: int | None) -> str:
-    """The variant's name from its task list and step count (None: the full recipe's 1,000 steps, the name
-    recipe_repeat.sh gives a run without _<N>steps); a run of the full 1,000 steps that drops tasks says so.
+def variant(tasks: str | None, steps: int | None, init: str | None = None) -> str:
+    """The variant's name from its task list, step count (None: the full recipe's 1,000 steps, the name
+    recipe_repeat.sh gives a run without _<N>steps) and SID-row initialisation (None: SA-Init); a run of the full
+    1,000 steps that drops tasks says so.
 
     >>> variant(None, None), variant(None, 2000), variant("sequential", 541), variant("sequential", None)
     ('full recipe', 'full recipe, 2,000-step schedule', 'sequential only', 'sequential only, equal steps')
+    >>> variant(None, None, "random")
+    'full recipe, random init'
     """
     if not tasks:
-        return f"full recipe, {steps:,}-step schedule" if steps else "full recipe"
-    kept = tasks.split("-")
-    dropped = [t for t in TASKS if t not in kept]
-    name = "sequential only" if kept == ["sequential"] else "without " + " and ".join(dropped)
-    return name if steps else f"{name}, equal steps"  # the full 1,000 steps: more next-item signal than the rest
+        name = f"full recipe, {steps:,}-step schedule" if steps else "full recipe"
+    else:
+        kept = tasks.split("-")
+        dropped = [t for t in TASKS if t not in kept]
+        name = "sequential only" if kept == ["sequential"] else "without " + " and ".join(dropped)
+        name = name if steps else f"{name}, equal steps"  # the full 1,000 steps: more next-item signal than the rest
+    return f"{name}, {init} init" if init else name
 
 
 def runs(results: Path) -> list[dict]:
-    found = [("demo", 0, None, None, results / "evaluate_sample.json", results / "demo_train.json")]
+    found = [("demo", 0, variant(None, None), results / "evaluate_sample.json", results / "demo_train.json")]
     demo_ranks = ranks_of(json.loads(DEMO_EVALUATION.read_text())) if DEMO_EVALUATION.exists() else None
     for path in sorted(results.glob("evaluate_sample_seed*.json")):
         m = RUN.match(path.name)
         if m:
-            name, seed, tasks, steps = m.group(1), int(m.group(2)), m.group(3), m.group(4)
-            found.append((name, seed, tasks, steps and int(steps), path, results / f"train_sample_{name}.json"))
+            name, seed, tasks, init, steps = m.group(1), int(m.group(2)), m.group(3), m.group(4), m.group(5)
+            kind = variant(tasks, steps and int(steps), init)
+            found.append((name, seed, kind, path, results / f"train_sample_{name}.json"))
     out = []
-    for name, seed, tasks, steps, evaluation, training in found:
+    for name, seed, kind, evaluation, training in found:
         if not evaluation.stat().st_size or not training.exists():
             continue  # a run still under way
         ev, tr = json.loads(evaluation.read_text()), json.loads(training.read_text())
         kept = results / f"ranks_sample_{name}.json"
         ranks = json.loads(kept.read_text()) if kept.exists() else demo_ranks if name == "demo" else None
         out.append({
-            "run": name, "variant": variant(tasks, steps), "seed": seed, "steps": tr["steps"],
+            "run": name, "variant": kind, "seed": seed, "steps": tr["steps"],
             # a resumed run counts the targets of its last leg only: left out rather than shown short
             "next_item_targets": None if tr.get("resumed_from_step") else tr.get("next_item_targets"),
             "valid_loss": tr["valid_loss"], "users": ev["users"],

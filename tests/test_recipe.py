@@ -107,6 +107,22 @@ def test_benchmark_table_names_a_longer_schedule_apart_from_the_full_recipe():
     assert table.variant(None, 2000) == "full recipe, 2,000-step schedule"
     assert table.variant("sequential-textual", 730) == "without query and negative and ts_align"
     assert table.variant("sequential", None) == "sequential only, equal steps"
+    assert table.variant("sequential", 541, "mean") == "sequential only, mean init"
+    parsed = {
+        name: table.RUN.match(f"evaluate_sample_{name}.json").groups()[1:]
+        for name in (
+            "seed0",
+            "seed1_sequential_541steps",
+            "seed0_init-random",
+            "seed2_sequential-textual_init-mean_730steps",
+        )
+    }
+    assert parsed == {
+        "seed0": ("0", None, None, None),
+        "seed1_sequential_541steps": ("1", "sequential", None, "541"),
+        "seed0_init-random": ("0", None, "random", None),
+        "seed2_sequential-textual_init-mean_730steps": ("2", "sequential-textual", "mean", "730"),
+    }
     rows = [run(table.variant(None, None), 0, 0.40, 0.01), run(table.variant(None, 2000), 0, 0.35, 0.01)]
     assert [r["variant"] for r in recipe_evidence(rows, metrics=("recall@10",))["rows"]] == [
         "full recipe",
