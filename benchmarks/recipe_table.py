@@ -4,7 +4,7 @@ itself) gathered per variant over seeds and set against the full recipe (`sidrec
 Reads benchmarks/results/train_sample_<run>.json and evaluate_sample_<run>.json for every run named
 seed<S>[_<tasks>][_init-<mean|random>][_<N>steps], plus the demo (demo_train.json, evaluate_sample.json: the full
 recipe, seed 0), and each run's per-user ranks where kept (ranks_sample_<run>.json, written by recipe_repeat.sh;
-the demo's from models/sample/evaluation.json), which make the comparisons paired. Writes the table the Evaluate
+the demo's in ranks_sample_demo.json), which make the comparisons paired. Writes the table the Evaluate
 page shows and prints it as Markdown for BENCHMARKS.md.
 
     PYTHONPATH=. python benchmarks/recipe_table.py --out models/sample/recipe.json
@@ -23,7 +23,6 @@ from sidrec.artifacts import write_json_atomic
 from sidrec.tasks import TASKS
 
 RESULTS = Path(__file__).resolve().parent / "results"
-DEMO_EVALUATION = Path(__file__).resolve().parents[1] / "models" / "sample" / "evaluation.json"
 RUN = re.compile(  # seed, tasks (never starting "init-"), initialisation, steps
     r"^evaluate_sample_(seed(\d+)(?:_(?!init-)([a-z_-]+?))?(?:_init-(mean|random))?(?:_(\d+)steps)?)\.json$"
 )
@@ -51,7 +50,6 @@ def variant(tasks: str | None, steps: int | None, init: str | None = None) -> st
 
 def runs(results: Path) -> list[dict]:
     found = [("demo", 0, variant(None, None), results / "evaluate_sample.json", results / "demo_train.json")]
-    demo_ranks = ranks_of(json.loads(DEMO_EVALUATION.read_text())) if DEMO_EVALUATION.exists() else None
     for path in sorted(results.glob("evaluate_sample_seed*.json")):
         m = RUN.match(path.name)
         if m:
@@ -64,7 +62,7 @@ def runs(results: Path) -> list[dict]:
             continue  # a run still under way
         ev, tr = json.loads(evaluation.read_text()), json.loads(training.read_text())
         kept = results / f"ranks_sample_{name}.json"
-        ranks = json.loads(kept.read_text()) if kept.exists() else demo_ranks if name == "demo" else None
+        ranks = json.loads(kept.read_text()) if kept.exists() else None
         out.append({
             "run": name, "variant": kind, "seed": seed, "steps": tr["steps"],
             # a resumed run counts the targets of its last leg only: left out rather than shown short
