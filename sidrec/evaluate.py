@@ -72,6 +72,9 @@ class EvalConfig:
             raise SidrecError("cold_trained_on_all needs a cold-start config (--cold-items)")
         one_of(self.new_item_place, NEW_ITEM_PLACES, "new-item place")
         one_of(self.placed_score, PLACED_SCORES, "placed-item score")
+        from sidrec.generate import SCORES
+
+        one_of(self.score, SCORES, "search score")
 
 
 def divergence_level(target_sid_codes: tuple[int, ...], beams: list[list[tuple[str, float]]], sid_of) -> int | None:
