@@ -76,9 +76,10 @@ def score(users: list[dict], weight: float, k: int = 10) -> list[int | None]:
     return ranks
 
 
-def against_search(users: list[dict], weight: float) -> dict:
-    """Recall/NDCG@10 of the combined order at `weight`, and its paired difference from the search's own order."""
-    ranks, base = score(users, weight), score(users, 0.0)
+def against_search(users: list[dict], weight: float, base: list[int | None]) -> dict:
+    """Recall/NDCG@10 of the combined order at `weight`, and its paired difference from the search's own order
+    (`base`: the ranks at weight 0)."""
+    ranks = score(users, weight)
     row: dict = {"weight": weight}
     for m in METRICS:
         mean, base_mean = (sum(at_rank(m, r) for r in rs) / len(rs) for rs in (ranks, base))
@@ -97,9 +98,9 @@ def main() -> int:
     ap.add_argument("--from", dest="source", type=Path, help="re-score the candidates of an earlier run")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
-    if args.source:
-        users = json.loads(args.source.read_text())["per_user"]
-        seconds = {}
+    if args.source:  # the candidates, split and beams are the earlier run's
+        earlier = json.loads(args.source.read_text())
+        users, args.split, args.beams, seconds = earlier["per_user"], earlier["split"], earlier["beams"], {}
     else:
         torch_threads()
         ds = load_dataset(args.data)
@@ -125,7 +126,8 @@ def main() -> int:
                       f"judge {t_judge / (n + 1) * 1000:.0f} ms/user", file=sys.stderr, flush=True)  # fmt: skip
         seconds = {"search_ms_per_user": round(t_search * 1000 / len(users), 1),
                    "judge_ms_per_user": round(t_judge * 1000 / len(users), 1)}  # fmt: skip
-    table = [against_search(users, w) for w in WEIGHTS]
+    base = score(users, 0.0)
+    table = [against_search(users, w, base) for w in WEIGHTS]
     for row in table:
         print(json.dumps(row), file=sys.stderr)
     result = {
