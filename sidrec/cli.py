@@ -24,6 +24,7 @@ from sidrec.commands import (
     cmd_data_check,
     cmd_data_sample,
     cmd_evaluate,
+    cmd_llm_prefer,
     cmd_llm_train,
     cmd_recommend,
     cmd_sasrec,
@@ -103,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     from sidrec.generate import GenerateConfig
     from sidrec.llm import INITS
     from sidrec.model import TrainConfig
+    from sidrec.preference import PreferenceConfig
     from sidrec.prompts import SEQUENTIAL_MODES
     from sidrec.quantize import METHODS, QuantizerConfig
     from sidrec.sasrec_grid import GridConfig
@@ -216,6 +218,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="recompute activations in the backward pass: less memory, more compute",
     )  # fmt: skip
     cold_options(sp)
+
+    pref = PreferenceConfig()
+    sp = add(llm, "prefer", cmd_llm_prefer, "preference alignment (S-DPO) of a trained model on its own best guesses")
+    sp.add_argument("model_dir", type=Path, help="the trained model to start from (left as it is)")
+    sp.add_argument("data", type=Path)
+    sp.add_argument("--out", type=Path, required=True, help="where the new model goes")
+    sp.add_argument("--tokenizer", type=Path, help="the SID tokenizer (default: the one the model names)")
+    sp.add_argument("--negatives", type=int, default=pref.negatives, help="the model's own best items per example")
+    sp.add_argument("--beams", type=int, default=pref.num_beams, help="beam width of the search for them")
+    sp.add_argument("--beta", type=float, default=pref.beta, help="scale of the log-ratios to the starting model")
+    sp.add_argument("--sft-weight", type=float, default=pref.sft_weight, help="weight of the target's own token loss")
+    sp.add_argument("--lr", type=float, default=pref.learning_rate, help="peak learning rate (linear decay to 0)")
+    sp.add_argument("--batch-size", type=int, default=pref.batch_size, help="examples per step")
+    sp.add_argument("--epochs", type=int, default=pref.epochs, help="passes over the examples")
+    sp.add_argument("--positions", type=int, default=pref.positions, help="last N training items per user as targets")
+    sp.add_argument("--max-users", type=int, default=pref.max_users, help="the first N users' examples only (0: all)")
+    sp.add_argument("--eval-examples", type=int, default=pref.eval_examples, help="validation users for the stage")
+    sp.add_argument("--eval-steps", type=int, default=pref.eval_steps, help="validate every N steps, keep the best")
+    sp.add_argument("--seed", type=int, default=pref.seed)
+    sp.add_argument("--quiet", action="store_true", help="no progress")
+    device_option(sp)
 
     sp = add(sub, "recommend", cmd_recommend, "top-k items for a history, by constrained beam search")
     sp.add_argument("model_dir", type=Path)

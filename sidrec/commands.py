@@ -227,6 +227,30 @@ def cmd_llm_train(args) -> int:
     return 0
 
 
+def cmd_llm_prefer(args) -> int:
+    from sidrec.data import load_dataset
+    from sidrec.pipeline import prefer_llm
+    from sidrec.preference import PreferenceConfig
+
+    # bad settings fail before any work
+    config = PreferenceConfig(
+        negatives=args.negatives, num_beams=args.beams, beta=args.beta, sft_weight=args.sft_weight,
+        learning_rate=args.lr, batch_size=args.batch_size, epochs=args.epochs, positions=args.positions,
+        max_users=args.max_users,
+        eval_examples=args.eval_examples, eval_steps=args.eval_steps, seed=args.seed, device=args.device,
+    )  # fmt: skip
+    ds = load_dataset(args.data)
+    progress = None if args.quiet else stderr_progress()
+    metrics = prefer_llm(ds, args.model_dir, args.out, config, args.tokenizer, progress)
+    human = (
+        f"saved {args.out}: {metrics['steps']} steps on {metrics['examples']} examples, kept step "
+        f"{metrics['kept_step']}; validation: the target above {metrics.get('valid_target_above_negatives')} of the "
+        f"starting model's best guesses, next-item loss {metrics['valid_loss_before']} -> {metrics['valid_loss']}"
+    )
+    emit(metrics, args.json, human)
+    return 0
+
+
 # ---------------------------------------------------------------- recommend and cache
 
 

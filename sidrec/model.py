@@ -102,8 +102,17 @@ def lora_config(config: TrainConfig, sid_ids: list[int]):
 
 
 def save_model(
-    model, out: Path, config: TrainConfig, sid_tokens, tokenizer_fingerprint, metrics, history, tokenizer_dir=None
+    model,
+    out: Path,
+    config: TrainConfig,
+    sid_tokens,
+    tokenizer_fingerprint,
+    metrics,
+    history,
+    tokenizer_dir=None,
+    **extra,
 ) -> None:
+    """Write the model artifact; `extra` goes into the manifest (a later stage's record, e.g. `preference`)."""
     from peft import get_peft_model_state_dict
     from safetensors.torch import save_file
 
@@ -126,6 +135,7 @@ def save_model(
             tokenizer_fingerprint=tokenizer_fingerprint,
             tokenizer_dir=tokenizer_dir,
             metrics=metrics,
+            **extra,
         )
 
 

@@ -157,3 +157,78 @@ def train_llm(
         tokenizer_dir=tokenizer_dir,
     )
     return metrics
+
+
+def prefer_llm(
+    ds: Dataset,
+    model_dir: str | Path,
+    out: str | Path,
+    config=None,
+    tokenizer_dir: str | Path | None = None,
+    progress: ProgressFn | None = None,
+    should_stop=None,
+) -> dict:
+    """Preference alignment (`sidrec.preference`) of a trained model on its own best guesses, saved as a new model
+    artifact at `out` (the model it starts from is left as it is)."""
+    import os
+    from dataclasses import asdict
+
+    from sidrec.generate import GenerateConfig, Recommender
+    from sidrec.loss import ExampleDataset, evaluate_loss
+    from sidrec.model import TrainConfig, load_model, log_history, model_fingerprint, save_model, tokenizer_dir_for
+    from sidrec.preference import PreferenceConfig, last_items, prefer
+    from sidrec.tasks import build_validation_set
+
+    config = config or PreferenceConfig()
+    model_dir, out = Path(model_dir), Path(out)
+    if out.resolve() == model_dir.resolve():
+        raise SidrecError(
+            f"{out}: the preference stage writes a new model; give another --out than the model it starts from"
+        )
+    tokenizer_dir = tokenizer_dir_for(model_dir, tokenizer_dir)
+    tok = SIDTokenizer.load(tokenizer_dir)
+    tok.require_catalogue(ds.fingerprint(), ds.name)
+    model, llm_tok, manifest = load_model(model_dir, tok.fingerprint())  # trained below
+    start, _, _ = load_model(model_dir, tok.fingerprint())  # the reference, merged: a faster search and scoring
+    train_config = TrainConfig.from_dict(manifest["config"])
+    search = GenerateConfig(
+        num_beams=config.num_beams, top_k=config.negatives + 1, max_history=train_config.tasks.max_history,
+        device=config.device,
+    )  # fmt: skip
+    recommender = Recommender(start.merge_and_unload(), llm_tok, tok, search, train_config.tasks.sequential_mode)
+    split = split_dataset(ds)
+    valid = split.valid[len(split.valid) - config.eval_examples :] if config.eval_examples else []
+    result = prefer(
+        recommender,
+        last_items(split.train_sequences, config.positions, config.max_users),
+        valid,
+        config,
+        progress,
+        should_stop,
+    )
+    valid_ds = ExampleDataset(
+        build_validation_set(split, tok, train_config.tasks, max_examples=train_config.eval_examples),
+        llm_tok,
+        train_config.max_length,
+    )
+    valid_loss = evaluate_loss(model, valid_ds, llm_tok.pad_token_id, train_config.batch_size)
+    metrics = dict(manifest.get("metrics", {}))
+    metrics["valid_loss_before_preference"] = metrics.get("valid_loss")
+    metrics["valid_loss"] = round(valid_loss, 4)
+    record = {
+        "config": asdict(config),
+        "from_model": str(model_dir),
+        "from_fingerprint": model_fingerprint(model_dir),
+        "metrics": {k: v for k, v in result.items() if k != "log"},
+        "log": result["log"],
+    }
+    hint = os.path.relpath(Path(tokenizer_dir).resolve(), out.resolve())
+    save_model(
+        model, out, train_config, tok.tokens(), tok.fingerprint(), metrics, log_history(model_dir), hint,
+        preference=record,
+    )  # fmt: skip
+    return {
+        **record["metrics"],
+        "valid_loss": metrics["valid_loss"],
+        "valid_loss_before": metrics["valid_loss_before_preference"],
+    }
