@@ -223,6 +223,25 @@ def test_cli_llm_train_end_to_end(base, tmp_path, capsys):
     again = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert again["steps"] == 4 and again["resumed_from_step"] == 4
     assert (tmp_path / "llm" / "adapter.safetensors").read_bytes() == adapter
+    # the preference stage writes a new model from this one and leaves it as it was
+    prefer = ["llm", "prefer", str(tmp_path / "llm"), str(data), "--negatives", "2", "--beams", "4", "--max-users", "6",
+              "--batch-size", "3", "--eval-examples", "4", "--eval-steps", "1", "--quiet", "--json"]  # fmt: skip
+    assert main([*prefer, "--out", str(tmp_path / "llm")]) == 2  # never over the model it starts from
+    assert "another --out" in capsys.readouterr().err
+    assert main([*prefer, "--out", str(tmp_path / "preferred")]) == 0
+    stage = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert stage["examples"] == 6 and stage["steps"] == 2 and stage["valid_loss_before"] == again["valid_loss"]
+    preferred = json.loads((tmp_path / "preferred" / "manifest.json").read_text())
+    source = json.loads((tmp_path / "llm" / "manifest.json").read_text())
+    assert preferred["config"] == source["config"] and preferred["preference"]["config"]["negatives"] == 2
+    assert (tmp_path / "llm" / "adapter.safetensors").read_bytes() == adapter
+    assert main(["recommend", str(tmp_path / "preferred"), "--history", stage_history(data), "-k", "3"]) == 0
+
+
+def stage_history(data) -> str:
+    from sidrec.data import load_dataset
+
+    return next(iter(load_dataset(data).sequences.values()))[0]
 
 
 def test_token_space_recovers_init_and_finds_the_keyword_word(base, tmp_path):
