@@ -283,6 +283,11 @@ def prefer(
                 log.append({"step": step, **validate()})
                 if log[-1].get("valid_preference_loss", math.inf) < best[0]:
                     best = (log[-1]["valid_preference_loss"], step, snapshot())
+                if "valid_preference_loss" in log[-1]:
+                    report(
+                        0.35 + 0.65 * step / total,
+                        f"step {step}/{total} validation {log[-1]['valid_preference_loss']:.3f}",
+                    )
             if should_stop is not None and should_stop():
                 stopped = True
                 break
