@@ -200,6 +200,7 @@ def prefer_llm(
     valid = split.valid[len(split.valid) - config.eval_examples :] if config.eval_examples else []
     result = prefer(
         recommender,
+        model,
         last_items(split.train_sequences, config.positions, config.max_users),
         valid,
         config,
