@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     from sidrec.generate import GenerateConfig
     from sidrec.llm import INITS
     from sidrec.model import TrainConfig
-    from sidrec.preference import PreferenceConfig
+    from sidrec.preference import KEEP_BY, PreferenceConfig
     from sidrec.prompts import SEQUENTIAL_MODES
     from sidrec.quantize import METHODS, QuantizerConfig
     from sidrec.sasrec_grid import GridConfig
@@ -236,6 +236,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--max-users", type=int, default=pref.max_users, help="the first N users' examples only (0: all)")
     sp.add_argument("--eval-examples", type=int, default=pref.eval_examples, help="validation users for the stage")
     sp.add_argument("--eval-steps", type=int, default=pref.eval_steps, help="validate every N steps, keep the best")
+    sp.add_argument(
+        "--keep-by", default=pref.keep_by, choices=KEEP_BY,
+        help="the best step on validation: the target's own token loss, or the preference loss",
+    )  # fmt: skip
     sp.add_argument("--seed", type=int, default=pref.seed)
     sp.add_argument("--quiet", action="store_true", help="no progress")
     device_option(sp)

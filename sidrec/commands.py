@@ -236,8 +236,8 @@ def cmd_llm_prefer(args) -> int:
     config = PreferenceConfig(
         negatives=args.negatives, num_beams=args.beams, beta=args.beta, sft_weight=args.sft_weight,
         learning_rate=args.lr, batch_size=args.batch_size, epochs=args.epochs, positions=args.positions,
-        max_users=args.max_users,
-        eval_examples=args.eval_examples, eval_steps=args.eval_steps, seed=args.seed, device=args.device,
+        max_users=args.max_users, eval_examples=args.eval_examples, eval_steps=args.eval_steps, keep_by=args.keep_by,
+        seed=args.seed, device=args.device,
     )  # fmt: skip
     ds = load_dataset(args.data)
     progress = None if args.quiet else stderr_progress()

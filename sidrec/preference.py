@@ -16,7 +16,7 @@ target's mean token loss, so the target's own probability cannot fall while the 
 Examples come from the training split only: per user, the last `positions` items of the training sequence, each
 with the items before it as history. The stage's own validation (the preference loss and the share of
 negatives ranked below the target, on the split's last `eval_examples` validation users with negatives found
-the same way) chooses the step that is kept.
+the same way) chooses the step that is kept: by default the one where the target's own token loss is lowest.
 
 A candidate's log-probability is computed with one pass over the prompt and the candidates' tokens read against
 its cache (`sidrec.shared_prefix`), so n + 1 candidates cost one prompt, not n + 1.
@@ -37,8 +37,10 @@ import torch
 from sidrec import device as devices
 from sidrec import shared_prefix
 from sidrec.data import Sample
-from sidrec.errors import SidrecError
+from sidrec.errors import SidrecError, one_of
 from sidrec.progress import ProgressFn
+
+KEEP_BY = ("target_loss", "preference_loss")
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,10 @@ class PreferenceConfig:
     max_users: int = 0  # train on the first N users' examples only (0: every user)
     eval_examples: int = 200  # the validation split's last N users: the stage's own validation
     eval_steps: int = 25  # validate every N steps and keep the best (0: at the end only)
+    # what "best" means on the stage's validation users: "target_loss", the target's own mean token loss (as
+    # next-item training stops early), or "preference_loss", the S-DPO loss against the starting model's guesses,
+    # which on the sample went on falling while the ranking got worse (BENCHMARKS.md)
+    keep_by: str = "target_loss"
     logging_steps: int = 5
     seed: int = 0
     # autocast to bfloat16 where the hardware supports it; off by default, so that the trained model's scores and
@@ -74,6 +80,7 @@ class PreferenceConfig:
             raise SidrecError(f"beta must be positive, got {self.beta}")
         if not self.learning_rate > 0:
             raise SidrecError(f"the learning rate must be positive, got {self.learning_rate}")
+        one_of(self.keep_by, KEEP_BY, "keep-by measure")
         if min(self.sft_weight, self.eval_examples, self.eval_steps, self.max_users) < 0:
             raise SidrecError("sft_weight, eval_examples, eval_steps and max_users cannot be negative")
 
@@ -166,13 +173,6 @@ class CandidateScorer:
         return logp.sum(-1).view(len(histories), width)  # (U, W)
 
 
-@dataclass
-class Batch:
-    histories: list[tuple[str, ...]]
-    candidates: list[list[str]]  # target first
-    reference: torch.Tensor  # (B, 1 + n)
-
-
 def _examples(samples: list[Sample], negatives: list[list[str]], n: int) -> tuple[list[Sample], list[list[str]]]:
     """The examples with a full set of n negatives (a catalogue smaller than the history allows fewer)."""
     kept = [(s, [s.target, *z]) for s, z in zip(samples, negatives, strict=True) if len(z) == n]
@@ -234,6 +234,7 @@ def prefer(
         pol = scored(model, valid_s, valid_c)
         loss = s_dpo_loss(pol, ref_valid, config.beta).mean().item()
         return {
+            "valid_target_loss": round(-pol[:, 0].mean().item() / len(score.ids(valid_s[0].target)), 4),
             "valid_preference_loss": round(loss, 4),
             # the share of the starting model's best guesses that the target now outranks
             "valid_target_above_negatives": round(float((pol[:, :1] > pol[:, 1:]).float().mean()), 4),
@@ -252,8 +253,9 @@ def prefer(
     def snapshot() -> dict:
         return {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
 
+    measure = f"valid_{config.keep_by}"
     log: list[dict] = [{"step": 0, **validate()}]
-    best = (log[0].get("valid_preference_loss", math.inf), 0, snapshot() if valid_s else None)
+    best = (log[0].get(measure, math.inf), 0, snapshot() if valid_s else None)
     window: list[tuple[float, float, float]] = []
     step, stopped, t_train = 0, False, time.perf_counter()
     for _ in range(config.epochs):
@@ -281,13 +283,10 @@ def prefer(
                 report(0.35 + 0.65 * step / total, f"step {step}/{total} preference loss {p:.3f}")
             if config.eval_steps and step % config.eval_steps == 0 and step < total:
                 log.append({"step": step, **validate()})
-                if log[-1].get("valid_preference_loss", math.inf) < best[0]:
-                    best = (log[-1]["valid_preference_loss"], step, snapshot())
-                if "valid_preference_loss" in log[-1]:
-                    report(
-                        0.35 + 0.65 * step / total,
-                        f"step {step}/{total} validation {log[-1]['valid_preference_loss']:.3f}",
-                    )
+                if log[-1].get(measure, math.inf) < best[0]:
+                    best = (log[-1][measure], step, snapshot())
+                if measure in log[-1]:
+                    report(0.35 + 0.65 * step / total, f"step {step}/{total} validation {log[-1][measure]:.3f}")
             if should_stop is not None and should_stop():
                 stopped = True
                 break
@@ -296,14 +295,14 @@ def prefer(
     train_seconds = time.perf_counter() - t_train
     log.append({"step": step, **validate()})
     kept = step
-    if best[2] is not None and log[-1].get("valid_preference_loss", math.inf) >= best[0]:
+    if best[2] is not None and log[-1].get(measure, math.inf) >= best[0]:
         params_by_name = dict(model.named_parameters())  # an earlier step (step 0: the starting model) was better
         with torch.no_grad():
             for name, value in best[2].items():
                 params_by_name[name].copy_(value)
         kept = best[1]
     model.eval()
-    final = next((h for h in reversed(log) if h["step"] == kept and "valid_preference_loss" in h), {})
+    final = next((h for h in reversed(log) if h["step"] == kept and measure in h), {})
     return {
         "examples": len(train_s),
         "valid_examples": len(valid_s),

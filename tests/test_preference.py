@@ -77,19 +77,22 @@ def test_a_few_steps_raise_the_target_over_its_negatives_and_leave_the_base_alon
             assert torch.equal(p, frozen[n]), n
 
 
-def test_validation_keeps_the_best_step_and_can_keep_the_start(rec):
+@pytest.mark.parametrize("keep_by", ["target_loss", "preference_loss"])
+def test_validation_keeps_the_best_step_and_can_keep_the_start(rec, keep_by):
     samples = [Sample(f"u{n}", h, IDS[(3 * n + 2) % len(IDS)]) for n, h in enumerate(HISTORIES)]
     samples = [s for s in samples if s.target not in s.history]
     start = {n: p.detach().clone() for n, p in rec.model.named_parameters() if p.requires_grad}
-    # validated on examples whose targets are the training negatives' opposite: a huge rate makes it worse there
+    # a huge learning rate: some steps are worse than others (and than the start) on validation
     config = PreferenceConfig(negatives=3, num_beams=8, learning_rate=5.0, batch_size=2, epochs=2, eval_steps=1,
-                              eval_examples=5, bf16=False)  # fmt: skip
+                              eval_examples=5, bf16=False, keep_by=keep_by)  # fmt: skip
     metrics = prefer(rec, rec.model, samples, samples, config)
-    losses = {h["step"]: h["valid_preference_loss"] for h in metrics["log"] if "valid_preference_loss" in h}
-    assert metrics["kept_step"] == min(losses, key=losses.get)
-    assert metrics["valid_preference_loss"] == losses[metrics["kept_step"]]
-    if metrics["kept_step"] == 0:
-        assert all(torch.equal(p, start[n]) for n, p in rec.model.named_parameters() if p.requires_grad)
+    measure = f"valid_{keep_by}"
+    values = {h["step"]: h[measure] for h in metrics["log"] if measure in h}
+    assert sorted(values) == list(range(metrics["steps"] + 1))  # every step validated, and the start
+    assert metrics["kept_step"] == min(values, key=values.get)
+    assert metrics[measure] == values[metrics["kept_step"]]
+    kept_start = all(torch.equal(p, start[n]) for n, p in rec.model.named_parameters() if p.requires_grad)
+    assert kept_start == (metrics["kept_step"] == 0)
 
 
 def test_settings_and_output_folder_are_checked(tmp_path):
@@ -97,6 +100,8 @@ def test_settings_and_output_folder_are_checked(tmp_path):
         PreferenceConfig(negatives=8, num_beams=5)
     with pytest.raises(SidrecError, match="beta"):
         PreferenceConfig(beta=0)
+    with pytest.raises(SidrecError, match="keep-by"):
+        PreferenceConfig(keep_by="recall")
     from sidrec.pipeline import prefer_llm
 
     with pytest.raises(SidrecError, match="another --out"):
