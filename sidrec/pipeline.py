@@ -223,6 +223,8 @@ def prefer_llm(
         "metrics": {k: v for k, v in result.items() if k != "log"},
         "log": result["log"],
     }
+    if "preference" in manifest:  # a stage on a model that had one already: keep the earlier record
+        record["earlier"] = manifest["preference"]
     hint = os.path.relpath(Path(tokenizer_dir).resolve(), out.resolve())
     save_model(
         model, out, train_config, tok.tokens(), tok.fingerprint(), metrics, log_history(model_dir), hint,

@@ -236,6 +236,11 @@ def test_cli_llm_train_end_to_end(base, tmp_path, capsys):
     assert preferred["config"] == source["config"] and preferred["preference"]["config"]["negatives"] == 2
     assert (tmp_path / "llm" / "adapter.safetensors").read_bytes() == adapter
     assert main(["recommend", str(tmp_path / "preferred"), "--history", stage_history(data), "-k", "3"]) == 0
+    # a second stage on the preferred model keeps the first one's record
+    prefer[2] = str(tmp_path / "preferred")
+    assert main([*prefer, "--out", str(tmp_path / "twice")]) == 0
+    twice = json.loads((tmp_path / "twice" / "manifest.json").read_text())["preference"]
+    assert twice["from_model"] == str(tmp_path / "preferred") and twice["earlier"] == preferred["preference"]
 
 
 def stage_history(data) -> str:
