@@ -170,6 +170,7 @@ def prefer_llm(
 ) -> dict:
     """Preference alignment (`sidrec.preference`) of a trained model on its own best guesses, saved as a new model
     artifact at `out` (the model it starts from is left as it is)."""
+    import copy
     import os
     from dataclasses import asdict
 
@@ -189,7 +190,7 @@ def prefer_llm(
     tok = SIDTokenizer.load(tokenizer_dir)
     tok.require_catalogue(ds.fingerprint(), ds.name)
     model, llm_tok, manifest = load_model(model_dir, tok.fingerprint())  # trained below
-    start, _, _ = load_model(model_dir, tok.fingerprint())  # the reference, merged: a faster search and scoring
+    start = copy.deepcopy(model)  # the reference, merged: a faster search and scoring
     train_config = TrainConfig.from_dict(manifest["config"])
     search = GenerateConfig(
         num_beams=config.num_beams, top_k=config.negatives + 1, max_history=train_config.tasks.max_history,

@@ -39,6 +39,7 @@ from sidrec import shared_prefix
 from sidrec.data import Sample
 from sidrec.errors import SidrecError, one_of
 from sidrec.progress import ProgressFn
+from sidrec.train import load_trainable_state, trainable_state
 
 KEEP_BY = ("target_loss", "preference_loss")
 
@@ -250,12 +251,9 @@ def prefer(
     )
     gen = torch.Generator().manual_seed(config.seed)
 
-    def snapshot() -> dict:
-        return {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
-
     measure = f"valid_{config.keep_by}"
     log: list[dict] = [{"step": 0, **validate()}]
-    best = (log[0].get(measure, math.inf), 0, snapshot() if valid_s else None)
+    best = (log[0].get(measure, math.inf), 0, trainable_state(model) if valid_s else None)
     window: list[tuple[float, float, float]] = []
     step, stopped, t_train = 0, False, time.perf_counter()
     for _ in range(config.epochs):
@@ -284,7 +282,7 @@ def prefer(
             if config.eval_steps and step % config.eval_steps == 0 and step < total:
                 log.append({"step": step, **validate()})
                 if log[-1].get(measure, math.inf) < best[0]:
-                    best = (log[-1][measure], step, snapshot())
+                    best = (log[-1][measure], step, trainable_state(model))
                 if measure in log[-1]:
                     report(0.35 + 0.65 * step / total, f"step {step}/{total} validation {log[-1][measure]:.3f}")
             if should_stop is not None and should_stop():
@@ -296,10 +294,7 @@ def prefer(
     log.append({"step": step, **validate()})
     kept = step
     if best[2] is not None and log[-1].get(measure, math.inf) >= best[0]:
-        params_by_name = dict(model.named_parameters())  # an earlier step (step 0: the starting model) was better
-        with torch.no_grad():
-            for name, value in best[2].items():
-                params_by_name[name].copy_(value)
+        load_trainable_state(model, best[2])  # an earlier step (step 0: the starting model) was better
         kept = best[1]
     model.eval()
     final = next((h for h in reversed(log) if h["step"] == kept and measure in h), {})

@@ -148,7 +148,7 @@ class Validation:
         if loss < self.best:
             self.best, self.best_step, self.bad = loss, state.global_step, 0
             if self.config.early_stopping_patience:
-                self.best_state = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+                self.best_state = trainable_state(model)
             return False
         self.bad += 1
         return bool(self.config.early_stopping_patience) and self.bad >= self.config.early_stopping_patience
@@ -157,11 +157,20 @@ class Validation:
         """Put the best validated tensors back when they are not those of `step`, the last one; True if so."""
         if self.best_state is None or self.best_step == step:
             return False
-        params = dict(model.named_parameters())
-        with torch.no_grad():
-            for name, value in self.best_state.items():
-                params[name].copy_(value)
+        load_trainable_state(model, self.best_state)
         return True
+
+
+def trainable_state(model) -> dict[str, torch.Tensor]:
+    """A copy of the tensors that train (LoRA and SID rows), to put back with `load_trainable_state`."""
+    return {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+
+
+def load_trainable_state(model, state: dict[str, torch.Tensor]) -> None:
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for name, value in state.items():
+            params[name].copy_(value)
 
 
 def prepare_model(config: TrainConfig, sid_tokens: list[str], keywords: dict):
