@@ -100,6 +100,9 @@ class SASRecConfig:
     batch_size: int = 128
     max_epochs: int = 500  # a cap: early stopping, not this, should end training ("stopped" in fit's result)
     patience: int = 20  # epochs without a better validation NDCG@10
+    # early stopping cannot end training before this epoch: SASRec's validation NDCG@10 can sit on a plateau for
+    # tens of epochs before it rises, and patience alone then stops it there (BENCHMARKS.md, Scientific)
+    min_epochs: int = 100
     seed: int = 0
     device: str = "auto"  # auto (CUDA, then MPS, then CPU) | cpu | cuda | mps
 
@@ -199,7 +202,7 @@ class SASRec:
         data = self.windows(split.train_sequences.values())
         opt = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
         valid = split.valid[:2000]
-        best, best_state, bad, epoch, best_epoch = -1.0, None, 0, 0, 0
+        best, best_state, bad, epoch, best_epoch, early = -1.0, None, 0, 0, 0, False
         start = time.perf_counter()
         for epoch in range(1, cfg.max_epochs + 1):
             self.net.train()
@@ -222,14 +225,16 @@ class SASRec:
                 best_state = {k: v.clone() for k, v in self.net.state_dict().items()}
             else:
                 bad += 1
-                if bad >= cfg.patience:
-                    break
+            if bad >= cfg.patience and epoch >= cfg.min_epochs:
+                early = True
+                break
         if best_state is not None:
             self.net.load_state_dict(best_state)
         return {
             "epochs": epoch,
             "best_epoch": best_epoch,
-            "stopped": "early" if bad >= cfg.patience else "at max_epochs",  # the latter: it may have had more to learn
+            # "at max_epochs": it may have had more to learn
+            "stopped": "early" if early else "at max_epochs",
             "best_valid_ndcg@10": round(best, 4),
             "train_seconds": round(time.perf_counter() - start, 1),
         }

@@ -291,6 +291,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--dropout", type=float, nargs="+", default=list(grid.dropout), help="dropout rates")
     sp.add_argument("--max-len", type=int, nargs="+", default=list(grid.max_len), help="window lengths")
     sp.add_argument("--seed", type=int, default=grid.base.seed)
+    sp.add_argument(
+        "--min-epochs", type=int, default=grid.base.min_epochs,
+        help="early stopping cannot end a point's training before this epoch (validation can sit on a plateau first)",
+    )  # fmt: skip
     cold_options(sp)
     search_options(sp)
     sp.add_argument("--quiet", action="store_true")

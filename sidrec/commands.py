@@ -402,7 +402,7 @@ def cmd_sasrec(args) -> int:
     cold = ColdConfig(args.cold_items, args.cold_seed) if args.cold_items else None
     trained_on = withhold(ds, cold) if cold else ds
     grid = GridConfig(
-        tuple(args.hidden), tuple(args.dropout), tuple(args.max_len), SASRecConfig(seed=args.seed, device=args.device)
+        tuple(args.hidden), tuple(args.dropout), tuple(args.max_len), SASRecConfig(seed=args.seed, min_epochs=args.min_epochs, device=args.device)
     )
     model, rows = tune(
         trained_on.item_ids, split_dataset(trained_on), grid, None if args.quiet else stderr_progress(),

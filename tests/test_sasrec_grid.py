@@ -37,9 +37,20 @@ def test_training_windows_by_hand():
     assert model.windows([list("abcde"), ["a"], list("bd")]).tolist() == [[3, 4, 5], [1, 2, 3], [0, 2, 4]]
 
 
+def test_early_stopping_waits_for_min_epochs():
+    # a learning rate of 0: validation never beats epoch 1, so patience 2 is spent at epoch 3
+    split = leave_one_out(cyclic())
+    items = [f"i{i}" for i in range(10)]
+    for min_epochs, epochs in ((0, 3), (6, 6), (20, 10)):
+        config = SASRecConfig(hidden=8, max_epochs=10, patience=2, min_epochs=min_epochs, lr=0.0)
+        fit = SASRec(items, config).fit(split)
+        assert (fit["epochs"], fit["best_epoch"]) == (epochs, 1)
+        assert fit["stopped"] == ("early" if epochs < 10 else "at max_epochs")
+
+
 def test_the_grid_keeps_the_winner_at_its_best_epoch():
     split = leave_one_out(cyclic())
-    base = SASRecConfig(hidden=16, max_epochs=8, patience=3, batch_size=16, lr=5e-3)
+    base = SASRecConfig(hidden=16, max_epochs=8, patience=3, min_epochs=0, batch_size=16, lr=5e-3)
     grid = GridConfig(hidden=(16,), dropout=(0.0, 0.5), max_len=(3, 6), base=base)
     model, rows = tune([f"i{i}" for i in range(10)], split, grid)
     assert [(r["dropout"], r["max_len"]) for r in rows] == [(0.0, 3), (0.0, 6), (0.5, 3), (0.5, 6)]
