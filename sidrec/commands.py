@@ -401,9 +401,8 @@ def cmd_sasrec(args) -> int:
     ds = load_dataset(args.data)
     cold = ColdConfig(args.cold_items, args.cold_seed) if args.cold_items else None
     trained_on = withhold(ds, cold) if cold else ds
-    grid = GridConfig(
-        tuple(args.hidden), tuple(args.dropout), tuple(args.max_len), SASRecConfig(seed=args.seed, min_epochs=args.min_epochs, device=args.device)
-    )
+    base = SASRecConfig(seed=args.seed, min_epochs=args.min_epochs, device=args.device)
+    grid = GridConfig(tuple(args.hidden), tuple(args.dropout), tuple(args.max_len), base)
     model, rows = tune(
         trained_on.item_ids, split_dataset(trained_on), grid, None if args.quiet else stderr_progress(),
         exclude_history=not args.allow_repeats, work=args.out.with_name(args.out.name + "-grid"),
