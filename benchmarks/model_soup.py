@@ -49,11 +49,12 @@ def average_states(states: list[dict[str, torch.Tensor]], scalings: list[float])
     return out
 
 
-def valid_loss(folder: Path, ds, tok: SIDTokenizer) -> float:
+def valid_loss(folder: Path, split, tok: SIDTokenizer) -> float:
     model, llm_tok, manifest = load_model(folder, tok.fingerprint())
     config = TrainConfig.from_dict(manifest["config"])
-    examples = build_validation_set(split_dataset(ds), tok, config.tasks, max_examples=config.eval_examples)
-    return evaluate_loss(model, ExampleDataset(examples, llm_tok, config.max_length), llm_tok.pad_token_id, 16)
+    examples = build_validation_set(split, tok, config.tasks, max_examples=config.eval_examples)
+    dataset = ExampleDataset(examples, llm_tok, config.max_length)
+    return evaluate_loss(model, dataset, llm_tok.pad_token_id, config.batch_size)
 
 
 def main() -> int:
@@ -65,7 +66,7 @@ def main() -> int:
     args = ap.parse_args()
     if len(args.models) < 2:
         raise SystemExit("give at least two models")
-    ds = load_dataset(args.data)
+    split = split_dataset(load_dataset(args.data))
     tokenizer_dir = tokenizer_dir_for(args.models[0])
     tok = SIDTokenizer.load(tokenizer_dir)
     manifests = [read_manifest(m, KIND, FORMAT_VERSION) for m in args.models]
@@ -88,8 +89,8 @@ def main() -> int:
         "command": " ".join(sys.argv),
         "date": date.today().isoformat(),
         "machine": describe("cpu"),
-        "models": {str(m): round(valid_loss(m, ds, tok), 4) for m in args.models},
-        "average": round(valid_loss(args.out, ds, tok), 4),
+        "models": {str(m): round(valid_loss(m, split, tok), 4) for m in args.models},
+        "average": round(valid_loss(args.out, split, tok), 4),
     }
     write_json_atomic(args.result, result)
     print(json.dumps(result))
