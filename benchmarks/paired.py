@@ -1,7 +1,8 @@
 """Two SID-LLM evaluations of the same users, paired: each one's Recall/NDCG@10, the mean per-user difference (A
 minus B) with its standard error (`sidrec.ablation.paired_se`), and how many top-10 lists are identical.
 
-Reads the per-user rows two `evaluate --out FILE` runs wrote (same split, same users, in any order).
+Reads the per-user rows two `evaluate --out FILE` runs wrote (same split, same users, in any order); with
+`--targets warm` or `cold`, only the users of a cold-start run whose target is (cold) or is not (warm) a withheld item.
 
     PYTHONPATH=. python benchmarks/paired.py benchmarks/work/dropout0.1_seed0/valid.json \\
         benchmarks/work/first_level_text/valid_demo.json --out benchmarks/results/paired_dropout0.1_valid.json
@@ -29,14 +30,22 @@ def main() -> int:
     ap.add_argument("a", type=Path, help="an evaluate --out JSON with per-user rows")
     ap.add_argument("b", type=Path, help="the one A is set against, for the same users")
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument(
+        "--targets", choices=("all", "warm", "cold"), default="all",
+        help="cold-start runs: only the users whose target is a withheld item (cold) or is not (warm)",
+    )  # fmt: skip
     args = ap.parse_args()
     a, b = (json.loads(p.read_text()) for p in (args.a, args.b))
+    if args.targets != "all":
+        for run in (a, b):
+            run["per_user"] = [u for u in run["per_user"] if bool(u.get("cold_target")) == (args.targets == "cold")]
     ra, rb = ranks_of(a), ranks_of(b)
     if set(ra) != set(rb) or a["split"] != b["split"]:
         raise SystemExit(f"{args.a} and {args.b} do not rank the same users on the same split")
     lists_b = {u["user_id"]: u["items"] for u in b["per_user"]}
     result = {
-        "command": " ".join(sys.argv), "date": date.today().isoformat(), "split": a["split"], "users": len(ra),
+        "command": " ".join(sys.argv), "date": date.today().isoformat(), "split": a["split"], "targets": args.targets,
+        "users": len(ra),
         "identical_lists": sum(u["items"] == lists_b[u["user_id"]] for u in a["per_user"]),
     }  # fmt: skip
     for m in METRICS:
