@@ -38,7 +38,9 @@ def main() -> int:
     a, b = (json.loads(p.read_text()) for p in (args.a, args.b))
     if args.targets != "all":
         for run in (a, b):
-            run["per_user"] = [u for u in run["per_user"] if bool(u.get("cold_target")) == (args.targets == "cold")]
+            if not any("cold_target" in u for u in run["per_user"]):
+                raise SystemExit(f"--targets {args.targets}: {args.a if run is a else args.b} is not a cold-start run")
+            run["per_user"] = [u for u in run["per_user"] if u["cold_target"] == (args.targets == "cold")]
     ra, rb = ranks_of(a), ranks_of(b)
     if set(ra) != set(rb) or a["split"] != b["split"]:
         raise SystemExit(f"{args.a} and {args.b} do not rank the same users on the same split")
