@@ -7,7 +7,10 @@ Rules, each applied to the SID-LLM's list (new items it already ranks stay where
 - tail-N: the N new items nearest the history by text (not already in the list) take the last N places;
 - gated: the nearest new item takes the last place only when its text is closer to the history than the text
   of the list's last item is (no label is read): `GenerateConfig(new_item_place="gated")`, computed here by the
-  same function (`sidrec.search_rules.new_item_place`) on the tokenizer's text vectors.
+  same function (`sidrec.search_rules.new_item_place`) on the tokenizer's text vectors;
+- gated-topN: the gate, firing only when the chosen item is also among the N items of the whole catalogue (the
+  history left out) whose text is nearest the history's: a gate that does not open more often as the catalogue
+  holds more new items.
 
 Text nearness here is the tokenizer's (`SIDTokenizer.text_embeddings`), as in the search; the text-similarity
 baseline ("text") encodes every item afresh, as `evaluate` does.
@@ -42,6 +45,7 @@ from sidrec.search_rules import new_item_place
 from sidrec.tokenizer import SIDTokenizer
 
 K = 10
+TOP_N = (1, 3, 10)  # gated-topN: the gate, and the chosen item among the N items nearest the history by text
 
 
 def per_user(lists: list[list[str]], targets: list[str]) -> np.ndarray:
@@ -52,11 +56,35 @@ def per_user(lists: list[list[str]], targets: list[str]) -> np.ndarray:
 def blend(sid: list[str], new: list[str], n: int) -> list[str]:
     """The SID list with its last n places given to the first new items not in it.
 
-    >>> blend(list("abcd"), list("xby"), 2)[:4]
-    ['a', 'b', 'x', 'y']
+    >>> "".join(blend(list("abcdefghij"), list("xjy"), 2))
+    'abcdefghxy'
+    >>> "".join(blend(list("abc"), list("xby"), 2))  # a short list keeps its items and gains the new ones
+    'abcxy'
     """
     fresh = [i for i in new if i not in sid][:n]
     return sid[: K - len(fresh)] + fresh if len(sid) >= K else (sid + fresh)[:K]
+
+
+def text_ranks(
+    vectors: np.ndarray, histories: list[list[int]], chosen: list[int | None], seen: list[set[int]]
+) -> list[int | None]:
+    """Per user, how many items not in its history are nearer its history by text than the item the gate chose
+    (0: the nearest of the whole catalogue), or None where the gate chose none.
+
+    >>> v = np.array([[1.0, 0.0], [0.8, 0.6], [0.6, 0.8], [0.0, 1.0]])
+    >>> text_ranks(v, [[0], [0]], [2, None], [{0}, {0}])
+    [1, None]
+    """
+    out: list[int | None] = []
+    for h, c, no in zip(histories, chosen, seen, strict=True):
+        if c is None:
+            out.append(None)
+            continue
+        sims = vectors @ vectors[h].mean(0)
+        nearer = sims > sims[c]
+        nearer[list(no)] = False
+        out.append(int(nearer.sum()))
+    return out
 
 
 def main() -> int:
@@ -114,9 +142,14 @@ def main() -> int:
         [rows(h) for h in histories], [rows(s) for s in sid_lists], [set(rows(x)) for x in seen], vectors, placed, K
     )
     gated = [sid if c is None else [*sid[: K - 1], tok.item_ids[c]] for sid, c in zip(sid_lists, chosen, strict=True)]
+    rank = text_ranks(vectors, [rows(h) for h in histories], chosen, [set(rows(x)) for x in seen])
     rules = {"sid": sid_lists, "tail-1": [blend(s, n, 1) for s, n in zip(sid_lists, new_lists, strict=True)],
              "tail-2": [blend(s, n, 2) for s, n in zip(sid_lists, new_lists, strict=True)], "gated": gated,
              "text": text_lists}  # fmt: skip
+    for n in TOP_N:
+        rules[f"gated-top{n}"] = [
+            g if r is not None and r < n else sid for g, sid, r in zip(gated, sid_lists, rank, strict=True)
+        ]
     groups = {"cold": [n for n, t in enumerate(targets) if t in cold_set]}
     groups["warm"] = [n for n in range(len(targets)) if n not in set(groups["cold"])]
     scores = {name: per_user(lists, targets) for name, lists in rules.items()}

@@ -36,7 +36,7 @@ if [ ! -f benchmarks/results/cold_rules_sample.json ]; then
   PYTHONPATH=. $PY benchmarks/cold_rules.py "$WORK/llm" sample_data --split valid "${COLD[@]}" \
     --out benchmarks/results/cold_rules_sample.json 2>> "$log" > /dev/null
 fi
-if [ ! -s benchmarks/results/cold_start_withheld_search_only.json ]; then
+if [ ! -s "$WORK/withheld_search_only.json" ]; then  # the lists cold_blend.py reads below
   say "python -m sidrec evaluate $WORK/llm sample_data ${COLD[*]} --new-item-place off --out $WORK/withheld_search_only.json"
   $PY -m sidrec evaluate "$WORK/llm" sample_data "${COLD[@]}" --new-item-place off \
     --out "$WORK/withheld_search_only.json" --quiet --json 2>> "$log" \
