@@ -138,11 +138,10 @@ def main() -> int:
         sims = vectors[placed] @ vectors[rows(h)].mean(0)
         new_lists.append([cold[j] for j in np.argsort(-sims, kind="stable") if cold[j] not in no][:K])
     text_lists = baseline.recommend(histories, K, seen)
-    chosen = new_item_place(
-        [rows(h) for h in histories], [rows(s) for s in sid_lists], [set(rows(x)) for x in seen], vectors, placed, K
-    )
+    history_rows, seen_rows = [rows(h) for h in histories], [set(rows(x)) for x in seen]
+    chosen = new_item_place(history_rows, [rows(s) for s in sid_lists], seen_rows, vectors, placed, K)
     gated = [sid if c is None else [*sid[: K - 1], tok.item_ids[c]] for sid, c in zip(sid_lists, chosen, strict=True)]
-    rank = text_ranks(vectors, [rows(h) for h in histories], chosen, [set(rows(x)) for x in seen])
+    rank = text_ranks(vectors, history_rows, chosen, seen_rows)
     rules = {"sid": sid_lists, "tail-1": [blend(s, n, 1) for s, n in zip(sid_lists, new_lists, strict=True)],
              "tail-2": [blend(s, n, 2) for s, n in zip(sid_lists, new_lists, strict=True)], "gated": gated,
              "text": text_lists}  # fmt: skip
