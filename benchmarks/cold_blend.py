@@ -10,7 +10,7 @@ Rules, each applied to the SID-LLM's list (new items it already ranks stay where
   same function (`sidrec.search_rules.new_item_place`) on the tokenizer's text vectors;
 - gated-topN: the gate, firing only when the chosen item is also among the N items of the whole catalogue (the
   history left out) whose text is nearest the history's: a gate that does not open more often as the catalogue
-  holds more new items.
+  holds more new items (`GenerateConfig(new_item_top=N)`, the same function).
 
 Text nearness here is the tokenizer's (`SIDTokenizer.text_embeddings`), as in the search; the text-similarity
 baseline ("text") encodes every item afresh, as `evaluate` does.
@@ -65,26 +65,13 @@ def blend(sid: list[str], new: list[str], n: int) -> list[str]:
     return sid[: K - len(fresh)] + fresh if len(sid) >= K else (sid + fresh)[:K]
 
 
-def text_ranks(
-    vectors: np.ndarray, histories: list[list[int]], chosen: list[int | None], seen: list[set[int]]
-) -> list[int | None]:
-    """Per user, how many items not in its history are nearer its history by text than the item the gate chose
-    (0: the nearest of the whole catalogue), or None where the gate chose none.
+def take_last(sid_lists: list[list[str]], chosen: list[int | None], item_ids: list[str]) -> list[list[str]]:
+    """Each list with its last place given to the item (a row) the gate chose, where it chose one.
 
-    >>> v = np.array([[1.0, 0.0], [0.8, 0.6], [0.6, 0.8], [0.0, 1.0]])
-    >>> text_ranks(v, [[0], [0]], [2, None], [{0}, {0}])
-    [1, None]
+    >>> ["".join(s) for s in take_last([list("abcdefghij"), list("abcdefghij")], [1, None], list("xyz"))]
+    ['abcdefghiy', 'abcdefghij']
     """
-    out: list[int | None] = []
-    for h, c, no in zip(histories, chosen, seen, strict=True):
-        if c is None:
-            out.append(None)
-            continue
-        sims = vectors @ vectors[h].mean(0)
-        nearer = sims > sims[c]
-        nearer[list(no)] = False
-        out.append(int(nearer.sum()))
-    return out
+    return [sid if c is None else [*sid[: K - 1], item_ids[c]] for sid, c in zip(sid_lists, chosen, strict=True)]
 
 
 def main() -> int:
@@ -139,16 +126,13 @@ def main() -> int:
         new_lists.append([cold[j] for j in np.argsort(-sims, kind="stable") if cold[j] not in no][:K])
     text_lists = baseline.recommend(histories, K, seen)
     history_rows, seen_rows = [rows(h) for h in histories], [set(rows(x)) for x in seen]
-    chosen = new_item_place(history_rows, [rows(s) for s in sid_lists], seen_rows, vectors, placed, K)
-    gated = [sid if c is None else [*sid[: K - 1], tok.item_ids[c]] for sid, c in zip(sid_lists, chosen, strict=True)]
-    rank = text_ranks(vectors, history_rows, chosen, seen_rows)
+    sid_rows = [rows(s) for s in sid_lists]
     rules = {"sid": sid_lists, "tail-1": [blend(s, n, 1) for s, n in zip(sid_lists, new_lists, strict=True)],
-             "tail-2": [blend(s, n, 2) for s, n in zip(sid_lists, new_lists, strict=True)], "gated": gated,
+             "tail-2": [blend(s, n, 2) for s, n in zip(sid_lists, new_lists, strict=True)],
              "text": text_lists}  # fmt: skip
-    for n in TOP_N:
-        rules[f"gated-top{n}"] = [
-            g if r is not None and r < n else sid for g, sid, r in zip(gated, sid_lists, rank, strict=True)
-        ]
+    for n in (0, *TOP_N):  # the library's gate (GenerateConfig(new_item_top=n)) on the search's lists
+        chosen = new_item_place(history_rows, sid_rows, seen_rows, vectors, placed, K, top=n)
+        rules[f"gated-top{n}" if n else "gated"] = take_last(sid_lists, chosen, tok.item_ids)
     groups = {"cold": [n for n, t in enumerate(targets) if t in cold_set]}
     groups["warm"] = [n for n in range(len(targets)) if n not in set(groups["cold"])]
     scores = {name: per_user(lists, targets) for name, lists in rules.items()}

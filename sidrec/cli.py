@@ -68,6 +68,11 @@ def cold_options(sp, report: bool = False) -> None:
             help="gated: a withheld item placed by its text takes a list's last place when its text is closer to "
             "the history than the last item's; off: only what the search ranks (sidrec.search_rules)",
         )  # fmt: skip
+        sp.add_argument(
+            "--new-item-top", type=int, default=EvalConfig.new_item_top, metavar="N",
+            help="with the gated place: only an item among the N items of the whole catalogue nearest the history "
+            f"by text may take the place (0: no such check; default: {EvalConfig.new_item_top})",
+        )  # fmt: skip
 
 
 def search_options(sp) -> None:

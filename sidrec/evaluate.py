@@ -60,6 +60,7 @@ class EvalConfig:
     cold_trained_on_all: bool = False  # with `cold`: the models saw every item; only the report is split
     placed_score: str = "cell"  # how the search scores the withheld items once placed (GenerateConfig)
     new_item_place: str = "gated"  # gated | off: a placed item may take a list's last place by its text
+    new_item_top: int = 0  # > 0: only an item among the N nearest the history by text (GenerateConfig)
     score: str = "vocab"  # how the search scores an item (GenerateConfig.score)
 
     def __post_init__(self):
@@ -72,6 +73,8 @@ class EvalConfig:
             raise SidrecError("cold_trained_on_all needs a cold-start config (--cold-items)")
         one_of(self.new_item_place, NEW_ITEM_PLACES, "new-item place")
         one_of(self.placed_score, PLACED_SCORES, "placed-item score")
+        if self.new_item_top < 0:
+            raise SidrecError(f"--new-item-top must be 0 (no check) or more, got {self.new_item_top}")
         from sidrec.generate import SCORES
 
         one_of(self.score, SCORES, "search score")
@@ -126,7 +129,7 @@ def evaluate(
         gen = GenerateConfig(
             num_beams=config.num_beams, top_k=config.k, batch_size=config.batch_size,
             exclude_history=config.exclude_history, device=config.device, placed_score=config.placed_score,
-            new_item_place=config.new_item_place, score=config.score,
+            new_item_place=config.new_item_place, new_item_top=config.new_item_top, score=config.score,
         )  # fmt: skip
         rec = Recommender.from_dirs(model_dir, tokenizer_dir_for(model_dir, tokenizer_dir), gen)
         rec.sid_tok.require_catalogue(trained_on.fingerprint(), ds.name)
@@ -145,6 +148,7 @@ def evaluate(
                 "placement": PlacementConfig().cell,
                 "placed_score": config.placed_score,
                 "new_item_place": config.new_item_place,
+                "new_item_top": config.new_item_top,
             }
         t0 = time.perf_counter()
         recs = []

@@ -65,11 +65,14 @@ class GenerateConfig:
     device: str = "auto"  # auto (CUDA, then MPS, then CPU) | cpu | cuda | cuda:N | mps
     placed_score: str = "cell"  # cell | share: how items placed after training are scored (search_rules)
     new_item_place: str = "gated"  # gated | off: a placed item may take a list's last place by its text (search_rules)
+    new_item_top: int = 0  # > 0: the gate opens only for one of the N catalogue items nearest the history by text
 
     def __post_init__(self):
         one_of(self.score, SCORES, "score")
         one_of(self.placed_score, PLACED_SCORES, "placed-item score")
         one_of(self.new_item_place, NEW_ITEM_PLACES, "new-item place")
+        if self.new_item_top < 0:
+            raise SidrecError(f"new_item_top must be 0 (no check) or more, got {self.new_item_top}")
         for name in ("num_beams", "top_k", "max_history", "batch_size"):
             if getattr(self, name) < 1:
                 raise SidrecError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -245,7 +248,9 @@ class Recommender:
         lists = [rows(r.items) for r in recs]
         for rec, row in zip(
             recs,
-            search_rules.new_item_place(list(map(rows, histories)), lists, blocked, self._text, placed, k),
+            search_rules.new_item_place(
+                list(map(rows, histories)), lists, blocked, self._text, placed, k, self.config.new_item_top
+            ),
             strict=True,
         ):
             if row is not None:

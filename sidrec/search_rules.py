@@ -19,9 +19,11 @@ nothing placed is ranked as before. Chosen on the validation split (BENCHMARKS.m
 
 A new item's place by its text (`new_item_place`, "gated" by default): after the search, the placed item whose
 text is nearest the history's (cosine to the mean of the history items' unit text vectors) takes the list's last
-place when it is nearer than the list's last item is. It reads no label, and a catalogue with nothing placed gets
-the search's lists unchanged. Chosen on the validation split over giving new items the last places whatever the
-list holds (BENCHMARKS.md, cold start).
+place when it is nearer than the list's last item is. With `new_item_top` = N > 0 the gate also asks that the item
+be among the N items of the whole catalogue (the user's excluded items left out) nearest the history by text, so
+that it does not open more often as the catalogue holds more new items. It reads no label, and a catalogue with
+nothing placed gets the search's lists unchanged. Chosen on the validation split over giving new items the last
+places whatever the list holds (BENCHMARKS.md, cold start).
 
 This module holds the rules; `sidrec.generate` applies them in and after the beam search.
 """
@@ -103,17 +105,24 @@ NEW_ITEM_PLACES = ("gated", "off")
 
 def new_item_place(
     histories: list[list[int]], lists: list[list[int]], blocked: list[set[int]], text: np.ndarray, placed: np.ndarray,
-    k: int,
+    k: int, top: int = 0,
 ) -> list[int | None]:  # fmt: skip
     """Per user, the placed item (a row) that takes its list's last place, or None: the placed item whose text is
     nearest the history's (the mean of its items' unit text vectors), not in the list nor blocked, when its text
-    is closer to the history than the text of the list's k-th item is. Only full lists (k items) change.
+    is closer to the history than the text of the list's k-th item is and, with `top` > 0, when fewer than `top`
+    items of the whole catalogue (blocked items left out) are closer. Only full lists (k items) change.
 
     >>> text = np.array([[1.0, 0.0], [0.0, 1.0], [0.8, 0.6], [0.6, 0.8], [0.28, 0.96]])  # rows 2, 3 were placed
     >>> histories, lists, blocked = [[0], [1], [1]], [[4, 1], [4, 3], [3, 4]], [set(), {2}, set()]
     >>> new_item_place(histories, lists, blocked, text, np.array([2, 3]), k=2)  # nearer than row 1; none; 0.6 < 0.96
     [2, None, None]
+    >>> new_item_place(histories, lists, blocked, text, np.array([2, 3]), k=2, top=1)  # row 0 is nearer than row 2
+    [None, None, None]
+    >>> new_item_place(histories, lists, [{0}, {2}, set()], text, np.array([2, 3]), k=2, top=1)  # unless blocked
+    [2, None, None]
     """
+    if top < 0:
+        raise SidrecError(f"new-item top must be 0 (no check) or more, got {top}")
     out: list[int | None] = []
     for h, ranked, no in zip(histories, lists, blocked, strict=True):
         candidates = [r for r in placed.tolist() if r not in no and r not in ranked]
@@ -123,5 +132,11 @@ def new_item_place(
         query = text[h].mean(0)
         sims = text[candidates] @ query
         best = int(np.argmax(sims))
-        out.append(candidates[best] if sims[best] > text[ranked[k - 1]] @ query else None)
+        chosen = candidates[best] if sims[best] > text[ranked[k - 1]] @ query else None
+        if chosen is not None and top:
+            near = text @ query
+            nearer = near > near[chosen]
+            nearer[list(no)] = False
+            chosen = chosen if int(nearer.sum()) < top else None
+        out.append(chosen)
     return out

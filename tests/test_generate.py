@@ -1,5 +1,7 @@
 """Prefix trie and constrained beam search on a tiny random Llama built in code."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -253,3 +255,34 @@ def test_a_placed_item_takes_the_last_place_only_when_its_text_is_closer_than_th
     assert rec_factory(new_item_place="off").config.new_item_place == "off"
     with pytest.raises(SidrecError, match="unknown new-item place"):
         rec_factory(new_item_place="always")
+
+
+def test_the_gate_with_a_top_opens_only_for_an_item_among_the_catalogues_nearest_by_text(rec_factory, monkeypatch):
+    """new_item_top = N: the placed item must also be among the N items nearest the history by text, the
+    history's own items (which the search may not return) left out; a negative N is refused."""
+    import sidrec.tokenizer as T
+
+    rec = rec_factory(num_beams=6, top_k=3)
+    history = ["i0", "i1"]
+    kept = {sid for sid, _ in rec.recommend([history])[0].beams[1]}
+    cell = next(c[:2] for c in CODES if rec.sid_tok.sid_of_codes(c[:2]) not in kept)
+    monkeypatch.setattr(T.SIDTokenizer, "_place", lambda self, texts, placement=None: (np.array([[*cell, 5]]), TEXT))
+    rec.add_items(["new"], ["a new lamp"])
+    rec._text = None
+    plain = rec.recommend([history])[0]
+    outsider = next(i for i in IDS if i not in plain.items and i not in history)
+    text = np.zeros((len(rec.sid_tok), 2), np.float32)
+    text[:, 1] = 1.0
+    text[rec.sid_tok.rows_of(history)] = [1.0, 0.0]  # nearest of all, but never returned
+    text[rec.sid_tok.rows_of([outsider])] = [0.8, 0.6]  # one known item nearer the history than the new one
+    text[rec.sid_tok.rows_of(["new"])] = [0.6, 0.8]
+    rec._text = text
+    for top, by_text in [(0, "new"), (1, None), (2, "new")]:
+        rec.config = replace(rec.config, new_item_top=top)
+        assert rec.recommend([history])[0].by_text == by_text, top
+    with pytest.raises(SidrecError, match="new_item_top"):
+        rec_factory(new_item_top=-1)
+    from sidrec.evaluate import EvalConfig
+
+    with pytest.raises(SidrecError, match="--new-item-top"):
+        EvalConfig(new_item_top=-1)
