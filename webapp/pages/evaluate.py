@@ -186,6 +186,11 @@ else:
         )
         + (
             "; a withheld item takes a list's last place when its text reads closer to the history than the last item's"
+            + (
+                f" and is among the {top} items nearest the history by text"
+                if (top := info.get("new_item_top", 0))
+                else ""
+            )
             if info.get("new_item_place") == "gated"
             else ""
         )
