@@ -7,7 +7,11 @@ text-similarity baseline on the same users. Rules (`sidrec.placement`, `sidrec.g
 
 - any / cell: the codebooks' own nearest codes, even in a cell no known item occupies;
 - occupied / share: the nearest occupied cell; a placed item takes 1/n of its cell's probability;
-- occupied / cell: the nearest occupied cell; a placed item scores as its whole cell.
+- occupied / cell: the nearest occupied cell; a placed item scores as its whole cell;
+- occupied / mate: the nearest occupied cell; a placed item scores as the likeliest known item of its cell.
+
+Each rule after the first is also paired with the first on the same users (per-user difference and its standard
+error), and every rule with text similarity; `--rules` runs a subset, the first named being the one paired against.
 
 Run on the validation split to choose the default, then report the test split with `evaluate`.
 
@@ -33,17 +37,34 @@ from sidrec.data import load_dataset, split_dataset
 from sidrec.evaluate import seen_items, text_similarity
 from sidrec.generate import GenerateConfig, Recommender
 from sidrec.llm import torch_threads
-from sidrec.metrics import standard_errors, summarize
+from sidrec.metrics import ndcg_at, recall_at, standard_errors, summarize
 from sidrec.model import tokenizer_dir_for
 from sidrec.placement import PlacementConfig
 
-RULES = (("any", "cell"), ("occupied", "share"), ("occupied", "cell"))
+RULES = ("occupied/cell", "any/cell", "occupied/share", "occupied/mate")
 
 
 def scores(lists: list[list[str]], targets: list[str]) -> dict:
     """Recall and NDCG@10 with standard errors over users (`sidrec.metrics`)."""
     errors = standard_errors(lists, targets, ks=(10,))
     return {**summarize(lists, targets, ks=(10,)), **{f"{name}_se": se for name, se in errors.items()}}
+
+
+def per_user(lists: list[list[str]], targets: list[str]) -> np.ndarray:
+    """(users, 2): Recall@10 and NDCG@10 of each list."""
+    return np.array([[recall_at(lst, t, 10), ndcg_at(lst, t, 10)] for lst, t in zip(lists, targets, strict=True)])
+
+
+def paired(a: np.ndarray, b: np.ndarray) -> dict:
+    """A minus B per user: the mean difference of Recall@10 and NDCG@10 and the standard error of each.
+
+    >>> paired(np.array([[1.0, 0.5], [0.0, 0.0]]), np.array([[0.0, 0.0], [0.0, 0.0]]))
+    {'recall@10': 0.5, 'recall@10_se': 0.5, 'ndcg@10': 0.25, 'ndcg@10_se': 0.25}
+    """
+    d = a - b
+    se = d.std(0, ddof=1) / np.sqrt(len(d))
+    return {"recall@10": round(float(d[:, 0].mean()), 4), "recall@10_se": round(float(se[0]), 4),
+            "ndcg@10": round(float(d[:, 1].mean()), 4), "ndcg@10_se": round(float(se[1]), 4)}  # fmt: skip
 
 
 def main() -> int:
@@ -55,6 +76,7 @@ def main() -> int:
     ap.add_argument("--cold-items", type=float, default=0.05)
     ap.add_argument("--cold-seed", type=int, default=0)
     ap.add_argument("--warm-users", type=int, default=300)
+    ap.add_argument("--rules", nargs="+", choices=RULES, default=list(RULES), help="placement/score, first: the base")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
     torch_threads()
@@ -77,7 +99,10 @@ def main() -> int:
         "users": {g: len(ss) for g, ss in groups.items()},
         "rules": {},
     }
-    for cell, placed_score in RULES:
+    targets = {g: [s.target for s in ss] for g, ss in groups.items()}
+    baseline, hits = None, {}
+    for name in args.rules:
+        cell, placed_score = name.split("/")
         t0 = time.perf_counter()
         rec = Recommender.from_dirs(args.model_dir, tok_dir, GenerateConfig(placed_score=placed_score))
         text = dict(zip(ds.item_ids, ds.item_text(rec.sid_tok.config.embed.max_description_chars), strict=True))
@@ -85,16 +110,23 @@ def main() -> int:
         row = {"unreachable": sum(rec.lacks_tokens(i) for i in cold)}
         for group, ss in groups.items():
             recs = rec.recommend([list(s.history) for s in ss], exclude=seen_items(ss, split))
-            row[group] = scores([r.items for r in recs], [s.target for s in ss])
+            row[group] = scores([r.items for r in recs], targets[group])
             row[group]["withheld_per_list"] = round(float(np.mean([len(set(r.items) & cold_set) for r in recs])), 2)
+            hits[name, group] = per_user([r.items for r in recs], targets[group])
+            if name != args.rules[0]:
+                row[group][f"minus {args.rules[0]}"] = paired(hits[name, group], hits[args.rules[0], group])
         row["seconds"] = round(time.perf_counter() - t0, 1)
-        result["rules"][f"{cell}/{placed_score}"] = row
-        print(f"{cell}/{placed_score}: {json.dumps(row)}", file=sys.stderr, flush=True)
-    baseline = text_similarity(ds, rec.sid_tok.config.embed)
-    result["text"] = {
-        g: scores(baseline.recommend([list(s.history) for s in ss], 10, seen_items(ss, split)), [s.target for s in ss])
-        for g, ss in groups.items()
+        result["rules"][name] = row
+        print(f"{name}: {json.dumps(row)}", file=sys.stderr, flush=True)
+        if baseline is None:  # the text settings are the tokenizer's, the same under every rule
+            baseline = text_similarity(ds, rec.sid_tok.config.embed)
+    text_lists = {
+        g: baseline.recommend([list(s.history) for s in ss], 10, seen_items(ss, split)) for g, ss in groups.items()
     }
+    result["text"] = {g: scores(text_lists[g], targets[g]) for g in groups}
+    for name in args.rules:
+        for g in groups:
+            result["rules"][name][g]["minus text"] = paired(hits[name, g], per_user(text_lists[g], targets[g]))
     write_json_atomic(args.out, result)
     print(json.dumps(result))
     return 0

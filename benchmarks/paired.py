@@ -2,7 +2,8 @@
 minus B) with its standard error (`sidrec.ablation.paired_se`), and how many top-10 lists are identical.
 
 Reads the per-user rows two `evaluate --out FILE` runs wrote (same split, same users, in any order); with
-`--targets warm` or `cold`, only the users of a cold-start run whose target is (cold) or is not (warm) a withheld item.
+`--targets warm` or `cold`, only the users of a cold-start run whose target is (cold) or is not (warm) a withheld item
+(by A's draw; B may be a plain evaluation of a model trained on every item, for the same users).
 
     PYTHONPATH=. python benchmarks/paired.py benchmarks/work/dropout0.1_seed0/valid.json \\
         benchmarks/work/first_level_text/valid_demo.json --out benchmarks/results/paired_dropout0.1_valid.json
@@ -36,11 +37,15 @@ def main() -> int:
     )  # fmt: skip
     args = ap.parse_args()
     a, b = (json.loads(p.read_text()) for p in (args.a, args.b))
-    if args.targets != "all":
+    if args.targets != "all":  # the users are chosen by A's cold-start draw (or B's, where only B has one)
+        flags = next(
+            ({u["user_id"]: u["cold_target"] for u in run["per_user"]} for run in (a, b)
+             if all("cold_target" in u for u in run["per_user"])), None,
+        )  # fmt: skip
+        if flags is None:
+            raise SystemExit(f"--targets {args.targets}: neither {args.a} nor {args.b} is a cold-start run")
         for run in (a, b):
-            if not any("cold_target" in u for u in run["per_user"]):
-                raise SystemExit(f"--targets {args.targets}: {args.a if run is a else args.b} is not a cold-start run")
-            run["per_user"] = [u for u in run["per_user"] if u["cold_target"] == (args.targets == "cold")]
+            run["per_user"] = [u for u in run["per_user"] if flags.get(u["user_id"]) == (args.targets == "cold")]
     ra, rb = ranks_of(a), ranks_of(b)
     if set(ra) != set(rb) or a["split"] != b["split"]:
         raise SystemExit(f"{args.a} and {args.b} do not rank the same users on the same split")

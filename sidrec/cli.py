@@ -60,8 +60,8 @@ def cold_options(sp, report: bool = False) -> None:
         )  # fmt: skip
         sp.add_argument(
             "--placed-score", choices=PLACED_SCORES, default=EvalConfig.placed_score,
-            help="how the search scores the withheld items placed by their text: as their whole cell, or an even "
-            "share of it (sidrec.search_rules)",
+            help="how the search scores the withheld items placed by their text: as their whole cell, an even "
+            "share of it, or as the likeliest known item of the cell (sidrec.search_rules)",
         )  # fmt: skip
         sp.add_argument(
             "--new-item-place", choices=NEW_ITEM_PLACES, default=EvalConfig.new_item_place,

@@ -60,7 +60,7 @@ class EvalConfig:
     cold_trained_on_all: bool = False  # with `cold`: the models saw every item; only the report is split
     placed_score: str = "cell"  # how the search scores the withheld items once placed (GenerateConfig)
     new_item_place: str = "gated"  # gated | off: a placed item may take a list's last place by its text
-    new_item_top: int = 0  # > 0: only an item among the N nearest the history by text (GenerateConfig)
+    new_item_top: int = 10  # > 0: only an item among the N nearest the history by text (GenerateConfig)
     score: str = "vocab"  # how the search scores an item (GenerateConfig.score)
 
     def __post_init__(self):

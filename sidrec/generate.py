@@ -63,9 +63,9 @@ class GenerateConfig:
     shared_prefix: bool = True  # one prompt cache per user, not per beam (Llama-family models; see shared_prefix)
     exclude_history: bool = True  # never return an item already in the user's history (False: repeats allowed)
     device: str = "auto"  # auto (CUDA, then MPS, then CPU) | cpu | cuda | cuda:N | mps
-    placed_score: str = "cell"  # cell | share: how items placed after training are scored (search_rules)
+    placed_score: str = "cell"  # cell | share | mate: how items placed after training are scored (search_rules)
     new_item_place: str = "gated"  # gated | off: a placed item may take a list's last place by its text (search_rules)
-    new_item_top: int = 0  # > 0: the gate opens only for one of the N catalogue items nearest the history by text
+    new_item_top: int = 10  # > 0: the gate opens only for one of the N catalogue items nearest the history by text
 
     def __post_init__(self):
         one_of(self.score, SCORES, "score")
@@ -304,7 +304,7 @@ class Recommender:
                 if self._placed is not None and level == self.trie.n_levels - 1:
                     row = self.trie.items_of(nxt_cpu.clamp_min(0)).to(dev)  # item rows (garbage where not allowed)
                     placed, share = self._placed[0][row], self._placed[1][row]
-                    logp = torch.where(placed, share, logp + share)
+                    logp = search_rules.placed_logp(logp, allowed, placed, share, self.config.placed_score)
                 live = torch.isfinite(scores)
                 if (live & ~allowed.any(1)).any():
                     raise SidrecError(f"trie state without children at level {level}: the SID index is inconsistent")

@@ -14,16 +14,18 @@ cell. Since that code carries no meaning, the search does not ask the model for 
 "cell" (default) scores a placed item as its whole cell (the model's probability of the cell's prefix), the
 cell's known items as the model says; "share" gives a placed item an even share (1/n) of its cell's
 probability, n the items in the cell, and the cell's known items the rest in the proportions the model gives
-their separating codes. Cells without a placed item score exactly as the model says, so a catalogue with
+their separating codes; "mate" scores a placed item as the likeliest known item of its cell (a tie with it,
+so a new item never outranks the best known item of its own cell). Cells without a placed item score exactly as the model says, so a catalogue with
 nothing placed is ranked as before. Chosen on the validation split (BENCHMARKS.md, cold start).
 
 A new item's place by its text (`new_item_place`, "gated" by default): after the search, the placed item whose
 text is nearest the history's (cosine to the mean of the history items' unit text vectors) takes the list's last
-place when it is nearer than the list's last item is. With `new_item_top` = N > 0 the gate also asks that the item
-be among the N items of the whole catalogue (the user's excluded items left out) nearest the history by text, so
-that it does not open more often as the catalogue holds more new items. It reads no label, and a catalogue with
-nothing placed gets the search's lists unchanged. Chosen on the validation split over giving new items the last
-places whatever the list holds (BENCHMARKS.md, cold start).
+place when it is nearer than the list's last item is and is also among the `new_item_top` items (10 by default;
+0: no such check) of the whole catalogue, the user's excluded items left out, nearest the history by text, so that
+the gate does not open more often as the catalogue holds more new items. It reads no label, and a catalogue with
+nothing placed gets the search's lists unchanged. Chosen on the validation splits of the sample and of Scientific
+over the search alone, the gate without the top-N check and giving new items the last places whatever the list
+holds (BENCHMARKS.md, cold start).
 
 This module holds the rules; `sidrec.generate` applies them in and after the beam search.
 """
@@ -37,7 +39,7 @@ from sidrec.errors import SidrecError, one_of
 from sidrec.tokenizer import SIDTokenizer
 from sidrec.trie import PrefixTrie
 
-PLACED_SCORES = ("cell", "share")
+PLACED_SCORES = ("cell", "share", "mate")
 
 
 def history_rule(exclude_history: bool) -> str:
@@ -79,7 +81,7 @@ def blocked_states(
 def placed_shares(trie: PrefixTrie, n_trained: int, placed_score: str) -> tuple[np.ndarray, np.ndarray]:
     """Per item row: whether it was placed (rows from `n_trained` on), and the log share of its cell's
     probability it takes (placed) or keeps on top of the model's separating-code score (known).
-    "cell": 1 and 1; "share": 1/n and (n - m)/n, for a cell of n items, m of them placed."""
+    "cell" and "mate": 1 and 1; "share": 1/n and (n - m)/n, for a cell of n items, m of them placed."""
     one_of(placed_score, PLACED_SCORES, "placed-item score")
     cell = trie.item_state[:, trie.n_levels - 1]  # the state before the separating code
     placed = np.arange(len(cell)) >= n_trained
@@ -90,6 +92,26 @@ def placed_shares(trie: PrefixTrie, n_trained: int, placed_score: str) -> tuple[
     else:
         share = np.ones(len(cell))
     return placed, np.log(share).astype(np.float32)
+
+
+def placed_logp(
+    logp: torch.Tensor, allowed: torch.Tensor, placed: torch.Tensor, log_share: torch.Tensor, placed_score: str
+) -> torch.Tensor:
+    """The separating level's scores (beams x codes) with the placed items scored by the rule: "cell" and "share"
+    give a placed item its log share of the cell's probability (the prefix's score is added by the search) and
+    a known item its own score plus its log share; "mate" gives a placed item the score of the likeliest known
+    item the beam's cell holds, and known items their own.
+
+    >>> logp, allowed = torch.tensor([[-1.0, -3.0, -9.0]]), torch.tensor([[True, True, True]])
+    >>> placed, share = torch.tensor([[False, False, True]]), torch.zeros(1, 3)
+    >>> placed_logp(logp, allowed, placed, share, "mate").tolist(), placed_logp(logp, allowed, placed, share, "cell")
+    ([[-1.0, -3.0, -1.0]], tensor([[-1., -3.,  0.]]))
+    """
+    if placed_score == "mate":
+        known = allowed & ~placed
+        best = logp.masked_fill(~known, float("-inf")).amax(1, keepdim=True)
+        return torch.where(placed, best.expand_as(logp), logp)
+    return torch.where(placed, log_share, logp + log_share)
 
 
 def cell_mates(sid_tok: SIDTokenizer, item_id: str) -> list[str]:

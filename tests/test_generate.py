@@ -169,6 +169,19 @@ def test_placed_item_is_scored_by_its_cell(rec_factory, monkeypatch, separating_
     assert all(new[i] == pytest.approx(old[i], abs=1e-5) for i in old if i != "i8")  # other cells: as before
 
 
+def test_a_placed_item_scored_as_its_mate_ties_with_the_likeliest_known_item_of_its_cell(rec_factory, monkeypatch):
+    import sidrec.tokenizer as T
+
+    before = rec_factory(num_beams=20, top_k=14).recommend([["i0"]])[0]
+    rec = rec_factory(num_beams=20, top_k=15, placed_score="mate")
+    monkeypatch.setattr(T.SIDTokenizer, "_place", lambda self, texts, placement=None: (np.array([[1, 2, 5]]), TEXT))
+    rec.add_items(["new"], ["a new lamp"])  # joins i8's cell (1, 2), a code the model has no token for
+    after = rec.recommend([["i0"]])[0]
+    old, new = dict(zip(before.items, before.scores, strict=True)), dict(zip(after.items, after.scores, strict=True))
+    assert new["new"] == pytest.approx(old["i8"], abs=1e-5)  # i8 is the cell's one known item
+    assert all(new[i] == pytest.approx(old[i], abs=1e-5) for i in old)  # every known item: as before
+
+
 # ---------------------------------------------------------------- the history rule
 
 PREFIX_0 = ["i0", "i1", "i2", "i3", "i4"]  # every item under code 0 at level a
