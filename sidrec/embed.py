@@ -37,7 +37,7 @@ TEXT_MODEL = "all-MiniLM-L6-v2"
 @dataclass(frozen=True)
 class EmbedConfig:
     embedding: str = "fused"  # text | behavior | fused
-    behavior_weight: float = 0.5  # w in fused: share of the similarity given to behaviour (see BENCHMARKS.md)
+    behavior_weight: float = 0.3  # w in fused: share of the similarity given to behaviour (0.3: BENCHMARKS.md)
     behavior_dim: int = 64  # SVD rank of the behaviour vectors
     window: int = 3  # co-occurrence window inside a history (items on each side)
     max_description_chars: int = 300  # long descriptions are truncated before encoding
