@@ -24,8 +24,9 @@ log=benchmarks/logs/cold_start_sample.log
 mkdir -p benchmarks/logs benchmarks/results "$WORK"
 say() { echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $*" >> "$log"; }
 if [ ! -f "$WORK/tokenizer/manifest.json" ]; then
-  say "python -m sidrec tokenizer fit sample_data --out $WORK/tokenizer --codebook-size 64 ${COLD[*]}"
-  $PY -m sidrec tokenizer fit sample_data --out "$WORK/tokenizer" --codebook-size 64 "${COLD[@]}" --quiet --json \
+  # --behavior-weight 0.5: the weight of the recorded runs (the default until 2026-12-06, 0.3 since)
+  say "python -m sidrec tokenizer fit sample_data --out $WORK/tokenizer --codebook-size 64 --behavior-weight 0.5 ${COLD[*]}"
+  $PY -m sidrec tokenizer fit sample_data --out "$WORK/tokenizer" --codebook-size 64 --behavior-weight 0.5 "${COLD[@]}" --quiet --json \
     2>> "$log" | tail -1 > benchmarks/results/cold_start_tokenizer.json
 fi
 say "python -m sidrec llm train sample_data --tokenizer $WORK/tokenizer --out $WORK/llm --resume --max-steps 1000 --eval-steps 50 ${COLD[*]}"

@@ -24,8 +24,9 @@ mkdir -p benchmarks/logs benchmarks/results "$WORK"
 say() { echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $*" >> "$log"; }
 say "machine: $($PY -c 'from sidrec.device import describe; print(describe())')"
 if [ ! -f "$WORK/tokenizer/manifest.json" ]; then
-  say "python -m sidrec tokenizer fit $D --out $WORK/tokenizer ${COLD[*]}"
-  $PY -m sidrec tokenizer fit "$D" --out "$WORK/tokenizer" "${COLD[@]}" --quiet --json \
+  # --behavior-weight 0.5: the weight of the recorded runs (the default until 2026-12-06, 0.3 since)
+  say "python -m sidrec tokenizer fit $D --out $WORK/tokenizer --behavior-weight 0.5 ${COLD[*]}"
+  $PY -m sidrec tokenizer fit "$D" --out "$WORK/tokenizer" --behavior-weight 0.5 "${COLD[@]}" --quiet --json \
     2>> "$log" | tail -1 > benchmarks/results/cold_start_scientific_tokenizer.json
 fi
 say "python -m sidrec llm train $D --tokenizer $WORK/tokenizer --out $WORK/llm --resume --max-steps $MAX_STEPS --eval-steps 100 --time-budget $BUDGET ${COLD[*]}"

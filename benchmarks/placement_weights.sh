@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# How the behaviour's share of the fused embedding (`tokenizer fit --behavior-weight W`, default 0.5) trades a new
+# How the behaviour's share of the fused embedding (`tokenizer fit --behavior-weight W`; 0.5 was the default then, 0.3 since) trades a new
 # item's placement from its text against codes that follow purchases: for each W, the default tokenizer otherwise
 # (the sample's 64 codes; Scientific's 256), and the placement agreement of its known items re-placed from their
 # text alone (`benchmarks/placement.py`, neighbours k = 10), all in one run. Resumable: a fitted tokenizer is kept.

@@ -28,8 +28,9 @@ log=benchmarks/logs/$TAG.log
 say() { echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $*" >> "$log"; }
 say "machine: $($PY -c 'from sidrec.device import describe; print(describe("cpu"))')"
 if [ ! -f "$OUT/tokenizer/manifest.json" ]; then
-  say "python -m sidrec tokenizer fit $D --out $OUT/tokenizer"
-  $PY -m sidrec tokenizer fit "$D" --out "$OUT/tokenizer" --json 2>> "$log" | tail -1 > "benchmarks/results/${TAG}_tokenizer.json"
+  # --behavior-weight 0.5: the weight of the recorded runs (the default until 2026-12-06, 0.3 since)
+  say "python -m sidrec tokenizer fit $D --out $OUT/tokenizer --behavior-weight 0.5"
+  $PY -m sidrec tokenizer fit "$D" --out "$OUT/tokenizer" --behavior-weight 0.5 --json 2>> "$log" | tail -1 > "benchmarks/results/${TAG}_tokenizer.json"
 fi
 if [ ! -f "$OUT/sasrec/manifest.json" ]; then
   # window length fixed at 20: only 4.4% of the users have more than 11 training items, so 10 against 20 is moot

@@ -19,8 +19,9 @@ read -r -a fit <<< "$FIT_ARGS"
 mkdir -p benchmarks/logs benchmarks/results "$WORK"
 say() { echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $*" >> "$log"; }
 if [ ! -f "$WORK/tokenizer/manifest.json" ]; then
-  say "python -m sidrec tokenizer fit sample_data --out $WORK/tokenizer --codebook-size 64 $FIT_ARGS"
-  $PY -m sidrec tokenizer fit sample_data --out "$WORK/tokenizer" --codebook-size 64 "${fit[@]}" --quiet --json \
+  # --behavior-weight 0.5: the weight of the recorded runs (the default until 2026-12-06, 0.3 since)
+  say "python -m sidrec tokenizer fit sample_data --out $WORK/tokenizer --codebook-size 64 --behavior-weight 0.5 $FIT_ARGS"
+  $PY -m sidrec tokenizer fit sample_data --out "$WORK/tokenizer" --codebook-size 64 --behavior-weight 0.5 "${fit[@]}" --quiet --json \
     2>> "$log" | tail -1 > "benchmarks/results/${NAME}_tokenizer.json"
 fi
 say "python -m sidrec llm train sample_data --tokenizer $WORK/tokenizer --out $WORK/llm --resume --max-steps 1000 --eval-steps 50"

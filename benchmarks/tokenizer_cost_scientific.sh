@@ -29,8 +29,9 @@ for need in "$REFERENCE/llm/manifest.json" "$REFERENCE/sasrec/manifest.json" "$R
   [ -f "$need" ] || { echo "missing $need: run TAG=scientific_decay MAX_STEPS=1700 USERS=0 bash benchmarks/run_scientific.sh first" >&2; exit 2; }
 done
 if [ ! -f "$WORK/tokenizer/manifest.json" ]; then
-  say "python -m sidrec tokenizer fit $D --out $WORK/tokenizer $FIT_ARGS"
-  $PY -m sidrec tokenizer fit "$D" --out "$WORK/tokenizer" "${fit[@]}" --quiet --json \
+  # --behavior-weight 0.5: the weight of the recorded runs (the default until 2026-12-06, 0.3 since)
+  say "python -m sidrec tokenizer fit $D --out $WORK/tokenizer --behavior-weight 0.5 $FIT_ARGS"
+  $PY -m sidrec tokenizer fit "$D" --out "$WORK/tokenizer" --behavior-weight 0.5 "${fit[@]}" --quiet --json \
     2>> "$log" | tail -1 > "benchmarks/results/${NAME}_tokenizer.json"
   say "python benchmarks/placement.py $D $WORK/tokenizer --k 10"
   PYTHONPATH=. $PY benchmarks/placement.py "$D" "$WORK/tokenizer" --k 10 \
