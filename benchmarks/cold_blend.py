@@ -53,6 +53,19 @@ def per_user(lists: list[list[str]], targets: list[str]) -> np.ndarray:
     return np.array([[recall_at(lst, t, K), ndcg_at(lst, t, K)] for lst, t in zip(lists, targets, strict=True)])
 
 
+def paired(a: np.ndarray, b: np.ndarray) -> dict:
+    """A minus B per user (rows of `per_user`): the mean difference of Recall@10 and NDCG@10 and the standard
+    error of each.
+
+    >>> paired(np.array([[1.0, 0.5], [0.0, 0.0]]), np.array([[0.0, 0.0], [0.0, 0.0]]))
+    {'recall@10': 0.5, 'recall@10_se': 0.5, 'ndcg@10': 0.25, 'ndcg@10_se': 0.25}
+    """
+    d = a - b
+    se = d.std(0, ddof=1) / np.sqrt(len(d))
+    return {"recall@10": round(float(d[:, 0].mean()), 4), "recall@10_se": round(float(se[0]), 4),
+            "ndcg@10": round(float(d[:, 1].mean()), 4), "ndcg@10_se": round(float(se[1]), 4)}  # fmt: skip
+
+
 def blend(sid: list[str], new: list[str], n: int) -> list[str]:
     """The SID list with its last n places given to the first new items not in it.
 
@@ -141,20 +154,16 @@ def main() -> int:
     for name, s in scores.items():
         row = {}
         for g, ix in groups.items():
-            m, base = s[ix], scores["sid"][ix]
-            d = m - base
+            m = s[ix]
             row[g] = {
                 "recall@10": round(float(m[:, 0].mean()), 4), "ndcg@10": round(float(m[:, 1].mean()), 4),
                 "recall@10_se": round(float(m[:, 0].std(ddof=1) / np.sqrt(len(ix))), 4),
-                "vs_sid_recall@10": round(float(d[:, 0].mean()), 4),
-                "vs_sid_recall@10_se": round(float(d[:, 0].std(ddof=1) / np.sqrt(len(ix))), 4),
-                "vs_sid_ndcg@10": round(float(d[:, 1].mean()), 4),
-                "vs_sid_ndcg@10_se": round(float(d[:, 1].std(ddof=1) / np.sqrt(len(ix))), 4),
+                **{f"vs_sid_{key}": v for key, v in paired(m, scores["sid"][ix]).items()},
             }  # fmt: skip
             if name != "text":
-                t = m - scores["text"][ix]
-                row[g]["vs_text_recall@10"] = round(float(t[:, 0].mean()), 4)
-                row[g]["vs_text_recall@10_se"] = round(float(t[:, 0].std(ddof=1) / np.sqrt(len(ix))), 4)
+                vs_text = paired(m, scores["text"][ix])
+                row[g]["vs_text_recall@10"] = vs_text["recall@10"]
+                row[g]["vs_text_recall@10_se"] = vs_text["recall@10_se"]
         result["rules"][name] = row
         print(name, json.dumps(row), file=sys.stderr)
     write_json_atomic(args.out, result)

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.cold_blend import paired, per_user
 from sidrec.artifacts import write_json_atomic
 from sidrec.bench import machine
 from sidrec.coldstart import ColdConfig, cold_items
@@ -37,7 +38,7 @@ from sidrec.data import load_dataset, split_dataset
 from sidrec.evaluate import seen_items, text_similarity
 from sidrec.generate import GenerateConfig, Recommender
 from sidrec.llm import torch_threads
-from sidrec.metrics import ndcg_at, recall_at, standard_errors, summarize
+from sidrec.metrics import standard_errors, summarize
 from sidrec.model import tokenizer_dir_for
 from sidrec.placement import PlacementConfig
 
@@ -48,23 +49,6 @@ def scores(lists: list[list[str]], targets: list[str]) -> dict:
     """Recall and NDCG@10 with standard errors over users (`sidrec.metrics`)."""
     errors = standard_errors(lists, targets, ks=(10,))
     return {**summarize(lists, targets, ks=(10,)), **{f"{name}_se": se for name, se in errors.items()}}
-
-
-def per_user(lists: list[list[str]], targets: list[str]) -> np.ndarray:
-    """(users, 2): Recall@10 and NDCG@10 of each list."""
-    return np.array([[recall_at(lst, t, 10), ndcg_at(lst, t, 10)] for lst, t in zip(lists, targets, strict=True)])
-
-
-def paired(a: np.ndarray, b: np.ndarray) -> dict:
-    """A minus B per user: the mean difference of Recall@10 and NDCG@10 and the standard error of each.
-
-    >>> paired(np.array([[1.0, 0.5], [0.0, 0.0]]), np.array([[0.0, 0.0], [0.0, 0.0]]))
-    {'recall@10': 0.5, 'recall@10_se': 0.5, 'ndcg@10': 0.25, 'ndcg@10_se': 0.25}
-    """
-    d = a - b
-    se = d.std(0, ddof=1) / np.sqrt(len(d))
-    return {"recall@10": round(float(d[:, 0].mean()), 4), "recall@10_se": round(float(se[0]), 4),
-            "ndcg@10": round(float(d[:, 1].mean()), 4), "ndcg@10_se": round(float(se[1]), 4)}  # fmt: skip
 
 
 def main() -> int:
