@@ -8,7 +8,8 @@ text-similarity baseline on the same users. Rules (`sidrec.placement`, `sidrec.g
 - any / cell: the codebooks' own nearest codes, even in a cell no known item occupies;
 - occupied / share: the nearest occupied cell; a placed item takes 1/n of its cell's probability;
 - occupied / cell: the nearest occupied cell; a placed item scores as its whole cell;
-- occupied / mate: the nearest occupied cell; a placed item scores as the likeliest known item of its cell.
+- occupied / mate: the nearest occupied cell; a placed item scores as the likeliest known item of its cell;
+- any of them followed by @W, e.g. occupied/cell@0.1: the placed items' probability times W (`placed_weight`).
 
 Each rule after the first is also paired with the first on the same users (per-user difference and its standard
 error), and every rule with text similarity; `--rules` runs a subset, the first named being the one paired against.
@@ -45,6 +46,19 @@ from sidrec.placement import PlacementConfig
 RULES = ("occupied/cell", "any/cell", "occupied/share", "occupied/mate")
 
 
+def rule(name: str) -> tuple[str, str, float]:
+    """A rule's placement, placed score and placed weight from its name.
+
+    >>> rule("occupied/cell"), rule("any/cell@0.25")
+    (('occupied', 'cell', 1.0), ('any', 'cell', 0.25))
+    """
+    base, _, weight = name.partition("@")
+    if base not in RULES:
+        raise argparse.ArgumentTypeError(f"unknown rule {base!r} (choose from {', '.join(RULES)}, each with @W)")
+    cell, placed_score = base.split("/")
+    return cell, placed_score, float(weight or 1.0)
+
+
 def scores(lists: list[list[str]], targets: list[str]) -> dict:
     """Recall and NDCG@10 with standard errors over users (`sidrec.metrics`)."""
     errors = standard_errors(lists, targets, ks=(10,))
@@ -60,9 +74,13 @@ def main() -> int:
     ap.add_argument("--cold-items", type=float, default=0.05)
     ap.add_argument("--cold-seed", type=int, default=0)
     ap.add_argument("--warm-users", type=int, default=300)
-    ap.add_argument("--rules", nargs="+", choices=RULES, default=list(RULES), help="placement/score, first: the base")
+    ap.add_argument("--rules", nargs="+", default=list(RULES), help="placement/score[@weight], first: the base")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
+    try:
+        rules = {name: rule(name) for name in args.rules}
+    except argparse.ArgumentTypeError as e:
+        ap.error(str(e))
     torch_threads()
     ds = load_dataset(args.data)
     cold = cold_items(ds, ColdConfig(args.cold_items, args.cold_seed))
@@ -86,9 +104,10 @@ def main() -> int:
     targets = {g: [s.target for s in ss] for g, ss in groups.items()}
     baseline, hits = None, {}
     for name in args.rules:
-        cell, placed_score = name.split("/")
+        cell, placed_score, weight = rules[name]
         t0 = time.perf_counter()
-        rec = Recommender.from_dirs(args.model_dir, tok_dir, GenerateConfig(placed_score=placed_score))
+        gen = GenerateConfig(placed_score=placed_score, placed_weight=weight)
+        rec = Recommender.from_dirs(args.model_dir, tok_dir, gen)
         text = dict(zip(ds.item_ids, ds.item_text(rec.sid_tok.config.embed.max_description_chars), strict=True))
         rec.add_items(cold, [text[i] for i in cold], PlacementConfig(cell=cell))
         row = {"unreachable": sum(rec.lacks_tokens(i) for i in cold)}

@@ -64,6 +64,11 @@ def cold_options(sp, report: bool = False) -> None:
             "share of it, or as the likeliest known item of the cell (sidrec.search_rules)",
         )  # fmt: skip
         sp.add_argument(
+            "--placed-weight", type=float, default=EvalConfig.placed_weight, metavar="W",
+            help="a placed withheld item's probability in the search is multiplied by W (0 < W <= 1; "
+            f"default: {EvalConfig.placed_weight})",
+        )  # fmt: skip
+        sp.add_argument(
             "--new-item-place", choices=NEW_ITEM_PLACES, default=EvalConfig.new_item_place,
             help="gated: a withheld item placed by its text takes a list's last place when its text is closer to "
             "the history than the last item's; off: only what the search ranks (sidrec.search_rules)",

@@ -367,6 +367,7 @@ def cmd_evaluate(args) -> int:
         exclude_history=not args.allow_repeats, device=args.device, baselines=baselines,
         cold=ColdConfig(args.cold_items, args.cold_seed) if args.cold_items else None,
         cold_trained_on_all=args.cold_trained_on_all, placed_score=args.placed_score,
+        placed_weight=args.placed_weight,
         new_item_place=args.new_item_place, new_item_top=args.new_item_top,
         sasrec_dir=str(args.sasrec) if args.sasrec else None, score=args.score,
     )  # fmt: skip

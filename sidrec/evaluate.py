@@ -39,7 +39,7 @@ from sidrec.errors import SidrecError, one_of
 from sidrec.metrics import KS, rank_of, standard_errors, summarize
 from sidrec.placement import PlacementConfig
 from sidrec.progress import ProgressFn
-from sidrec.search_rules import NEW_ITEM_PLACES, PLACED_SCORES, history_rule
+from sidrec.search_rules import NEW_ITEM_PLACES, PLACED_SCORES, check_placed_weight, history_rule
 
 BASELINES = ("popularity", "sasrec", "text")  # what can run beside the model (text: nearest items by text)
 
@@ -59,6 +59,7 @@ class EvalConfig:
     cold: ColdConfig | None = None  # the cold-start protocol (sidrec.coldstart); None: every item was trained on
     cold_trained_on_all: bool = False  # with `cold`: the models saw every item; only the report is split
     placed_score: str = "cell"  # how the search scores the withheld items once placed (GenerateConfig)
+    placed_weight: float = 1.0  # a placed item's probability times this (GenerateConfig)
     new_item_place: str = "gated"  # gated | off: a placed item may take a list's last place by its text
     new_item_top: int = 10  # > 0: only an item among the N nearest the history by text (GenerateConfig)
     score: str = "vocab"  # how the search scores an item (GenerateConfig.score)
@@ -73,6 +74,7 @@ class EvalConfig:
             raise SidrecError("cold_trained_on_all needs a cold-start config (--cold-items)")
         one_of(self.new_item_place, NEW_ITEM_PLACES, "new-item place")
         one_of(self.placed_score, PLACED_SCORES, "placed-item score")
+        check_placed_weight(self.placed_weight)
         if self.new_item_top < 0:
             raise SidrecError(f"--new-item-top must be 0 (no check) or more, got {self.new_item_top}")
         from sidrec.generate import SCORES
@@ -129,6 +131,7 @@ def evaluate(
         gen = GenerateConfig(
             num_beams=config.num_beams, top_k=config.k, batch_size=config.batch_size,
             exclude_history=config.exclude_history, device=config.device, placed_score=config.placed_score,
+            placed_weight=config.placed_weight,
             new_item_place=config.new_item_place, new_item_top=config.new_item_top, score=config.score,
         )  # fmt: skip
         rec = Recommender.from_dirs(model_dir, tokenizer_dir_for(model_dir, tokenizer_dir), gen)
@@ -147,6 +150,7 @@ def evaluate(
                 "unreachable": sum(rec.lacks_tokens(i) for i in new),
                 "placement": PlacementConfig().cell,
                 "placed_score": config.placed_score,
+                "placed_weight": config.placed_weight,
                 "new_item_place": config.new_item_place,
                 "new_item_top": config.new_item_top,
             }

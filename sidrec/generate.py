@@ -64,12 +64,14 @@ class GenerateConfig:
     exclude_history: bool = True  # never return an item already in the user's history (False: repeats allowed)
     device: str = "auto"  # auto (CUDA, then MPS, then CPU) | cpu | cuda | cuda:N | mps
     placed_score: str = "cell"  # cell | share | mate: how items placed after training are scored (search_rules)
+    placed_weight: float = 1.0  # 0 < w <= 1: a placed item's probability times w (search_rules.placed_shares)
     new_item_place: str = "gated"  # gated | off: a placed item may take a list's last place by its text (search_rules)
     new_item_top: int = 10  # > 0: the gate opens only for one of the N catalogue items nearest the history by text
 
     def __post_init__(self):
         one_of(self.score, SCORES, "score")
         one_of(self.placed_score, PLACED_SCORES, "placed-item score")
+        search_rules.check_placed_weight(self.placed_weight)
         one_of(self.new_item_place, NEW_ITEM_PLACES, "new-item place")
         if self.new_item_top < 0:
             raise SidrecError(f"new_item_top must be 0 (no check) or more, got {self.new_item_top}")
@@ -169,7 +171,9 @@ class Recommender:
         return sids
 
     def _share_cells(self) -> None:
-        placed, log_share = search_rules.placed_shares(self.trie, self.n_trained, self.config.placed_score)
+        placed, log_share = search_rules.placed_shares(
+            self.trie, self.n_trained, self.config.placed_score, self.config.placed_weight
+        )
         self._placed = (torch.from_numpy(placed).to(self.device), torch.from_numpy(log_share).to(self.device))
 
     def placed_items(self) -> list[str]:

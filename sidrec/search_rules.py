@@ -18,6 +18,8 @@ their separating codes; "mate" scores a placed item as the likeliest known item 
 so a new item never outranks the best known item of its own cell). Cells without a placed item score exactly
 as the model says, so a catalogue with nothing placed is ranked as before. "cell" was chosen on the validation
 split; "mate" was measured against it on both catalogues and not adopted (BENCHMARKS.md, cold start).
+`placed_weight` (0 < w <= 1) multiplies a placed item's probability under any rule: below 1 a new item enters a
+list only when the model finds its cell that much likelier than the known items it would displace.
 
 A new item's place by its text (`new_item_place`, "gated" by default): after the search, the placed item whose
 text is nearest the history's (cosine to the mean of the history items' unit text vectors) takes the list's last
@@ -79,11 +81,15 @@ def blocked_states(
     return out
 
 
-def placed_shares(trie: PrefixTrie, n_trained: int, placed_score: str) -> tuple[np.ndarray, np.ndarray]:
+def placed_shares(
+    trie: PrefixTrie, n_trained: int, placed_score: str, weight: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Per item row: whether it was placed (rows from `n_trained` on), and the log share of its cell's
     probability it takes (placed) or keeps on top of the model's separating-code score (known).
-    "cell" and "mate": 1 and 1; "share": 1/n and (n - m)/n, for a cell of n items, m of them placed."""
+    "cell" and "mate": 1 and 1; "share": 1/n and (n - m)/n, for a cell of n items, m of them placed.
+    A placed item's share is then multiplied by `weight` (0 < weight <= 1; see `placed_weight`)."""
     one_of(placed_score, PLACED_SCORES, "placed-item score")
+    check_placed_weight(weight)
     cell = trie.item_state[:, trie.n_levels - 1]  # the state before the separating code
     placed = np.arange(len(cell)) >= n_trained
     if placed_score == "share":
@@ -92,7 +98,16 @@ def placed_shares(trie: PrefixTrie, n_trained: int, placed_score: str) -> tuple[
         share = np.where(placed, 1.0 / n, (n - m) / n)
     else:
         share = np.ones(len(cell))
+    share = np.where(placed, share * weight, share)
     return placed, np.log(share).astype(np.float32)
+
+
+def check_placed_weight(weight: float) -> float:
+    """The placed items' weight, refused unless 0 < weight <= 1 (0 would end beams whose cell holds nothing else
+    the user may get, and K items must come back whenever K exist)."""
+    if not 0 < weight <= 1:
+        raise SidrecError(f"placed-item weight must be more than 0 and at most 1, got {weight}")
+    return weight
 
 
 def placed_logp(
@@ -101,17 +116,17 @@ def placed_logp(
     """The separating level's scores (beams x codes) with the placed items scored by the rule: "cell" and "share"
     give a placed item its log share of the cell's probability (the prefix's score is added by the search) and
     a known item its own score plus its log share; "mate" gives a placed item the score of the likeliest known
-    item the beam's cell holds, and known items their own.
+    item the beam's cell holds plus its log share (its weight's log), and known items their own.
 
     >>> logp, allowed = torch.tensor([[-1.0, -3.0, -9.0]]), torch.tensor([[True, True, True]])
-    >>> placed, share = torch.tensor([[False, False, True]]), torch.zeros(1, 3)
+    >>> placed, share = torch.tensor([[False, False, True]]), torch.tensor([[0.0, 0.0, -2.0]])
     >>> [placed_logp(logp, allowed, placed, share, rule).tolist() for rule in ("mate", "cell")]
-    [[[-1.0, -3.0, -1.0]], [[-1.0, -3.0, 0.0]]]
+    [[[-1.0, -3.0, -3.0]], [[-1.0, -3.0, -2.0]]]
     """
     if placed_score == "mate":
         known = allowed & ~placed
         best = logp.masked_fill(~known, float("-inf")).amax(1, keepdim=True)
-        return torch.where(placed, best.expand_as(logp), logp)
+        return torch.where(placed, best + log_share, logp)
     return torch.where(placed, log_share, logp + log_share)
 
 

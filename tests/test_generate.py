@@ -8,6 +8,7 @@ import torch
 
 import sidrec.trie as trie_module
 from sidrec.errors import SidrecError
+from sidrec.generate import GenerateConfig
 from sidrec.reference import hf_generate
 from sidrec.trie import PrefixTrie
 from tests.tiny import CODES, IDS
@@ -151,11 +152,14 @@ def test_cold_start_item_becomes_recommendable(rec_factory, monkeypatch):
 
 @pytest.mark.parametrize("separating_code", [1, 5])  # 5: a code the model has no token for
 @pytest.mark.parametrize("rule,placed_share,known_share", [("cell", 1.0, 1.0), ("share", 0.5, 0.5)])
-def test_placed_item_is_scored_by_its_cell(rec_factory, monkeypatch, separating_code, rule, placed_share, known_share):
+@pytest.mark.parametrize("weight", [1.0, 0.1])
+def test_placed_item_is_scored_by_its_cell(
+    rec_factory, monkeypatch, separating_code, rule, placed_share, known_share, weight
+):
     import sidrec.tokenizer as T
 
     before = rec_factory(num_beams=20, top_k=14).recommend([["i0"]])[0]
-    rec = rec_factory(num_beams=20, top_k=15, placed_score=rule)
+    rec = rec_factory(num_beams=20, top_k=15, placed_score=rule, placed_weight=weight)
     monkeypatch.setattr(
         T.SIDTokenizer, "_place", lambda self, texts, placement=None: (np.array([[1, 2, separating_code]]), TEXT)
     )
@@ -164,22 +168,31 @@ def test_placed_item_is_scored_by_its_cell(rec_factory, monkeypatch, separating_
     after = rec.recommend([["i0"]])[0]
     old, new = dict(zip(before.items, before.scores, strict=True)), dict(zip(after.items, after.scores, strict=True))
     cell = dict(after.beams[1])["<a_1><b_2>"]  # the cell's score: its first two codes
-    assert new["new"] == pytest.approx(cell + np.log(placed_share), abs=1e-5)  # whatever the model says of c_1
+    assert new["new"] == pytest.approx(cell + np.log(placed_share * weight), abs=1e-5)  # whatever it says of c_1
     assert new["i8"] == pytest.approx(old["i8"] + np.log(known_share), abs=1e-5)
     assert all(new[i] == pytest.approx(old[i], abs=1e-5) for i in old if i != "i8")  # other cells: as before
 
 
-def test_a_placed_item_scored_as_its_mate_ties_with_the_likeliest_known_item_of_its_cell(rec_factory, monkeypatch):
+@pytest.mark.parametrize("weight", [1.0, 0.1])
+def test_a_placed_item_scored_as_its_mate_ties_with_the_likeliest_known_item_of_its_cell(
+    rec_factory, monkeypatch, weight
+):
     import sidrec.tokenizer as T
 
     before = rec_factory(num_beams=20, top_k=14).recommend([["i0"]])[0]
-    rec = rec_factory(num_beams=20, top_k=15, placed_score="mate")
+    rec = rec_factory(num_beams=20, top_k=15, placed_score="mate", placed_weight=weight)
     monkeypatch.setattr(T.SIDTokenizer, "_place", lambda self, texts, placement=None: (np.array([[1, 2, 5]]), TEXT))
     rec.add_items(["new"], ["a new lamp"])  # joins i8's cell (1, 2), a code the model has no token for
     after = rec.recommend([["i0"]])[0]
     old, new = dict(zip(before.items, before.scores, strict=True)), dict(zip(after.items, after.scores, strict=True))
-    assert new["new"] == pytest.approx(old["i8"], abs=1e-5)  # i8 is the cell's one known item
+    assert new["new"] == pytest.approx(old["i8"] + np.log(weight), abs=1e-5)  # i8: the cell's one known item
     assert all(new[i] == pytest.approx(old[i], abs=1e-5) for i in old)  # every known item: as before
+
+
+@pytest.mark.parametrize("weight", [0.0, -0.5, 1.5])
+def test_a_placed_weight_outside_0_to_1_is_refused(weight):
+    with pytest.raises(SidrecError, match="placed-item weight must be more than 0 and at most 1"):
+        GenerateConfig(placed_weight=weight)
 
 
 # ---------------------------------------------------------------- the history rule
