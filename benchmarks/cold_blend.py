@@ -10,7 +10,11 @@ Rules, each applied to the SID-LLM's list (new items it already ranks stay where
   same function (`sidrec.search_rules.new_item_place`) on the tokenizer's text vectors;
 - gated-topN: the gate, firing only when the chosen item is also among the N items of the whole catalogue (the
   history left out) whose text is nearest the history's: a gate that does not open more often as the catalogue
-  holds more new items (`GenerateConfig(new_item_top=N)`, the same function).
+  holds more new items (`GenerateConfig(new_item_top=N)`, the same function);
+- agree-N (`--agree N ...`, with `--model` only): the search's 20 beams' items, each new item among them passed over
+  unless it is also among the N items of the whole catalogue nearest the history by text
+  (`text_agrees`), cut to 10, then the default gate (gated-top10). Measured on the sample's validation split and
+  not adopted (BENCHMARKS.md, cold start), so it lives here rather than in the library.
 
 Text nearness here is the tokenizer's (`SIDTokenizer.text_embeddings`), as in the search; the text-similarity
 baseline ("text") encodes every item afresh, as `evaluate` does.
@@ -39,6 +43,7 @@ from sidrec.artifacts import write_json_atomic
 from sidrec.bench import machine
 from sidrec.coldstart import ColdConfig, cold_items
 from sidrec.data import load_dataset, split_dataset
+from sidrec.errors import SidrecError
 from sidrec.evaluate import seen_items, text_similarity
 from sidrec.metrics import ndcg_at, recall_at
 from sidrec.search_rules import new_item_place
@@ -87,6 +92,39 @@ def take_last(sid_lists: list[list[str]], chosen: list[int | None], item_ids: li
     return [sid if c is None else [*sid[: K - 1], item_ids[c]] for sid, c in zip(sid_lists, chosen, strict=True)]
 
 
+def text_agrees(
+    histories: list[list[int]], lists: list[list[int]], blocked: list[set[int]], text: np.ndarray, placed: np.ndarray,
+    k: int, top: int,
+) -> list[list[int]]:  # fmt: skip
+    """Per user, the search's list (rows, best first, longer than k where the beams hold more) cut to k, with each
+    placed item (rows in `placed`) passed over unless it is among the `top` items of the whole catalogue (blocked
+    items left out) whose text is nearest the history's: the model's likelihood of a new item's cell and the item's
+    own text must agree. A passed-over item comes back, in its order, only when fewer than k others remain.
+
+    >>> text = np.array([[1.0, 0.0], [0.0, 1.0], [0.8, 0.6], [0.6, 0.8], [0.28, 0.96]])  # rows 2, 3 were placed
+    >>> text_agrees([[0]], [[3, 2, 4, 1]], [set()], text, np.array([2, 3]), k=2, top=2)  # 3 is 3rd nearest to 0
+    [[2, 4]]
+    >>> text_agrees([[0]], [[3, 2, 4, 1]], [{0}], text, np.array([2, 3]), k=2, top=2)  # with 0 blocked: 2nd
+    [[3, 2]]
+    >>> text_agrees([[0]], [[3, 2]], [{0}], text, np.array([2, 3]), k=2, top=1)  # too few others: back in order
+    [[3, 2]]
+    """
+    if top < 1:
+        raise SidrecError(f"the text check's top must be at least 1, got {top}")
+    is_placed = set(placed.tolist())
+    out = []
+    for h, ranked, no in zip(histories, lists, blocked, strict=True):
+        if not h or not is_placed.intersection(ranked):
+            out.append(ranked[:k])
+            continue
+        near = text @ text[h].mean(0)
+        near[list(no)] = -np.inf
+        passed = [r for r in ranked if r in is_placed and int((near > near[r]).sum()) >= top]
+        back = set(passed[: max(0, k - (len(ranked) - len(passed)))])  # only when too few others remain
+        out.append([r for r in ranked if r not in passed or r in back][:k])
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("data", type=Path)
@@ -97,8 +135,11 @@ def main() -> int:
     ap.add_argument("--warm-users", type=int, default=300)
     ap.add_argument("--cold-items", type=float, default=0.05)
     ap.add_argument("--cold-seed", type=int, default=0)
+    ap.add_argument("--agree", type=int, nargs="*", default=[], metavar="N", help="agree-N rules (with --model)")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
+    if args.agree and not args.model:
+        ap.error("--agree needs the search's beams: give --model")
     ds = load_dataset(args.data)
     cold = cold_items(ds, ColdConfig(args.cold_items, args.cold_seed))
     cold_set = set(cold)
@@ -125,7 +166,9 @@ def main() -> int:
         text = dict(zip(ds.item_ids, ds.item_text(rec.sid_tok.config.embed.max_description_chars), strict=True))
         rec.add_items(cold, [text[i] for i in cold])
         seen = seen_items(samples, split)
-        sid_lists = [r.items for r in rec.recommend([list(s.history) for s in samples], exclude=seen)]
+        beams = rec.config.num_beams  # every item the beams hold, for the agree-N rules; the search's list: the first K
+        beam_lists = [r.items for r in rec.recommend([list(s.history) for s in samples], k=beams, exclude=seen)]
+        sid_lists = [b[:K] for b in beam_lists]
         tok = rec.sid_tok
     targets = [s.target for s in samples]
     histories = [list(s.history) for s in samples]
@@ -146,6 +189,10 @@ def main() -> int:
     for n in (0, *TOP_N):  # the library's gate (GenerateConfig(new_item_top=n)) on the search's lists
         chosen = new_item_place(history_rows, sid_rows, seen_rows, vectors, placed, K, top=n)
         rules[f"gated-top{n}" if n else "gated"] = take_last(sid_lists, chosen, tok.item_ids)
+    for n in args.agree:  # new items the text agrees with, then the default gate
+        agreed = text_agrees(history_rows, [rows(b) for b in beam_lists], seen_rows, vectors, placed, K, top=n)
+        chosen = new_item_place(history_rows, agreed, seen_rows, vectors, placed, K, top=TOP_N[-1])
+        rules[f"agree-{n}"] = take_last([[tok.item_ids[r] for r in a] for a in agreed], chosen, tok.item_ids)
     groups = {"cold": [n for n, t in enumerate(targets) if t in cold_set]}
     groups["warm"] = [n for n in range(len(targets)) if n not in set(groups["cold"])]
     scores = {name: per_user(lists, targets) for name, lists in rules.items()}
