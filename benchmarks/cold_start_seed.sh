@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The sample's cold-start model (benchmarks/cold_start.sh) trained again with another training seed on the same
-# tokenizer (fitted without the same 5% of items), then evaluated on the test split with the default rules and
-# with the search's own lists (--new-item-place off): how far apart two trainings of one cold-start recipe are.
-#   SEED=1 bash benchmarks/cold_start_seed.sh   -> benchmarks/results/cold_start_seed1_{train,withheld}.json
+# tokenizer (fitted without the same 5% of items), then evaluated on the test split: the search's own lists
+# (--new-item-place off), and the gate's rules applied to them by benchmarks/cold_blend.py (its gated-top10 row is
+# the default's evaluation): how far apart two trainings of one cold-start recipe are.
+#   SEED=1 bash benchmarks/cold_start_seed.sh
+#     -> benchmarks/results/cold_start_seed1_{train,withheld_search_only}.json, cold_blend_test_seed1.json
 # Resumable: run the same command again.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -19,11 +21,13 @@ say "python -m sidrec llm train sample_data --tokenizer $TOK --out $WORK/llm --r
 $PY -m sidrec llm train sample_data --tokenizer "$TOK" --out "$WORK/llm" --resume --max-steps 1000 --eval-steps 50 \
   --seed "$SEED" "${COLD[@]}" --json 2>> "$log" | tail -1 > "benchmarks/results/cold_start_seed${SEED}_train.json.part"
 mv "benchmarks/results/cold_start_seed${SEED}_train.json.part" "benchmarks/results/cold_start_seed${SEED}_train.json"
-for place in gated off; do
-  out=benchmarks/results/cold_start_seed${SEED}_withheld_$place.json
-  [ -s "$out" ] && continue
-  say "python -m sidrec evaluate $WORK/llm sample_data ${COLD[*]} --new-item-place $place --out $WORK/withheld_$place.json"
-  $PY -m sidrec evaluate "$WORK/llm" sample_data "${COLD[@]}" --new-item-place "$place" --baselines none \
-    --out "$WORK/withheld_$place.json" --quiet --json 2>> "$log" | tail -1 > "$out.part" && mv "$out.part" "$out"
-done
+out=benchmarks/results/cold_start_seed${SEED}_withheld_search_only.json
+if [ ! -s "$out" ]; then  # the search's own lists; the default gate is applied to them by cold_blend.py below
+  say "python -m sidrec evaluate $WORK/llm sample_data ${COLD[*]} --new-item-place off --baselines none --out $WORK/withheld_search_only.json"
+  $PY -m sidrec evaluate "$WORK/llm" sample_data "${COLD[@]}" --new-item-place off --baselines none \
+    --out "$WORK/withheld_search_only.json" --quiet --json 2>> "$log" | tail -1 > "$out.part" && mv "$out.part" "$out"
+fi
+say "python benchmarks/cold_blend.py sample_data --lists $WORK/withheld_search_only.json --split test ${COLD[*]}"
+PYTHONPATH=. $PY benchmarks/cold_blend.py sample_data --lists "$WORK/withheld_search_only.json" --tokenizer "$TOK" \
+  --split test "${COLD[@]}" --out "benchmarks/results/cold_blend_test_seed$SEED.json" 2>> "$log"
 say "done"
