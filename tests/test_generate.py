@@ -189,10 +189,13 @@ def test_a_placed_item_scored_as_its_mate_ties_with_the_likeliest_known_item_of_
     assert all(new[i] == pytest.approx(old[i], abs=1e-5) for i in old)  # every known item: as before
 
 
-@pytest.mark.parametrize("weight", [0.0, -0.5, 1.5])
+@pytest.mark.parametrize("weight", [0.0, -0.5, 1.5, float("nan")])
 def test_a_placed_weight_outside_0_to_1_is_refused(weight):
-    with pytest.raises(SidrecError, match="placed-item weight must be more than 0 and at most 1"):
-        GenerateConfig(placed_weight=weight)
+    from sidrec.evaluate import EvalConfig
+
+    for config in (GenerateConfig, EvalConfig):
+        with pytest.raises(SidrecError, match="placed-item weight must be more than 0 and at most 1"):
+            config(placed_weight=weight)
 
 
 # ---------------------------------------------------------------- the history rule
