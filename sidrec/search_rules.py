@@ -19,7 +19,8 @@ so a new item never outranks the best known item of its own cell). Cells without
 as the model says, so a catalogue with nothing placed is ranked as before. "cell" was chosen on the validation
 split; "mate" was measured against it on both catalogues and not adopted (BENCHMARKS.md, cold start).
 `placed_weight` (0 < w <= 1) multiplies a placed item's probability under any rule: below 1 a new item enters a
-list only when the model finds its cell that much likelier than the known items it would displace.
+list only when the model finds its cell that much likelier than the known items it would displace. 1 is the default,
+kept on both validation splits: below it the sample's cold users lost their lead over text similarity.
 
 A new item's place by its text (`new_item_place`, "gated" by default): after the search, the placed item whose
 text is nearest the history's (cosine to the mean of the history items' unit text vectors) takes the list's last
