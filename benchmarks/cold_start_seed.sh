@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The sample's cold-start model (benchmarks/cold_start.sh) trained again with another training seed on the same
-# tokenizer (fitted without the same 5% of items), then evaluated on the test split: the search's own lists
-# (--new-item-place off), and the gate's rules applied to them by benchmarks/cold_blend.py (its gated-top10 row is
-# the default's evaluation): how far apart two trainings of one cold-start recipe are.
+# tokenizer (fitted without the same 5% of items), then evaluated on the test split three ways: the search's own lists
+# (--new-item-place off); the gate's rules applied to those lists by benchmarks/cold_blend.py; and the default rules,
+# whose per-user rows benchmarks/cold_seeds.py reads. How far apart trainings of one cold-start recipe are.
 #   SEED=1 bash benchmarks/cold_start_seed.sh
-#     -> benchmarks/results/cold_start_seed1_{train,withheld_search_only}.json, cold_blend_test_seed1.json
+#     -> benchmarks/results/cold_start_seed1_{train,withheld_search_only,withheld}.json, cold_blend_test_seed1.json
 # Resumable: run the same command again.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -30,4 +30,10 @@ fi
 say "python benchmarks/cold_blend.py sample_data --lists $WORK/withheld_search_only.json --split test ${COLD[*]}"
 PYTHONPATH=. $PY benchmarks/cold_blend.py sample_data --lists "$WORK/withheld_search_only.json" --tokenizer "$TOK" \
   --split test "${COLD[@]}" --out "benchmarks/results/cold_blend_test_seed$SEED.json" 2>> "$log"
+out=benchmarks/results/cold_start_seed${SEED}_withheld.json
+if [ ! -s "$out" ]; then  # the default rules, with per-user rows for benchmarks/cold_seeds.py
+  say "python -m sidrec evaluate $WORK/llm sample_data ${COLD[*]} --baselines none --out $WORK/withheld.json"
+  $PY -m sidrec evaluate "$WORK/llm" sample_data "${COLD[@]}" --baselines none --out "$WORK/withheld.json" \
+    --quiet --json 2>> "$log" | tail -1 > "$out.part" && mv "$out.part" "$out"
+fi
 say "done"
