@@ -56,7 +56,10 @@ def rule(name: str) -> tuple[str, str, float]:
     if base not in RULES:
         raise argparse.ArgumentTypeError(f"unknown rule {base!r} (choose from {', '.join(RULES)}, each with @W)")
     cell, placed_score = base.split("/")
-    return cell, placed_score, float(weight or 1.0)
+    try:
+        return cell, placed_score, float(weight or 1.0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{name!r}: the weight after @ must be a number") from None
 
 
 def scores(lists: list[list[str]], targets: list[str]) -> dict:
