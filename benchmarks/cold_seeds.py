@@ -20,6 +20,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from recipe_table import ranks_of
+
 from sidrec.ablation import paired_se
 from sidrec.artifacts import write_json_atomic
 from sidrec.metrics import at_rank
@@ -33,9 +35,7 @@ def ranks(run: dict) -> dict[str, int | None]:
     >>> ranks({"per_user": [{"user_id": "u", "rank": 3}]}), ranks({"u": None})
     ({'u': 3}, {'u': None})
     """
-    if "per_user" in run:
-        return {u["user_id"]: u["rank"] for u in run["per_user"]}
-    return dict(run)
+    return ranks_of(run) if "per_user" in run else dict(run)
 
 
 def side(runs: list[dict], users: list[str]) -> dict:
