@@ -85,7 +85,7 @@ def teach(model, llm_tok, examples: list, steps: int, batch_size: int, lr: float
         opt.step()
         sched.step()
         opt.zero_grad(set_to_none=True)
-        losses.append(round(float(loss), 4))
+        losses.append(round(float(loss.detach()), 4))
         if (step + 1) % 10 == 0:
             log(f"step {step + 1}/{steps}: loss {np.mean(losses[-10:]):.4f} ({time.perf_counter() - t0:.0f} s)")
     model.eval()
