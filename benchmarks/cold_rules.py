@@ -68,23 +68,20 @@ def scores(lists: list[list[str]], targets: list[str]) -> dict:
     return {**summarize(lists, targets, ks=(10,)), **{f"{name}_se": se for name, se in errors.items()}}
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(ap: argparse.ArgumentParser, warm_users: int) -> None:
+    """The arguments every cold-start comparison on one split takes: the model, the data, the draw and the users."""
     ap.add_argument("model_dir", type=Path)
     ap.add_argument("data", type=Path)
     ap.add_argument("--tokenizer", type=Path)
     ap.add_argument("--split", default="valid", choices=["valid", "test"])
     ap.add_argument("--cold-items", type=float, default=0.05)
     ap.add_argument("--cold-seed", type=int, default=0)
-    ap.add_argument("--warm-users", type=int, default=300)
-    ap.add_argument("--rules", nargs="+", default=list(RULES), help="placement/score[@weight], first: the base")
-    ap.add_argument("--out", type=Path, required=True)
-    args = ap.parse_args()
-    try:
-        rules = {name: rule(name) for name in args.rules}
-    except argparse.ArgumentTypeError as e:
-        ap.error(str(e))
-    torch_threads()
+    ap.add_argument("--warm-users", type=int, default=warm_users)
+
+
+def split_users(args: argparse.Namespace):
+    """(dataset, withheld items, split, users): the split's users whose target is withheld ("cold", all of them)
+    and the first `--warm-users` others ("warm")."""
     ds = load_dataset(args.data)
     cold = cold_items(ds, ColdConfig(args.cold_items, args.cold_seed))
     cold_set = set(cold)
@@ -94,6 +91,35 @@ def main() -> int:
         "cold": [s for s in samples if s.target in cold_set],
         "warm": [s for s in samples if s.target not in cold_set][: args.warm_users],
     }
+    return ds, cold, split, groups
+
+
+def against_text(ds, embed, split, groups: dict, rows: dict, hits: dict) -> dict:
+    """Text similarity's scores per group; each row of `rows` gains its paired difference from it ("minus text")."""
+    baseline = text_similarity(ds, embed)
+    targets = {g: [s.target for s in ss] for g, ss in groups.items()}
+    text_lists = {
+        g: baseline.recommend([list(s.history) for s in ss], 10, seen_items(ss, split)) for g, ss in groups.items()
+    }
+    for name in rows:
+        for g in groups:
+            rows[name][g]["minus text"] = paired(hits[name, g], per_user(text_lists[g], targets[g]))
+    return {g: scores(text_lists[g], targets[g]) for g in groups}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_arguments(ap, warm_users=300)
+    ap.add_argument("--rules", nargs="+", default=list(RULES), help="placement/score[@weight], first: the base")
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args()
+    try:
+        rules = {name: rule(name) for name in args.rules}
+    except argparse.ArgumentTypeError as e:
+        ap.error(str(e))
+    torch_threads()
+    ds, cold, split, groups = split_users(args)
+    cold_set = set(cold)
     tok_dir = tokenizer_dir_for(args.model_dir, args.tokenizer)
     result = {
         "command": " ".join(sys.argv),
@@ -105,7 +131,7 @@ def main() -> int:
         "rules": {},
     }
     targets = {g: [s.target for s in ss] for g, ss in groups.items()}
-    baseline, hits = None, {}
+    embed, hits = None, {}
     for name in args.rules:
         cell, placed_score, weight = rules[name]
         t0 = time.perf_counter()
@@ -124,15 +150,8 @@ def main() -> int:
         row["seconds"] = round(time.perf_counter() - t0, 1)
         result["rules"][name] = row
         print(f"{name}: {json.dumps(row)}", file=sys.stderr, flush=True)
-        if baseline is None:  # the text settings are the tokenizer's, the same under every rule
-            baseline = text_similarity(ds, rec.sid_tok.config.embed)
-    text_lists = {
-        g: baseline.recommend([list(s.history) for s in ss], 10, seen_items(ss, split)) for g, ss in groups.items()
-    }
-    result["text"] = {g: scores(text_lists[g], targets[g]) for g in groups}
-    for name in args.rules:
-        for g in groups:
-            result["rules"][name][g]["minus text"] = paired(hits[name, g], per_user(text_lists[g], targets[g]))
+        embed = rec.sid_tok.config.embed  # the text settings are the tokenizer's, the same under every rule
+    result["text"] = against_text(ds, embed, split, groups, result["rules"], hits)
     write_json_atomic(args.out, result)
     print(json.dumps(result))
     return 0

@@ -34,13 +34,13 @@ import numpy as np
 import torch
 
 from benchmarks.cold_blend import paired, per_user
-from benchmarks.cold_rules import scores
+from benchmarks.cold_rules import add_arguments, against_text, scores, split_users
 from sidrec import device as devices
 from sidrec.artifacts import write_json_atomic
 from sidrec.bench import machine
-from sidrec.coldstart import ColdConfig, cold_items, withhold
-from sidrec.data import load_dataset, split_dataset
-from sidrec.evaluate import seen_items, text_similarity
+from sidrec.coldstart import ColdConfig, withhold
+from sidrec.data import split_dataset
+from sidrec.evaluate import seen_items
 from sidrec.generate import GenerateConfig, Recommender
 from sidrec.llm import torch_threads
 from sidrec.loss import ExampleDataset, LeftPadCollator, response_loss
@@ -94,13 +94,7 @@ def teach(model, llm_tok, examples: list, steps: int, batch_size: int, lr: float
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("model_dir", type=Path)
-    ap.add_argument("data", type=Path)
-    ap.add_argument("--tokenizer", type=Path)
-    ap.add_argument("--split", default="valid", choices=["valid", "test"])
-    ap.add_argument("--cold-items", type=float, default=0.05)
-    ap.add_argument("--cold-seed", type=int, default=0)
-    ap.add_argument("--warm-users", type=int, default=1000)
+    add_arguments(ap, warm_users=1000)
     ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--lr", type=float, default=2e-4)
@@ -110,16 +104,8 @@ def main() -> int:
     args = ap.parse_args()
     log = lambda msg: print(f"# {msg}", file=sys.stderr, flush=True)  # noqa: E731
     torch_threads()
-    ds = load_dataset(args.data)
-    cold_cfg = ColdConfig(args.cold_items, args.cold_seed)
-    cold = cold_items(ds, cold_cfg)
+    ds, cold, split, groups = split_users(args)
     cold_set = set(cold)
-    split = split_dataset(ds)
-    samples = split.test if args.split == "test" else split.valid
-    groups = {
-        "cold": [s for s in samples if s.target in cold_set],
-        "warm": [s for s in samples if s.target not in cold_set][: args.warm_users],
-    }
     targets = {g: [s.target for s in ss] for g, ss in groups.items()}
     tok_dir = tokenizer_dir_for(args.model_dir, args.tokenizer)
     result = {
@@ -164,7 +150,7 @@ def main() -> int:
         raise SystemExit("the new items were placed differently the second time")
     config = TrainConfig.from_dict(manifest["config"]).tasks
     keywords = load_keywords(tok_dir)
-    trained_on = withhold(ds, cold_cfg)
+    trained_on = withhold(ds, ColdConfig(args.cold_items, args.cold_seed))
     known_tok = SIDTokenizer.load(tok_dir)  # replay as the model was trained: its negatives are drawn from known items
     replay = build_training_set(split_dataset(trained_on), trained_on.items, known_tok, keywords, config)
     new = new_item_examples(cold, ds.items, sid_tok, keywords, config)
@@ -189,14 +175,7 @@ def main() -> int:
     rec.add_items(cold, texts)
     search("taught/cell", rec)
 
-    baseline = text_similarity(ds, sid_tok.config.embed)
-    text_lists = {
-        g: baseline.recommend([list(s.history) for s in ss], 10, seen_items(ss, split)) for g, ss in groups.items()
-    }
-    result["text"] = {g: scores(text_lists[g], targets[g]) for g in groups}
-    for name in result["searches"]:
-        for g in groups:
-            result["searches"][name][g]["minus text"] = paired(hits[name, g], per_user(text_lists[g], targets[g]))
+    result["text"] = against_text(ds, sid_tok.config.embed, split, groups, result["searches"], hits)
     write_json_atomic(args.out, result)
     print(json.dumps(result))
     return 0
