@@ -107,6 +107,21 @@ def against_text(ds, embed, split, groups: dict, rows: dict, hits: dict) -> dict
     return {g: scores(text_lists[g], targets[g]) for g in groups}
 
 
+def search_groups(rec, name: str, groups: dict, split, cold_set: set, hits: dict, first: str) -> dict:
+    """One search's scores per group of users and the withheld items per list; its per-user hits are kept in `hits`
+    under (name, group), and paired with those of the search `first` when it is another one ("minus <first>")."""
+    row = {}
+    for group, ss in groups.items():
+        targets = [s.target for s in ss]
+        lists = [r.items for r in rec.recommend([list(s.history) for s in ss], exclude=seen_items(ss, split))]
+        row[group] = scores(lists, targets)
+        row[group]["withheld_per_list"] = round(float(np.mean([len(set(x) & cold_set) for x in lists])), 2)
+        hits[name, group] = per_user(lists, targets)
+        if name != first:
+            row[group][f"minus {first}"] = paired(hits[name, group], hits[first, group])
+    return row
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_arguments(ap, warm_users=300)
@@ -130,7 +145,6 @@ def main() -> int:
         "users": {g: len(ss) for g, ss in groups.items()},
         "rules": {},
     }
-    targets = {g: [s.target for s in ss] for g, ss in groups.items()}
     embed, hits = None, {}
     for name in args.rules:
         cell, placed_score, weight = rules[name]
@@ -140,13 +154,7 @@ def main() -> int:
         text = dict(zip(ds.item_ids, ds.item_text(rec.sid_tok.config.embed.max_description_chars), strict=True))
         rec.add_items(cold, [text[i] for i in cold], PlacementConfig(cell=cell))
         row = {"unreachable": sum(rec.lacks_tokens(i) for i in cold)}
-        for group, ss in groups.items():
-            recs = rec.recommend([list(s.history) for s in ss], exclude=seen_items(ss, split))
-            row[group] = scores([r.items for r in recs], targets[group])
-            row[group]["withheld_per_list"] = round(float(np.mean([len(set(r.items) & cold_set) for r in recs])), 2)
-            hits[name, group] = per_user([r.items for r in recs], targets[group])
-            if name != args.rules[0]:
-                row[group][f"minus {args.rules[0]}"] = paired(hits[name, group], hits[args.rules[0], group])
+        row |= search_groups(rec, name, groups, split, cold_set, hits, args.rules[0])
         row["seconds"] = round(time.perf_counter() - t0, 1)
         result["rules"][name] = row
         print(f"{name}: {json.dumps(row)}", file=sys.stderr, flush=True)

@@ -33,14 +33,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.cold_blend import paired, per_user
-from benchmarks.cold_rules import add_arguments, against_text, scores, split_users
+from benchmarks.cold_rules import add_arguments, against_text, search_groups, split_users
 from sidrec import device as devices
 from sidrec.artifacts import write_json_atomic
 from sidrec.bench import machine
 from sidrec.coldstart import ColdConfig, withhold
 from sidrec.data import split_dataset
-from sidrec.evaluate import seen_items
 from sidrec.generate import GenerateConfig, Recommender
 from sidrec.llm import torch_threads
 from sidrec.loss import ExampleDataset, LeftPadCollator, response_loss
@@ -106,7 +104,6 @@ def main() -> int:
     torch_threads()
     ds, cold, split, groups = split_users(args)
     cold_set = set(cold)
-    targets = {g: [s.target for s in ss] for g, ss in groups.items()}
     tok_dir = tokenizer_dir_for(args.model_dir, args.tokenizer)
     result = {
         "command": " ".join(sys.argv),
@@ -123,14 +120,7 @@ def main() -> int:
     def search(name: str, rec: Recommender) -> None:
         t0 = time.perf_counter()
         row = {"unreachable": sum(rec.lacks_tokens(i) for i in cold)}
-        for group, ss in groups.items():
-            recs = rec.recommend([list(s.history) for s in ss], exclude=seen_items(ss, split))
-            lists = [r.items for r in recs]
-            row[group] = scores(lists, targets[group])
-            row[group]["withheld_per_list"] = round(float(np.mean([len(set(x) & cold_set) for x in lists])), 2)
-            hits[name, group] = per_user(lists, targets[group])
-            if name != "untaught/cell":
-                row[group]["minus untaught/cell"] = paired(hits[name, group], hits["untaught/cell", group])
+        row |= search_groups(rec, name, groups, split, cold_set, hits, "untaught/cell")
         row["seconds"] = round(time.perf_counter() - t0, 1)
         result["searches"][name] = row
         log(f"{name}: {json.dumps(row)}")
