@@ -94,6 +94,18 @@ def split_users(args: argparse.Namespace):
     return ds, cold, split, groups
 
 
+def run_record(args: argparse.Namespace, cold: list[str], groups: dict) -> dict:
+    """What a result file says of its run: the command, the machine, the date, the split and its users."""
+    return {
+        "command": " ".join(sys.argv),
+        "machine": machine(),
+        "date": date.today().isoformat(),
+        "split": args.split,
+        "cold_items": len(cold),
+        "users": {g: len(ss) for g, ss in groups.items()},
+    }
+
+
 def against_text(ds, embed, split, groups: dict, rows: dict, hits: dict) -> dict:
     """Text similarity's scores per group; each row of `rows` gains its paired difference from it ("minus text")."""
     baseline = text_similarity(ds, embed)
@@ -136,15 +148,7 @@ def main() -> int:
     ds, cold, split, groups = split_users(args)
     cold_set = set(cold)
     tok_dir = tokenizer_dir_for(args.model_dir, args.tokenizer)
-    result = {
-        "command": " ".join(sys.argv),
-        "machine": machine(),
-        "date": date.today().isoformat(),
-        "split": args.split,
-        "cold_items": len(cold),
-        "users": {g: len(ss) for g, ss in groups.items()},
-        "rules": {},
-    }
+    result = {**run_record(args, cold, groups), "rules": {}}
     embed, hits = None, {}
     for name in args.rules:
         cell, placed_score, weight = rules[name]

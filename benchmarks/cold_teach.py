@@ -27,16 +27,14 @@ import json
 import random
 import sys
 import time
-from datetime import date
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from benchmarks.cold_rules import add_arguments, against_text, search_groups, split_users
+from benchmarks.cold_rules import add_arguments, against_text, run_record, search_groups, split_users
 from sidrec import device as devices
 from sidrec.artifacts import write_json_atomic
-from sidrec.bench import machine
 from sidrec.coldstart import ColdConfig, withhold
 from sidrec.data import split_dataset
 from sidrec.generate import GenerateConfig, Recommender
@@ -106,12 +104,7 @@ def main() -> int:
     cold_set = set(cold)
     tok_dir = tokenizer_dir_for(args.model_dir, args.tokenizer)
     result = {
-        "command": " ".join(sys.argv),
-        "machine": machine(),
-        "date": date.today().isoformat(),
-        "split": args.split,
-        "cold_items": len(cold),
-        "users": {g: len(ss) for g, ss in groups.items()},
+        **run_record(args, cold, groups),
         "teach": {"steps": args.steps, "batch_size": args.batch_size, "lr": args.lr, "new_share": args.new_share},
         "searches": {},
     }
