@@ -45,11 +45,13 @@ extra+=("${more[@]}")
 against=(); [ -n "${SASREC:-}" ] && against=(--sasrec "$SASREC")
 say "python -m sidrec llm train sample_data --tokenizer models/sample/tokenizer --out $RUN --resume --seed $SEED --max-steps $MAX_STEPS --eval-steps 50 ${extra[*]}"
 $PY -m sidrec llm train sample_data --tokenizer models/sample/tokenizer --out "$RUN" --resume --seed "$SEED" \
-  --max-steps "$MAX_STEPS" --eval-steps 50 "${extra[@]}" --json 2>> "$log" | tail -1 > "benchmarks/results/train_sample_$name.json"
+  --max-steps "$MAX_STEPS" --eval-steps 50 "${extra[@]}" --json 2>> "$log" | tail -1 > "benchmarks/results/train_sample_$name.json.part"
+mv "benchmarks/results/train_sample_$name.json.part" "benchmarks/results/train_sample_$name.json"  # never half-written
 say "python -m sidrec evaluate $RUN sample_data --tokenizer models/sample/tokenizer --out $(dirname "$RUN")/evaluation.json ${against[*]}"
 $PY -m sidrec evaluate "$RUN" sample_data --tokenizer models/sample/tokenizer --out "$(dirname "$RUN")/evaluation.json" \
   "${against[@]}" --quiet --json 2>> "$log" \
-  | tail -1 > "benchmarks/results/evaluate_sample_$name.json"
+  | tail -1 > "benchmarks/results/evaluate_sample_$name.json.part"
+mv "benchmarks/results/evaluate_sample_$name.json.part" "benchmarks/results/evaluate_sample_$name.json"
 # the per-user ranks (small, versioned): recipe_table.py pairs the comparisons on them
 PYTHONPATH=benchmarks $PY -c "import json, sys; from recipe_table import ranks_of
 json.dump(ranks_of(json.load(open(sys.argv[1]))), open(sys.argv[2], 'w'))" \
