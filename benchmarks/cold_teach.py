@@ -94,7 +94,7 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--lr", type=float, default=2e-4)
-    ap.add_argument("--new-share", type=float, default=0.25, help="share of each batch's examples about new items")
+    ap.add_argument("--new-share", type=float, default=0.25, help="share of the examples about new items")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
