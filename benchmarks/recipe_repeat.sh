@@ -6,6 +6,8 @@
 #   SEED=0 TASKS=sequential MAX_STEPS=1000 bash benchmarks/recipe_repeat.sh  -> ..._seed0_sequential.json
 #   SEED=0 TASKS=sequential,textual,query,negative bash benchmarks/recipe_repeat.sh
 #       -> ..._seed0_sequential-textual-query-negative_919steps.json
+# The full recipe is every task (TASKS in sidrec.tasks), the reference of the ablation table; without TASKS a run
+# trains it, whatever the library's default (since 2026-12-06 every task but the negative one).
 # With TASKS and no MAX_STEPS, the run is sized to equal epochs of next-item signal: the full recipe's 1,000 steps
 # scaled by the variant's share of the task mix (TaskConfig.weights), so every variant sees the same number of
 # next-item examples as the demo. Resumable: run the same command again. The per-user lists go to
@@ -37,7 +39,8 @@ RUN=benchmarks/work/$name/llm
 log=benchmarks/logs/${name}_sample.log
 mkdir -p benchmarks/logs benchmarks/results "$(dirname "$RUN")"
 say() { echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $*" >> "$log"; }
-extra=(); [ -n "$TASKS" ] && extra=(--tasks "$TASKS")
+FULL_TASKS=$($PY -c "from sidrec.tasks import TASKS; print(','.join(TASKS))")
+extra=(--tasks "${TASKS:-$FULL_TASKS}")
 [ -n "$INIT" ] && extra+=(--init "$INIT")
 [ -n "${EARLY:-}" ] && extra+=(--early-stopping "$EARLY")
 read -r -a more <<< "${TRAIN_ARGS:-}"

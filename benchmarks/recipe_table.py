@@ -20,7 +20,7 @@ from pathlib import Path
 
 from sidrec.ablation import recipe_evidence
 from sidrec.artifacts import write_json_atomic
-from sidrec.tasks import TASKS
+from sidrec.tasks import DEFAULT_TASKS, TASKS
 
 RESULTS = Path(__file__).resolve().parent / "results"
 RUN = re.compile(  # seed, tasks (never starting "init-"), initialisation, steps
@@ -31,12 +31,14 @@ RUN = re.compile(  # seed, tasks (never starting "init-"), initialisation, steps
 def variant(tasks: str | None, steps: int | None, init: str | None = None) -> str:
     """The variant's name from its task list, step count (None: the full recipe's 1,000 steps, the name
     recipe_repeat.sh gives a run without _<N>steps) and SID-row initialisation (None: SA-Init); a run of the full
-    1,000 steps that drops tasks says so.
+    1,000 steps that drops tasks says so, and the library's default tasks at that length are the default recipe.
 
     >>> variant(None, None), variant(None, 2000), variant("sequential", 541), variant("sequential", None)
     ('full recipe', 'full recipe, 2,000-step schedule', 'sequential only', 'sequential only, equal steps')
     >>> variant(None, None, "random")
     'full recipe, random init'
+    >>> variant("sequential-textual-query-ts_align", None)
+    'without negative, equal steps: the default recipe'
     """
     if not tasks:
         name = f"full recipe, {steps:,}-step schedule" if steps else "full recipe"
@@ -45,6 +47,8 @@ def variant(tasks: str | None, steps: int | None, init: str | None = None) -> st
         dropped = [t for t in TASKS if t not in kept]
         name = "sequential only" if kept == ["sequential"] else "without " + " and ".join(dropped)
         name = name if steps else f"{name}, equal steps"  # the full 1,000 steps: more next-item signal than the rest
+        if not steps and not init and tuple(kept) == DEFAULT_TASKS:
+            name += ": the default recipe"
     return f"{name}, {init} init" if init else name
 
 
@@ -115,6 +119,8 @@ def main() -> int:
         "date": date.today().isoformat(), "runs": [{k: r[k] for k in ("run", "variant", "seed")} for r in found],
         "sasrec": next(iter(sasrec.values()), None),
         "note": (
+            "The full recipe is every task; the default recipe, since the negative task showed no gain, every task "
+            "but that one, for the same 1,000 steps. "
             "Each variant trains the full recipe's 1,000 steps scaled by its share of the task mix, so every variant "
             "sees the same next-item targets ('equal steps': the full 1,000 steps instead); evaluated on the same "
             "test split, every user, full ranking, history rule on. 'level' unless a difference exceeds two "

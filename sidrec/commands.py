@@ -173,7 +173,7 @@ def train_config_from_args(args):
     from sidrec.model import TrainConfig
     from sidrec.tasks import TASKS, TaskConfig
 
-    tasks = tuple(args.tasks.split(",")) if args.tasks else TASKS
+    tasks = tuple(args.tasks.split(",")) if args.tasks else TaskConfig().tasks
     unknown = [t for t in tasks if t not in TASKS]
     if unknown:
         raise SidrecError(f"unknown task {unknown[0]!r} (choose from {', '.join(TASKS)})")

@@ -17,6 +17,11 @@ Five tasks, from LC-Rec-style alignment, Semantic Convergence and TS-Rec:
   sampled one (uniform, popularity-weighted, or hard: sharing the target's first token);
 - ts_align: SID token -> what its items share (the keyword description), and back.
 
+The default recipe (`DEFAULT_TASKS`) is every task but the negative one: on the sample, trained to
+the same next-item signal over three seeds and for the same 1,000 steps, the recipe without it is
+level with the recipe with it (BENCHMARKS.md, "The recipe, part by part"), so it costs steps and
+buys nothing measurable. It stays one `--tasks` option away.
+
 Builders read only what training may see: `split.train`, `split.train_sequences`,
 the item table, the tokenizer and the token keywords. An item that occurs only as a
 valid/test target never appears in a training example; only `build_validation_set`
@@ -49,12 +54,13 @@ from sidrec.prompts import (
 from sidrec.tokenizer import SIDTokenizer, token
 
 TASKS = ("sequential", "textual", "query", "negative", "ts_align")
+DEFAULT_TASKS = ("sequential", "textual", "query", "ts_align")  # module docstring: why not "negative"
 TEXT_TASKS = ("textual", "query", "ts_align")  # tasks built from item text or the keywords drawn from it
 
 
 @dataclass(frozen=True)
 class TaskConfig:
-    tasks: tuple[str, ...] = TASKS
+    tasks: tuple[str, ...] = DEFAULT_TASKS
     # Relative size of each task in the mix, as a multiple of the sequential task's count (sequential = 1.0).
     weights: tuple[tuple[str, float], ...] = (
         ("sequential", 1.0),

@@ -126,7 +126,7 @@ def test_builders_read_no_held_out_sample_and_mention_no_held_out_item(task):
 
 
 def test_training_set_mentions_no_held_out_item():
-    examples = build_training_set(_train_only_split(), ITEMS, TOK, KEYWORDS)
+    examples = build_training_set(_train_only_split(), ITEMS, TOK, KEYWORDS, TaskConfig(tasks=TASKS))
     assert {ex.task for ex in examples} == set(TASKS)
     mentioned = {i for ex in examples for i in ex.items}
     assert not mentioned & HELD_OUT_ONLY
@@ -283,7 +283,7 @@ def _fake(task: str, n: int) -> list[Example]:
 def test_mix_sizes_follow_the_weights():
     per_task = {"sequential": _fake("sequential", 20), "textual": _fake("textual", 5), "query": _fake("query", 1)}
     per_task |= {"negative": _fake("negative", 40), "ts_align": _fake("ts_align", 2)}
-    mixed = mix(per_task, TaskConfig())
+    mixed = mix(per_task, TaskConfig(tasks=TASKS))
     # 20 sequential; textual 0.3 * 20 = 6; query 0.2 * 20 = 4; negative 4; ts_align 0.15 * 20 = 3.
     counts = Counter(ex.task for ex in mixed)
     assert counts == {"sequential": 20, "textual": 6, "query": 4, "negative": 4, "ts_align": 3}

@@ -77,7 +77,7 @@ def train_form_ui(running: bool) -> dict | None:
         c1, c2, c3 = st.columns([2, 2, 3])
         base = c1.text_input("Base model", defaults.base, help="smollm2-135m (embedded) or a local model folder")
         init = c2.selectbox("Init of the SID rows", INITS, format_func=INIT_NOTES.get)
-        tasks = c3.multiselect("Tasks", TASKS, default=list(TASKS))
+        tasks = c3.multiselect("Tasks", TASKS, default=list(defaults.tasks.tasks))
         st.caption("Task mix: examples of each task as a multiple of the sequential task's count (sequential = 1.0).")
         others = [t for t in TASKS if t != "sequential"]
         chosen = {"sequential": 1.0}
