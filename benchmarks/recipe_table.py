@@ -119,8 +119,8 @@ def main() -> int:
         "date": date.today().isoformat(), "runs": [{k: r[k] for k in ("run", "variant", "seed")} for r in found],
         "sasrec": next(iter(sasrec.values()), None),
         "note": (
-            "The full recipe is every task; the default recipe, since the negative task showed no gain, every task "
-            "but that one, for the same 1,000 steps. "
+            f"The full recipe is every task; the default recipe is {', '.join(DEFAULT_TASKS)} for the same 1,000 "
+            "steps. "
             "Each variant trains the full recipe's 1,000 steps scaled by its share of the task mix, so every variant "
             "sees the same next-item targets ('equal steps': the full 1,000 steps instead); evaluated on the same "
             "test split, every user, full ranking, history rule on. 'level' unless a difference exceeds two "
