@@ -130,6 +130,8 @@ def test_train_from_the_form_then_compare_a_token(tiny_ws):
     assert not at.error, [e.value for e in at.error]
     assert "Trained after 5 steps" in at.success[0].value
     assert ws.artifact("llm") == ws.artifact_path_for_writing("llm")
+    trained = TrainConfig.from_dict(read_manifest(ws.artifact("llm"), KIND, FORMAT_VERSION)["config"])
+    assert trained.tasks.tasks == TaskConfig().tasks  # the form preselects the default recipe's tasks
     assert [m.label for m in at.metric][:4] == ["Train loss", "Valid loss", "Tokens / s", "Steps"]
     assert at.metric[3].value == "5"
 
