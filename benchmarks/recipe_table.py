@@ -47,7 +47,7 @@ def variant(tasks: str | None, steps: int | None, init: str | None = None) -> st
         dropped = [t for t in TASKS if t not in kept]
         name = "sequential only" if kept == ["sequential"] else "without " + " and ".join(dropped)
         name = name if steps else f"{name}, equal steps"  # the full 1,000 steps: more next-item signal than the rest
-        if not steps and not init and tuple(kept) == DEFAULT_TASKS:
+        if not steps and not init and set(kept) == set(DEFAULT_TASKS):
             name += ": the default recipe"
     return f"{name}, {init} init" if init else name
 
