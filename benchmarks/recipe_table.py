@@ -8,6 +8,11 @@ the demo's in ranks_sample_demo.json), which make the comparisons paired. Writes
 page shows and prints it as Markdown for BENCHMARKS.md.
 
     PYTHONPATH=. python benchmarks/recipe_table.py --out models/sample/recipe.json
+
+With --reference the same runs are set against another variant instead, e.g. the default recipe:
+
+    PYTHONPATH=. python benchmarks/recipe_table.py --out benchmarks/results/recipe_vs_default_sample.json \
+        --reference "without negative, equal steps: the default recipe"
 """
 
 from __future__ import annotations
@@ -84,9 +89,10 @@ def ranks_of(evaluation: dict) -> dict[str, int | None]:
 
 
 def markdown(table: dict) -> str:
+    ref = table["reference"]
     lines = [
-        "| variant | seeds | steps | next-item targets | valid loss | Recall@10 | NDCG@10 | vs full recipe, Recall@10 "
-        "| vs full recipe, NDCG@10 |",
+        f"| variant | seeds | steps | next-item targets | valid loss | Recall@10 | NDCG@10 | vs {ref}, Recall@10 "
+        f"| vs {ref}, NDCG@10 |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in table["rows"]:
@@ -110,9 +116,13 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--results", type=Path, default=RESULTS)
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument(
+        "--reference", default="full recipe",
+        help=f"the variant every other is set against, e.g. {variant('sequential-textual-query-ts_align', None)!r}",
+    )  # fmt: skip
     args = ap.parse_args()
     found = runs(args.results)
-    table = recipe_evidence(found)
+    table = recipe_evidence(found, reference=args.reference)
     sasrec = {r["run"]: r["sasrec"] for r in found if r.get("sasrec")}
     table.update({
         "dataset": "sample_data", "split": "test", "users": found[0]["users"], "history_rule": "exclude history",

@@ -128,3 +128,21 @@ def test_benchmark_table_names_a_longer_schedule_apart_from_the_full_recipe():
         "full recipe",
         "full recipe, 2,000-step schedule",
     ]
+
+
+def test_benchmark_table_sets_every_run_against_another_reference():
+    """recipe_table.py --reference: the chosen variant comes first and every difference is taken from it."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "recipe_table.py"
+    spec = importlib.util.spec_from_file_location("recipe_table", path)
+    table = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(table)
+    against_b = recipe_evidence(RUNS, reference="without b", metrics=("recall@10",))
+    text = table.markdown(against_b).splitlines()
+    assert "vs without b, Recall@10" in text[0]
+    assert text[2].startswith("| without b | 0 |")
+    # full recipe 0.41 (se 0.011) against 0.405 (se 0.011): +0.005 ± sqrt(2) * 0.011, unpaired
+    full = next(line for line in text if line.startswith("| full recipe |"))
+    assert "+0.0050 ± 0.0156: **level**" in full
