@@ -20,11 +20,13 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 from datetime import date
 from pathlib import Path
 
 from sidrec.ablation import recipe_evidence
 from sidrec.artifacts import write_json_atomic
+from sidrec.errors import SidrecError
 from sidrec.tasks import DEFAULT_TASKS, TASKS
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -122,7 +124,11 @@ def main() -> int:
     )  # fmt: skip
     args = ap.parse_args()
     found = runs(args.results)
-    table = recipe_evidence(found, reference=args.reference)
+    try:
+        table = recipe_evidence(found, reference=args.reference)
+    except SidrecError as e:  # e.g. a --reference no run has
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     sasrec = {r["run"]: r["sasrec"] for r in found if r.get("sasrec")}
     table.update({
         "dataset": "sample_data", "split": "test", "users": found[0]["users"], "history_rule": "exclude history",

@@ -94,8 +94,8 @@ def test_paired_standard_error_when_every_run_has_ranks_for_the_same_users():
     assert rows[1]["Δ recall@10"] == f"+0.0000 ± {round(math.sqrt(2 / 3) / 2, 4):.4f} (level, paired)"
 
 
-def test_benchmark_table_names_a_longer_schedule_apart_from_the_full_recipe():
-    """benchmarks/recipe_table.py: a full-task run on another schedule is its own variant, not a second seed 0."""
+def _recipe_table():
+    """benchmarks/recipe_table.py, loaded as a module (benchmarks/ is not a package)."""
     import importlib.util
     from pathlib import Path
 
@@ -103,6 +103,12 @@ def test_benchmark_table_names_a_longer_schedule_apart_from_the_full_recipe():
     spec = importlib.util.spec_from_file_location("recipe_table", path)
     table = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(table)
+    return table
+
+
+def test_benchmark_table_names_a_longer_schedule_apart_from_the_full_recipe():
+    """benchmarks/recipe_table.py: a full-task run on another schedule is its own variant, not a second seed 0."""
+    table = _recipe_table()
     assert table.variant(None, None) == "full recipe"
     assert table.variant(None, 2000) == "full recipe, 2,000-step schedule"
     assert table.variant("sequential-textual", 730) == "without query and negative and ts_align"
@@ -132,13 +138,7 @@ def test_benchmark_table_names_a_longer_schedule_apart_from_the_full_recipe():
 
 def test_benchmark_table_sets_every_run_against_another_reference():
     """recipe_table.py --reference: the chosen variant comes first and every difference is taken from it."""
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "recipe_table.py"
-    spec = importlib.util.spec_from_file_location("recipe_table", path)
-    table = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(table)
+    table = _recipe_table()
     against_b = recipe_evidence(RUNS, reference="without b", metrics=("recall@10",))
     text = table.markdown(against_b).splitlines()
     assert "vs without b, Recall@10" in text[0]
