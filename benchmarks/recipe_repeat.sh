@@ -17,6 +17,9 @@
 #   SASREC=models/sample/sasrec compares against that SASRec, tuned on validation, instead of one trained in-run.
 #   INIT=random (or mean) initialises the SID rows that way instead of SA-Init: the variant "full recipe, random init"
 #   TRAIN_ARGS="--lora-dropout 0.1" TAG=dropout0.1 passes more training options; the run is named TAG_seed<S>...
+#   TOK=text (unbalanced, rqvae) trains on a tokenizer that differs from the demo's in one setting: the item text
+#   alone instead of the fused embedding, residual k-means without the capacity limit, or RQ-VAE. It is fitted once
+#   into benchmarks/work/tokenizer-<TOK>/ (the demo's settings otherwise) and shared by every seed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PY=.venv/bin/python
@@ -32,13 +35,30 @@ print(round($FULL_STEPS * sum(w[t] for t in sys.argv[1].split(',')) / sum(w.valu
 fi
 MAX_STEPS=${MAX_STEPS:-$FULL_STEPS}
 INIT=${INIT:-}
-name=seed$SEED${TASKS:+_${TASKS//,/-}}${INIT:+_init-$INIT}
+TOK=${TOK:-}
+name=seed$SEED${TASKS:+_${TASKS//,/-}}${INIT:+_init-$INIT}${TOK:+_tok-$TOK}
 [ "$MAX_STEPS" != "$FULL_STEPS" ] && name=${name}_${MAX_STEPS}steps
 [ -n "${TAG:-}" ] && name=${TAG}_$name  # not seed*: recipe_table.py gathers the recipe's own variants only
 RUN=benchmarks/work/$name/llm
 log=benchmarks/logs/${name}_sample.log
 mkdir -p benchmarks/logs benchmarks/results "$(dirname "$RUN")"
 say() { echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $*" >> "$log"; }
+TOKENIZER=models/sample/tokenizer
+if [ -n "$TOK" ]; then
+  case $TOK in
+    text) fit=(--embedding text) ;;
+    unbalanced) fit=(--no-balanced) ;;
+    rqvae) fit=(--method rq-vae --no-balanced) ;;
+    *) echo "TOK is one of text, unbalanced, rqvae" >&2; exit 2 ;;
+  esac
+  TOKENIZER=benchmarks/work/tokenizer-$TOK
+  if [ ! -f "$TOKENIZER/manifest.json" ]; then
+    # the demo's tokenizer settings (3 x 64 codes, behaviour weight 0.5, seed 0) but the one above
+    say "python -m sidrec tokenizer fit sample_data --out $TOKENIZER --codebook-size 64 --behavior-weight 0.5 --seed 0 ${fit[*]}"
+    $PY -m sidrec tokenizer fit sample_data --out "$TOKENIZER" --codebook-size 64 --behavior-weight 0.5 --seed 0 \
+      "${fit[@]}" --quiet --json 2>> "$log" | tail -1 > "benchmarks/results/tokenizer_sample_tok-$TOK.json"
+  fi
+fi
 FULL_TASKS=$($PY -c "from sidrec.tasks import TASKS; print(','.join(TASKS))")
 extra=(--tasks "${TASKS:-$FULL_TASKS}")
 [ -n "$INIT" ] && extra+=(--init "$INIT")
@@ -46,12 +66,12 @@ extra=(--tasks "${TASKS:-$FULL_TASKS}")
 read -r -a more <<< "${TRAIN_ARGS:-}"
 extra+=("${more[@]}")
 against=(); [ -n "${SASREC:-}" ] && against=(--sasrec "$SASREC")
-say "python -m sidrec llm train sample_data --tokenizer models/sample/tokenizer --out $RUN --resume --seed $SEED --max-steps $MAX_STEPS --eval-steps 50 ${extra[*]}"
-$PY -m sidrec llm train sample_data --tokenizer models/sample/tokenizer --out "$RUN" --resume --seed "$SEED" \
+say "python -m sidrec llm train sample_data --tokenizer $TOKENIZER --out $RUN --resume --seed $SEED --max-steps $MAX_STEPS --eval-steps 50 ${extra[*]}"
+$PY -m sidrec llm train sample_data --tokenizer "$TOKENIZER" --out "$RUN" --resume --seed "$SEED" \
   --max-steps "$MAX_STEPS" --eval-steps 50 "${extra[@]}" --json 2>> "$log" | tail -1 > "benchmarks/results/train_sample_$name.json.part"
 mv "benchmarks/results/train_sample_$name.json.part" "benchmarks/results/train_sample_$name.json"  # never half-written
-say "python -m sidrec evaluate $RUN sample_data --tokenizer models/sample/tokenizer --out $(dirname "$RUN")/evaluation.json ${against[*]}"
-$PY -m sidrec evaluate "$RUN" sample_data --tokenizer models/sample/tokenizer --out "$(dirname "$RUN")/evaluation.json" \
+say "python -m sidrec evaluate $RUN sample_data --tokenizer $TOKENIZER --out $(dirname "$RUN")/evaluation.json ${against[*]}"
+$PY -m sidrec evaluate "$RUN" sample_data --tokenizer "$TOKENIZER" --out "$(dirname "$RUN")/evaluation.json" \
   "${against[@]}" --quiet --json 2>> "$log" \
   | tail -1 > "benchmarks/results/evaluate_sample_$name.json.part"
 mv "benchmarks/results/evaluate_sample_$name.json.part" "benchmarks/results/evaluate_sample_$name.json"

@@ -1,10 +1,10 @@
-"""The recipe, part by part: every full training of a recipe variant (benchmarks/recipe_repeat.sh, and the demo
-itself) gathered per variant over seeds and set against the full recipe (`sidrec.ablation.recipe_evidence`).
+"""The recipe, part by part: every full training of a recipe variant (benchmarks/recipe_repeat.sh) gathered per
+variant over seeds and set against the full recipe (`sidrec.ablation.recipe_evidence`).
 
 Reads benchmarks/results/train_sample_<run>.json and evaluate_sample_<run>.json for every run named
-seed<S>[_<tasks>][_init-<mean|random>][_<N>steps], plus the demo (demo_train.json, evaluate_sample.json: the full
-recipe, seed 0), and each run's per-user ranks where kept (ranks_sample_<run>.json, written by recipe_repeat.sh;
-the demo's in ranks_sample_demo.json), which make the comparisons paired. Writes the table the Evaluate
+seed<S>[_<tasks>][_init-<mean|random>][_<N>steps] (seed0 is the full recipe's seed 0, the demo until 2026-12-07),
+and each run's per-user ranks where kept (ranks_sample_<run>.json, written by recipe_repeat.sh), which make the
+comparisons paired. Writes the table the Evaluate
 page shows and prints it as Markdown for BENCHMARKS.md.
 
     PYTHONPATH=. python benchmarks/recipe_table.py --out models/sample/recipe.json
@@ -30,15 +30,20 @@ from sidrec.errors import SidrecError
 from sidrec.tasks import DEFAULT_TASKS, TASKS
 
 RESULTS = Path(__file__).resolve().parent / "results"
-RUN = re.compile(  # seed, tasks (never starting "init-"), initialisation, steps
-    r"^evaluate_sample_(seed(\d+)(?:_(?!init-)([a-z_-]+?))?(?:_init-(mean|random))?(?:_(\d+)steps)?)\.json$"
+RUN = re.compile(  # seed, tasks (never starting "init-" or "tok-"), initialisation, tokenizer, steps
+    r"^evaluate_sample_(seed(\d+)(?:_(?!init-|tok-)([a-z_-]+?))?(?:_init-(mean|random))?(?:_tok-([a-z]+))?"
+    r"(?:_(\d+)steps)?)\.json$"
 )
+TOKENIZERS = {  # recipe_repeat.sh's TOK: what the run's tokenizer changes from the demo's
+    "text": "text-only tokenizer", "unbalanced": "unbalanced k-means tokenizer", "rqvae": "RQ-VAE tokenizer",
+}  # fmt: skip
 
 
-def variant(tasks: str | None, steps: int | None, init: str | None = None) -> str:
+def variant(tasks: str | None, steps: int | None, init: str | None = None, tok: str | None = None) -> str:
     """The variant's name from its task list, step count (None: the full recipe's 1,000 steps, the name
-    recipe_repeat.sh gives a run without _<N>steps) and SID-row initialisation (None: SA-Init); a run of the full
-    1,000 steps that drops tasks says so, and the library's default tasks at that length are the default recipe.
+    recipe_repeat.sh gives a run without _<N>steps), SID-row initialisation (None: SA-Init) and tokenizer (None: the
+    demo's); a run of the full 1,000 steps that drops tasks says so, and the library's default tasks at that length
+    are the default recipe.
 
     >>> variant(None, None), variant(None, 2000), variant("sequential", 541), variant("sequential", None)
     ('full recipe', 'full recipe, 2,000-step schedule', 'sequential only', 'sequential only, equal steps')
@@ -46,6 +51,8 @@ def variant(tasks: str | None, steps: int | None, init: str | None = None) -> st
     'full recipe, random init'
     >>> variant("sequential-textual-query-ts_align", None)
     'without negative, equal steps: the default recipe'
+    >>> variant("sequential-textual-query-ts_align", None, tok="text")
+    'the default recipe, text-only tokenizer'
     """
     if not tasks:
         name = f"full recipe, {steps:,}-step schedule" if steps else "full recipe"
@@ -55,17 +62,19 @@ def variant(tasks: str | None, steps: int | None, init: str | None = None) -> st
         name = "sequential only" if kept == ["sequential"] else "without " + " and ".join(dropped)
         name = name if steps else f"{name}, equal steps"  # the full 1,000 steps: more next-item signal than the rest
         if not steps and not init and set(kept) == set(DEFAULT_TASKS):
-            name += ": the default recipe"
+            name = f"the default recipe, {TOKENIZERS[tok]}" if tok else name + ": the default recipe"
+            tok = None
+    name = f"{name}, {TOKENIZERS[tok]}" if tok else name
     return f"{name}, {init} init" if init else name
 
 
 def runs(results: Path) -> list[dict]:
-    found = [("demo", 0, variant(None, None), results / "evaluate_sample.json", results / "demo_train.json")]
+    found = []
     for path in sorted(results.glob("evaluate_sample_seed*.json")):
         m = RUN.match(path.name)
         if m:
-            name, seed, tasks, init, steps = m.group(1), int(m.group(2)), m.group(3), m.group(4), m.group(5)
-            kind = variant(tasks, steps and int(steps), init)
+            name, seed, tasks, init, tok, steps = m.group(1), int(m.group(2)), *m.group(3, 4, 5, 6)
+            kind = variant(tasks, steps and int(steps), init, tok)
             found.append((name, seed, kind, path, results / f"train_sample_{name}.json"))
     out = []
     for name, seed, kind, evaluation, training in found:

@@ -124,16 +124,31 @@ def test_benchmark_table_names_a_longer_schedule_apart_from_the_full_recipe():
         )
     }
     assert parsed == {
-        "seed0": ("0", None, None, None),
-        "seed1_sequential_541steps": ("1", "sequential", None, "541"),
-        "seed0_init-random": ("0", None, "random", None),
-        "seed2_sequential-textual_init-mean_730steps": ("2", "sequential-textual", "mean", "730"),
+        "seed0": ("0", None, None, None, None),
+        "seed1_sequential_541steps": ("1", "sequential", None, None, "541"),
+        "seed0_init-random": ("0", None, "random", None, None),
+        "seed2_sequential-textual_init-mean_730steps": ("2", "sequential-textual", "mean", None, "730"),
     }
     rows = [run(table.variant(None, None), 0, 0.40, 0.01), run(table.variant(None, 2000), 0, 0.35, 0.01)]
     assert [r["variant"] for r in recipe_evidence(rows, metrics=("recall@10",))["rows"]] == [
         "full recipe",
         "full recipe, 2,000-step schedule",
     ]
+
+
+def test_benchmark_table_names_a_tokenizer_variant_by_what_its_tokenizer_changes():
+    """recipe_repeat.sh TOK=...: the run's tokenizer is the variant's last word, never a task or a second seed."""
+    table = _recipe_table()
+    default = "sequential-textual-query-ts_align"
+    groups = table.RUN.match(f"evaluate_sample_seed1_{default}_tok-rqvae.json").groups()
+    assert groups == (f"seed1_{default}_tok-rqvae", "1", default, None, "rqvae", None)
+    assert table.variant(default, None, tok="rqvae") == "the default recipe, RQ-VAE tokenizer"
+    assert table.variant(default, None) == "without negative, equal steps: the default recipe"
+    assert table.variant(None, None, tok="text") == "full recipe, text-only tokenizer"
+    assert table.variant("sequential", 541, "mean", "unbalanced") == (
+        "sequential only, unbalanced k-means tokenizer, mean init"
+    )
+    assert table.RUN.match("evaluate_sample_seed0_tok-text_init-mean.json") is None  # recipe_repeat.sh's order only
 
 
 def test_benchmark_table_sets_every_run_against_another_reference():
