@@ -33,7 +33,8 @@ fi
 rm -rf "$STAGE/llm" && cp -r "$RUN" "$STAGE/llm"
 # recipe_repeat.sh's test evaluation of this very model (same fingerprint, same tuned SASRec), if there is one
 run_name=$(basename "$(dirname "$RUN")")
-if PYTHONPATH=. $PY - "$(dirname "$RUN")/evaluation.json" "$STAGE/llm" <<'PY'
+if [ -s "benchmarks/results/evaluate_sample_$run_name.json" ] &&
+  PYTHONPATH=. $PY - "$(dirname "$RUN")/evaluation.json" "$STAGE/llm" <<'PY'
 import json, sys
 from sidrec.model import model_fingerprint
 try:
