@@ -2,10 +2,10 @@
 variant over seeds and set against the full recipe (`sidrec.ablation.recipe_evidence`).
 
 Reads benchmarks/results/train_sample_<run>.json and evaluate_sample_<run>.json for every run named
-seed<S>[_<tasks>][_init-<mean|random>][_<N>steps] (seed0 is the full recipe's seed 0, the demo until 2026-12-07),
-and each run's per-user ranks where kept (ranks_sample_<run>.json, written by recipe_repeat.sh), which make the
-comparisons paired. Writes the table the Evaluate
-page shows and prints it as Markdown for BENCHMARKS.md.
+seed<S>[_<tasks>][_init-<mean|random>][_tok-<text|unbalanced|rqvae>][_<N>steps] (seed0 is the full recipe's seed 0,
+the demo until 2026-12-07), and each run's per-user ranks where kept (ranks_sample_<run>.json, written by
+recipe_repeat.sh), which make the comparisons paired. Writes the table the Evaluate page shows and prints it as
+Markdown for BENCHMARKS.md.
 
     PYTHONPATH=. python benchmarks/recipe_table.py --out models/sample/recipe.json
 
@@ -39,6 +39,11 @@ TOKENIZERS = {  # recipe_repeat.sh's TOK: what the run's tokenizer changes from 
 }  # fmt: skip
 
 
+def tokenizer(tok: str) -> str:
+    """What a run's tokenizer changes, from recipe_repeat.sh's TOK (a name it does not know is shown as it is)."""
+    return TOKENIZERS.get(tok, f"{tok} tokenizer")
+
+
 def variant(tasks: str | None, steps: int | None, init: str | None = None, tok: str | None = None) -> str:
     """The variant's name from its task list, step count (None: the full recipe's 1,000 steps, the name
     recipe_repeat.sh gives a run without _<N>steps), SID-row initialisation (None: SA-Init) and tokenizer (None: the
@@ -62,9 +67,9 @@ def variant(tasks: str | None, steps: int | None, init: str | None = None, tok: 
         name = "sequential only" if kept == ["sequential"] else "without " + " and ".join(dropped)
         name = name if steps else f"{name}, equal steps"  # the full 1,000 steps: more next-item signal than the rest
         if not steps and not init and set(kept) == set(DEFAULT_TASKS):
-            name = f"the default recipe, {TOKENIZERS[tok]}" if tok else name + ": the default recipe"
+            name = f"the default recipe, {tokenizer(tok)}" if tok else name + ": the default recipe"
             tok = None
-    name = f"{name}, {TOKENIZERS[tok]}" if tok else name
+    name = f"{name}, {tokenizer(tok)}" if tok else name
     return f"{name}, {init} init" if init else name
 
 

@@ -39,7 +39,7 @@ import json, sys
 from sidrec.model import model_fingerprint
 try:
     ev = json.load(open(sys.argv[1]))
-except OSError:
+except (OSError, ValueError):  # none, or not JSON: evaluate instead
     sys.exit(1)
 same = ev.get("model_fingerprint") == model_fingerprint(sys.argv[2]) and ev.get("split") == "test"
 sys.exit(0 if same and ev.get("sasrec_tuned") else 1)
