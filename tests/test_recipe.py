@@ -145,6 +145,7 @@ def test_benchmark_table_names_a_tokenizer_variant_by_what_its_tokenizer_changes
     assert table.variant(default, None, tok="rqvae") == "the default recipe, RQ-VAE tokenizer"
     assert table.variant(default, None) == "without negative, equal steps: the default recipe"
     assert table.variant(None, None, tok="text") == "full recipe, text-only tokenizer"
+    assert table.variant(None, None, tok="pq") == "full recipe, pq tokenizer"  # a name it does not know, as it is
     assert table.variant("sequential", 541, "mean", "unbalanced") == (
         "sequential only, unbalanced k-means tokenizer, mean init"
     )
