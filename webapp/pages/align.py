@@ -63,7 +63,12 @@ def loss_chart(logs: list[dict], title: str, tasks=()) -> None:
     curves = loss_curves(logs)
     if curves.empty:
         return
-    st.plotly_chart(px.line(curves, x="step", y="loss", color="curve", markers=len(curves) < 60, title=title))
+    # a log axis: the first steps' losses (20 and more) would otherwise flatten every later curve into the floor
+    figure = px.line(
+        curves, x="step", y="loss", color="curve", markers=len(curves) < 60, title=title, log_y=True,
+        labels={"loss": "loss (log scale)"},
+    )  # fmt: skip
+    st.plotly_chart(figure)
     absent = [t for t in tasks if t not in set(curves.curve)]
     if absent:
         st.caption(f"No logged point yet for: {', '.join(absent)} (no example of it in a logged window).")
