@@ -67,8 +67,7 @@ def variant(tasks: str | None, steps: int | None, init: str | None = None, tok: 
         name = "sequential only" if kept == ["sequential"] else "without " + " and ".join(dropped)
         name = name if steps else f"{name}, equal steps"  # the full 1,000 steps: more next-item signal than the rest
         if not steps and not init and set(kept) == set(DEFAULT_TASKS):
-            name = f"the default recipe, {tokenizer(tok)}" if tok else name + ": the default recipe"
-            tok = None
+            return f"the default recipe, {tokenizer(tok)}" if tok else name + ": the default recipe"
     name = f"{name}, {tokenizer(tok)}" if tok else name
     return f"{name}, {init} init" if init else name
 
