@@ -26,7 +26,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from sidrec.ablation import ABLATIONS, variant_tokenizer
+from sidrec.ablation import ABLATIONS, changes_nothing, variant_tokenizer
 from sidrec.artifacts import write_json_atomic
 from sidrec.bench import machine, train_inputs
 from sidrec.evaluate import EvalConfig, evaluate
@@ -102,8 +102,8 @@ def main() -> int:
         for name in args.variants:
             if (name, seed) in done:
                 continue
-            if ABLATIONS[name].get("published"):
-                continue  # only datasets that ship a published index
+            if ABLATIONS[name].get("published") or changes_nothing(args.tokenizer, ABLATIONS[name]):
+                continue  # only datasets that ship a published index; not the given tokenizer's own setting
             print(f"{name}, seed {seed}", file=sys.stderr, flush=True)
             result["rows"].append({**run_one(args, name, seed), "date": time.strftime("%Y-%m-%d")})
             result["summary"] = summary(result["rows"])

@@ -28,9 +28,35 @@ ABLATIONS = {
     "sequential only": {"tasks": ("sequential",)},
     "tokenizer: text embedding only": {"embed": {"embedding": "text"}},
     "tokenizer: rq-kmeans unbalanced": {"quantizer": {"balanced": False}},
+    "tokenizer: rq-kmeans balanced": {"quantizer": {"balanced": True}},
     "tokenizer: rq-vae": {"quantizer": {"method": "rq-vae", "balanced": False}},
     "tokenizer: published index": {"published": True},
 }
+
+
+def changed_config(base: TokenizerConfig, change: dict) -> TokenizerConfig:
+    """The tokenizer settings of a variant: the given tokenizer's, with the variant's change.
+
+    >>> base = TokenizerConfig()
+    >>> changed_config(base, ABLATIONS["tokenizer: rq-kmeans unbalanced"]).quantizer.balanced
+    False
+    >>> changed_config(base, ABLATIONS["tokenizer: rq-kmeans balanced"]) == base  # the default is balanced
+    True
+    """
+    return replace(
+        base,
+        quantizer=replace(base.quantizer, **change.get("quantizer", {})),
+        embed=replace(base.embed, **change.get("embed", {})),
+    )
+
+
+def changes_nothing(tokenizer_dir: Path, change: dict) -> bool:
+    """Whether a tokenizer variant asks for the settings the given tokenizer already has (the variant would be the
+    full recipe again: "balanced" on a balanced tokenizer)."""
+    if change.get("published") or not {"embed", "quantizer"} & set(change):
+        return False
+    base = SIDTokenizer.load(tokenizer_dir).config
+    return changed_config(base, change) == base
 
 
 def variant_tokenizer(data: Path, tokenizer_dir: Path, change: dict, out: Path) -> Path:
@@ -43,11 +69,7 @@ def variant_tokenizer(data: Path, tokenizer_dir: Path, change: dict, out: Path) 
     if change.get("published"):
         fit = import_published(ds)  # the index the folder ships (one clear line when it ships none, or several)
     else:
-        base = SIDTokenizer.load(tokenizer_dir).config
-        config = TokenizerConfig(
-            replace(base.quantizer, **change.get("quantizer", {})), replace(base.embed, **change.get("embed", {}))
-        )
-        fit = fit_catalogue(ds, config)
+        fit = fit_catalogue(ds, changed_config(SIDTokenizer.load(tokenizer_dir).config, change))
     fit.save(out)
     return out
 
@@ -77,6 +99,8 @@ def bench_ablation(
         change = ABLATIONS[name]
         if change.get("published") and not load_dataset(data).index_files:
             continue  # only datasets that ship a published index
+        if changes_nothing(tokenizer_dir, change):
+            continue  # the given tokenizer has this setting already: the full recipe's row
         if progress:
             progress(f"{name}: training {steps} steps")
         task_config = replace(TaskConfig(), tasks=change.get("tasks", TASKS))

@@ -304,3 +304,16 @@ def test_first_level_text_round_trips_and_old_manifests_read_as_embedding(tmp_pa
         TokenizerConfig(QuantizerConfig(method="rq-vae"), first_level="text")
     with pytest.raises(SidrecError, match="unknown first level"):
         TokenizerConfig(first_level="title")
+
+
+@pytest.mark.parametrize("balanced", [False, True])
+def test_ablation_leaves_out_the_tokenizer_variant_the_tokenizer_already_is(tmp_path, balanced):
+    from sidrec.ablation import ABLATIONS, changes_nothing
+
+    tok, _ = random_tokenizer(n=60, balanced=balanced)
+    tok.save(tmp_path / "tok")
+    own, other = ("balanced", "unbalanced") if balanced else ("unbalanced", "balanced")
+    assert changes_nothing(tmp_path / "tok", ABLATIONS[f"tokenizer: rq-kmeans {own}"])
+    assert not changes_nothing(tmp_path / "tok", ABLATIONS[f"tokenizer: rq-kmeans {other}"])
+    assert not changes_nothing(tmp_path / "tok", ABLATIONS["tokenizer: rq-vae"])
+    assert not changes_nothing(tmp_path / "tok", ABLATIONS["init mean"])  # not a tokenizer variant
