@@ -23,10 +23,29 @@ WORK=benchmarks/work/cold_start
 log=benchmarks/logs/cold_start_sample.log
 mkdir -p benchmarks/logs benchmarks/results "$WORK"
 say() { echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $*" >> "$log"; }
+# The demo tokenizer's settings (models/sample/tokenizer: behaviour weight 0.5, the default until 2026-12-06), so that
+# the reference compares like with like. A cold-start run made with other settings is refused, not continued.
+settings=$(PYTHONPATH=. $PY - models/sample/tokenizer "$WORK/tokenizer" <<'PY'
+import json, sys
+from pathlib import Path
+
+def settings(folder):
+    c = json.loads((Path(folder) / "manifest.json").read_text())["config"]
+    q, e = c["quantizer"], c["embed"]
+    return [f"--codebook-size {q['codebook_size']}", f"--levels {q['levels']}", f"--method {q['method']}",
+            "--balanced" if q["balanced"] else "--no-balanced", f"--embedding {e['embedding']}",
+            f"--behavior-weight {e['behavior_weight']}", f"--seed {q['seed']}"]
+
+demo = settings(sys.argv[1])
+if (Path(sys.argv[2]) / "manifest.json").exists() and settings(sys.argv[2]) != demo:
+    sys.exit(f"{sys.argv[2]} was fitted with other settings than the demo's tokenizer: move its folder away to redo")
+print(" ".join(demo))
+PY
+)
+read -r -a fit <<< "$settings"
 if [ ! -f "$WORK/tokenizer/manifest.json" ]; then
-  # --behavior-weight 0.5: the weight of the recorded runs (the default until 2026-12-06, 0.3 since)
-  say "python -m sidrec tokenizer fit sample_data --out $WORK/tokenizer --codebook-size 64 --behavior-weight 0.5 ${COLD[*]}"
-  $PY -m sidrec tokenizer fit sample_data --out "$WORK/tokenizer" --codebook-size 64 --behavior-weight 0.5 "${COLD[@]}" --quiet --json \
+  say "python -m sidrec tokenizer fit sample_data --out $WORK/tokenizer ${fit[*]} ${COLD[*]}"
+  $PY -m sidrec tokenizer fit sample_data --out "$WORK/tokenizer" "${fit[@]}" "${COLD[@]}" --quiet --json \
     2>> "$log" | tail -1 > benchmarks/results/cold_start_tokenizer.json
 fi
 say "python -m sidrec llm train sample_data --tokenizer $WORK/tokenizer --out $WORK/llm --resume --max-steps 1000 --eval-steps 50 ${COLD[*]}"
