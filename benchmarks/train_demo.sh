@@ -62,6 +62,8 @@ say "python -m sidrec cache build $STAGE/llm sample_data --out $STAGE/cache.sqli
 rm -f "$STAGE/cache.sqlite"
 $PY -m sidrec cache build "$STAGE/llm" sample_data --tokenizer "$TOKENIZER" --out "$STAGE/cache.sqlite" \
   --quiet --json 2>> "$log" | tail -1 > benchmarks/results/cache_build.json
+PYTHONPATH=. $PY benchmarks/cache_repeats.py "$STAGE/cache.sqlite" sample_data \
+  --out benchmarks/results/cache_repeats_sample.json > /dev/null  # the history rule, checked on every cached slot
 COLD=(--cold-items 0.05 --cold-seed 0)  # benchmarks/cold_start.sh's draw
 say "python -m sidrec evaluate $STAGE/llm sample_data ${COLD[*]} --cold-trained-on-all --out $STAGE/cold_start_reference_lists.json"
 $PY -m sidrec evaluate "$STAGE/llm" sample_data --tokenizer "$TOKENIZER" "${COLD[@]}" --cold-trained-on-all \
