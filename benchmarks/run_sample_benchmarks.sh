@@ -21,8 +21,9 @@ for step in $STEPS; do
     train) run bench_train $PY -m sidrec bench train sample_data --tokenizer models/sample/tokenizer --steps 20 ;;
     cache_build) run cache_build $PY -m sidrec cache build $M sample_data --out models/sample/cache.sqlite --quiet ;;
     ablation) run bench_ablation $PY -m sidrec bench ablation sample_data --tokenizer models/sample/tokenizer \
-        --steps 80 --users 200 --out models/sample/ablation.json --variants "default (sa, all tasks)" "init mean" \
-        "init random" "without ts_align" "without negative" "tokenizer: text embedding only" ;;
+        --steps 80 --users 200 --out models/sample/ablation.json --variants "full recipe (sa, all tasks)" \
+        "init mean" "init random" "without ts_align" "without negative" "tokenizer: text embedding only" \
+        "tokenizer: rq-kmeans balanced" "tokenizer: rq-kmeans unbalanced" ;;  # the demo tokenizer's own is left out
     *) echo "unknown step $step" >&2; exit 2 ;;
   esac
 done

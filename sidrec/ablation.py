@@ -125,6 +125,7 @@ def bench_ablation(
     return {
         "machine": machine(), "date": time.strftime("%Y-%m-%d"), "dataset": str(data), "steps": steps,
         "users": users, "rows": rows,
+        "tokenizer_fingerprint": SIDTokenizer.load(tokenizer_dir).fingerprint(),  # the codes every row starts from
     }  # fmt: skip
 
 

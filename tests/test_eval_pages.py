@@ -32,6 +32,7 @@ FILES = ("items.csv", "interactions.csv")
 HIT_RANKS = (1, 3, 7)  # the first three users; the next three are misses, leaving the beams at levels 1, 2, 3
 ABLATION = {
     "steps": 40,
+    "tokenizer_fingerprint": "0123456789abcdef",  # not the workspace's tokenizer: the page says so
     "rows": [
         {"variant": "default (sa, all tasks)", "valid_loss": 2.1, "train_loss": 2.0, "steps": 40},
         {"variant": "init random", "valid_loss": 2.9, "train_loss": 2.7, "steps": 40},
@@ -86,7 +87,7 @@ def workspaces(tmp_path_factory):
         tok_dir = full.artifact_path_for_writing("tokenizer")
         shutil.copytree(sample_workspace().artifact("tokenizer"), tok_dir)
         tok = SIDTokenizer.load(tok_dir)
-        result = fake_evaluation(full.data_dir)
+        result = {**fake_evaluation(full.data_dir), "tokenizer_fingerprint": tok.fingerprint()}
         write_json_atomic(full.artifact_path_for_writing("evaluation.json"), result)
         write_json_atomic(full.artifact_path_for_writing("ablation.json"), ABLATION)
         write_json_atomic(full.artifact_path_for_writing("recipe.json"), recipe_evidence(RECIPE_RUNS))
@@ -214,6 +215,9 @@ def test_evaluate_shows_metrics_curve_and_ablation(workspaces, monkeypatch):
                                                                                      "sasrec": [5, 10]}  # fmt: skip
     ablation = figure(at, "Validation loss per variant")["data"][0]
     assert list(ablation["x"]) == [r["variant"] for r in ABLATION["rows"]]
+    ours = workspaces["tok"].fingerprint()
+    other = f"Made on another tokenizer (0123456789abcdef) than the evaluated model's ({ours})"
+    assert other in texts(at.warning)
     # the recipe, part by part: 0.30 against a mean of 0.405 over two seeds, standard error sqrt(2) * 0.01
     assert "without x (1 seed): worse than the full recipe on Recall@10 (-0.1050 ± 0.0141)" in texts(at.markdown)
     recipe = next(d.value for d in at.dataframe if "Δ recall@10" in d.value)

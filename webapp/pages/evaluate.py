@@ -266,6 +266,12 @@ else:
         f"sequential task (lower is better){when} · from {ab_origin}. A quick check, far from convergence"
         + (": what each part is worth is the table above, from full trainings." if recipe else ".")
     )
+    made_on, ours = ablation.get("tokenizer_fingerprint"), (result or {}).get("tokenizer_fingerprint")
+    if made_on and ours and made_on != ours:
+        st.warning(
+            f"Made on another tokenizer ({made_on}) than the evaluated model's ({ours}): its rows describe that "
+            "tokenizer's codes. Run the command again to measure these."
+        )
     c1, c2 = st.columns([2, 3])
     c1.dataframe(rows, hide_index=True)
     if "valid_loss" in rows:

@@ -35,7 +35,13 @@ def fit_form_ui() -> tuple[str, TokenizerConfig | None] | None:
     """The fit form; returns (method label, config) when submitted (config None: import a shipped index)."""
     with st.form("fit"):
         c1, c2, c3, c4 = st.columns(4)
-        label = c1.selectbox("Method", [*METHODS, *INDEXES])
+        label = c1.selectbox(
+            "Method",
+            [*METHODS, *INDEXES],
+            help="Balanced: each code takes an equal share of the items, so fewest items share codes (the default). "
+            "Unbalanced: each item goes to its nearest code; the sample demo's setting, where it recommended better "
+            "over three seeds, with more items told apart only by the separating code (BENCHMARKS.md).",
+        )
         levels = c2.number_input("Levels (before the separating level)", 1, 6, 3)
         size = c3.select_slider("Codebook size", [16, 32, 64, 128, 256, 512], value=256)
         usable = {"fused": bool(ds.sequences) and ds.has_text, "text": ds.has_text, "behavior": bool(ds.sequences)}
