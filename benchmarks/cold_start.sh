@@ -34,7 +34,8 @@ def settings(folder):
     q, e = c["quantizer"], c["embed"]
     return [f"--codebook-size {q['codebook_size']}", f"--levels {q['levels']}", f"--method {q['method']}",
             "--balanced" if q["balanced"] else "--no-balanced", f"--embedding {e['embedding']}",
-            f"--behavior-weight {e['behavior_weight']}", f"--seed {q['seed']}"]
+            f"--behavior-weight {e['behavior_weight']}", f"--seed {q['seed']}",
+            f"--first-level {c.get('first_level', 'embedding')}"]
 
 demo = settings(sys.argv[1])
 if (Path(sys.argv[2]) / "manifest.json").exists() and settings(sys.argv[2]) != demo:
