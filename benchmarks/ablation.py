@@ -33,6 +33,7 @@ from sidrec.evaluate import EvalConfig, evaluate
 from sidrec.llm import torch_threads
 from sidrec.model import TrainConfig
 from sidrec.tasks import TaskConfig
+from sidrec.tokenizer import SIDTokenizer
 from sidrec.train import train
 
 
@@ -98,11 +99,12 @@ def main() -> int:
         }
     )
     done = {(r["variant"], r["seed"]) for r in result["rows"] if r.get("epochs") == args.epochs}
+    base = SIDTokenizer.load(args.tokenizer).config
     for seed in args.seeds:  # every variant once before any second seed: partial runs stay comparable
         for name in args.variants:
             if (name, seed) in done:
                 continue
-            if ABLATIONS[name].get("published") or changes_nothing(args.tokenizer, ABLATIONS[name]):
+            if ABLATIONS[name].get("published") or changes_nothing(base, ABLATIONS[name]):
                 continue  # only datasets that ship a published index; not the given tokenizer's own setting
             print(f"{name}, seed {seed}", file=sys.stderr, flush=True)
             result["rows"].append({**run_one(args, name, seed), "date": time.strftime("%Y-%m-%d")})

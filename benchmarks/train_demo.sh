@@ -75,14 +75,15 @@ m = json.load(open("models/sample/llm.new/manifest.json"))
 m["tokenizer_dir"] = "../tokenizer"  # the demo's tokenizer, relative to the model folder
 json.dump(m, open("models/sample/llm.new/manifest.json", "w"), indent=1)
 PY
+swap_in() {  # folder $1.new replaces folder $1, never leaving $1 half-written
+  rm -rf "$1.old" && mv "$1" "$1.old" && mv "$1.new" "$1" && rm -rf "$1.old"
+}
 if [ "$TOKENIZER" != "$DEMO_TOKENIZER" ]; then  # the model's own tokenizer comes with it
   rm -rf "$DEMO_TOKENIZER.new" && cp -r "$TOKENIZER" "$DEMO_TOKENIZER.new"
-  rm -rf "$DEMO_TOKENIZER.old" && mv "$DEMO_TOKENIZER" "$DEMO_TOKENIZER.old" && mv "$DEMO_TOKENIZER.new" "$DEMO_TOKENIZER"
-  rm -rf "$DEMO_TOKENIZER.old"
+  swap_in "$DEMO_TOKENIZER"
 fi
-rm -rf models/sample/llm.old && mv models/sample/llm models/sample/llm.old && mv models/sample/llm.new models/sample/llm
+swap_in models/sample/llm
 cp "$STAGE/evaluation.json" models/sample/evaluation.json && cp "$STAGE/cache.sqlite" models/sample/cache.sqlite
 cp "$STAGE/cold_start_reference.json" benchmarks/results/cold_start_reference.json
 cp "$STAGE/cold_start_reference.json" models/sample/cold_start_reference.json
-rm -rf models/sample/llm.old
 say "demo artifacts replaced"

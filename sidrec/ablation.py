@@ -50,12 +50,11 @@ def changed_config(base: TokenizerConfig, change: dict) -> TokenizerConfig:
     )
 
 
-def changes_nothing(tokenizer_dir: Path, change: dict) -> bool:
+def changes_nothing(base: TokenizerConfig, change: dict) -> bool:
     """Whether a tokenizer variant asks for the settings the given tokenizer already has (the variant would be the
     full recipe again: "balanced" on a balanced tokenizer)."""
     if change.get("published") or not {"embed", "quantizer"} & set(change):
         return False
-    base = SIDTokenizer.load(tokenizer_dir).config
     return changed_config(base, change) == base
 
 
@@ -94,12 +93,13 @@ def bench_ablation(
     unknown = [v for v in variants or [] if v not in ABLATIONS]
     if unknown:
         raise SidrecError(f"unknown ablation variant {unknown[0]!r}; choose from {', '.join(ABLATIONS)}")
+    base = SIDTokenizer.load(tokenizer_dir)  # the settings variants change, and the codes the table names
     rows = []
     for name in variants or list(ABLATIONS):
         change = ABLATIONS[name]
         if change.get("published") and not load_dataset(data).index_files:
             continue  # only datasets that ship a published index
-        if changes_nothing(tokenizer_dir, change):
+        if changes_nothing(base.config, change):
             continue  # the given tokenizer has this setting already: the full recipe's row
         if progress:
             progress(f"{name}: training {steps} steps")
@@ -125,7 +125,7 @@ def bench_ablation(
     return {
         "machine": machine(), "date": time.strftime("%Y-%m-%d"), "dataset": str(data), "steps": steps,
         "users": users, "rows": rows,
-        "tokenizer_fingerprint": SIDTokenizer.load(tokenizer_dir).fingerprint(),  # the codes every row starts from
+        "tokenizer_fingerprint": base.fingerprint(),  # the codes every row starts from
     }  # fmt: skip
 
 

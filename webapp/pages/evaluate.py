@@ -270,7 +270,7 @@ else:
     if made_on and ours and made_on != ours:
         st.warning(
             f"Made on another tokenizer ({made_on}) than the evaluated model's ({ours}): its rows describe that "
-            "tokenizer's codes. Run the command again to measure these."
+            "tokenizer's codes. `python -m sidrec bench ablation` on this workspace's tokenizer measures these."
         )
     c1, c2 = st.columns([2, 3])
     c1.dataframe(rows, hide_index=True)
