@@ -213,7 +213,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--time-budget", type=float, default=train.time_budget_s, help="seconds; stop and save when spent (0: none)"
     )
     sp.add_argument("--save-steps", type=int, default=train.save_steps, help="checkpoint every N steps (for --resume)")
-    sp.add_argument("--resume", action="store_true", help="continue from the last checkpoint in OUT-checkpoints")
+    sp.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from the last checkpoint in OUT-checkpoints (trained on the same tokenizer); "
+        "without it, a run starts over and clears them",
+    )
     device_option(sp)
     sp.add_argument(
         "--eval-steps", type=int, default=train.eval_steps, help="validation loss every N steps (0: at the end only)"

@@ -11,7 +11,9 @@ artifact of `sidrec.model`.
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +21,7 @@ from pathlib import Path
 import torch
 
 from sidrec import device as devices
-from sidrec.artifacts import read_manifest
+from sidrec.artifacts import read_manifest, write_json_atomic
 from sidrec.errors import SidrecError
 from sidrec.llm import add_sid_vocabulary, init_sid_rows, load_base, torch_threads
 from sidrec.loss import ExampleDataset, LeftPadCollator, evaluate_loss, response_loss
@@ -252,6 +254,7 @@ def train(
     )
     validation.trainer = trainer
     trainer._get_train_sampler = _length_grouped_sampler(trainer, train_ds, config)
+    prepare_checkpoints(ckpt, tokenizer_fingerprint, resume, writer=args.should_save)
     checkpoints = sorted(ckpt.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1])) if resume else []
     has_ckpt = bool(checkpoints)
     start = time.perf_counter()
@@ -297,6 +300,40 @@ def train(
         save_model(trainer.model, out, config, sid_tokens, tokenizer_fingerprint, metrics, history, hint)
     trainer.accelerator.wait_for_everyone()
     return metrics
+
+
+RUN_RECORD = "run.json"  # beside the checkpoints: the codes they were trained on
+
+
+def prepare_checkpoints(ckpt: Path, tokenizer_fingerprint: str, resume: bool, writer: bool = True) -> None:
+    """Make the checkpoint folder this run's, or refuse to resume one that is not.
+
+    A checkpoint holds the rows of the SID tokens of the tokenizer it was trained with; resumed on another
+    tokenizer's codes it would go on training with every token meaning something else, so resuming checks the
+    tokenizer fingerprint recorded beside the checkpoints (folders from before the record resume as they are).
+    A run that starts over removes the checkpoints of the run before at once: stopped before its first save, it
+    would otherwise leave them under its own record, and the next resume would pick them up. `writer` is the
+    process that saves (one per data-parallel run); the others only check.
+    """
+    record = ckpt / RUN_RECORD
+    old = sorted(ckpt.glob("checkpoint-*"))
+    if resume and old and record.exists():
+        try:
+            made_with = json.loads(record.read_text()).get("tokenizer_fingerprint")
+        except (OSError, ValueError, AttributeError):
+            made_with = "unreadable"
+        if made_with != tokenizer_fingerprint:
+            raise SidrecError(
+                f"the checkpoints in {ckpt} were trained on another tokenizer ({made_with}, not "
+                f"{tokenizer_fingerprint}): train without resuming to start over, or move that folder away"
+            )
+    if not writer:
+        return
+    if not resume:
+        for folder in old:
+            shutil.rmtree(folder)
+    ckpt.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(record, {"tokenizer_fingerprint": tokenizer_fingerprint})
 
 
 def finished_run(out: Path, config: TrainConfig, tokenizer_fingerprint: str) -> dict | None:

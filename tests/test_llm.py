@@ -12,7 +12,7 @@ from sidrec.loss import response_loss
 from sidrec.model import TrainConfig, load_model, log_history
 from sidrec.tasks import Example
 from sidrec.token_space import TokenRows, nearest_words
-from sidrec.train import train
+from sidrec.train import prepare_checkpoints, train
 from tests.tiny import WORDS, tiny_base
 
 SID_TOKENS = ["<a_0>", "<a_1>", "<b_0>", "<b_1>", "<c_0>"]
@@ -452,3 +452,25 @@ def test_sa_init_without_any_keyword_is_refused(base):
     with pytest.raises(SidrecError, match="no token has any"):
         init_sid_rows(model, tok, ids, [[] for _ in SID_TOKENS], "sa")
     init_sid_rows(model, tok, ids, [[] for _ in SID_TOKENS], "mean")  # the other inits need no keywords
+
+
+def test_checkpoints_belong_to_the_tokenizer_they_were_trained_on(base, tmp_path):
+    out, ckpt = tmp_path / "m", tmp_path / "m-checkpoints"
+
+    def run(fingerprint, steps, resume=False):
+        cfg = config(base, max_steps=steps, save_steps=steps)
+        return train(examples(), examples(8), SID_TOKENS, KEYWORDS, fingerprint, out, cfg, resume=resume)
+
+    run("fp-1", 4)
+    assert [p.name for p in ckpt.glob("checkpoint-*")] == ["checkpoint-4"]
+    adapter = (out / "adapter.safetensors").read_bytes()
+    # resuming another tokenizer's checkpoints would train every SID row on codes that now mean something else
+    with pytest.raises(SidrecError, match="another tokenizer"):
+        run("fp-2", 6, resume=True)
+    assert (out / "adapter.safetensors").read_bytes() == adapter
+    # starting over clears them before the first step: a run stopped before its first save must not leave the
+    # old checkpoint under its own record, where the next resume would pick it up
+    prepare_checkpoints(ckpt, "fp-2", resume=False)
+    assert not list(ckpt.glob("checkpoint-*"))
+    assert run("fp-2", 2, resume=True)["resumed_from_step"] == 0
+    assert run("fp-2", 3, resume=True)["resumed_from_step"] == 2
