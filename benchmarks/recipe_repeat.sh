@@ -17,9 +17,9 @@
 #   SASREC=models/sample/sasrec compares against that SASRec, tuned on validation, instead of one trained in-run.
 #   INIT=random (or mean) initialises the SID rows that way instead of SA-Init: the variant "full recipe, random init"
 #   TRAIN_ARGS="--lora-dropout 0.1" TAG=dropout0.1 passes more training options; the run is named TAG_seed<S>...
-#   TOK=text (unbalanced, rqvae) trains on a tokenizer that differs from the demo's in one setting: the item text
+#   TOK=text (unbalanced, rqvae) trains on a tokenizer that differs from the balanced one in one setting: the item text
 #   alone instead of the fused embedding, residual k-means without the capacity limit, or RQ-VAE. It is fitted once
-#   into benchmarks/work/tokenizer-<TOK>/ (the demo's settings otherwise) and shared by every seed.
+#   into benchmarks/work/tokenizer-<TOK>/ (the balanced tokenizer's settings otherwise) and shared by every seed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PY=.venv/bin/python
@@ -43,7 +43,18 @@ RUN=benchmarks/work/$name/llm
 log=benchmarks/logs/${name}_sample.log
 mkdir -p benchmarks/logs benchmarks/results "$(dirname "$RUN")"
 say() { echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $*" >> "$log"; }
-TOKENIZER=models/sample/tokenizer
+# Every run without TOK trains on the balanced tokenizer the demo had until 2026-12-07 (fingerprint c38ee5e9ac5382cf),
+# as every such row of the recipe table did; since then the demo's own tokenizer is the unbalanced one (TOK=unbalanced).
+# It is taken from the repository as it was then, not fitted again (its keywords were described afterwards).
+TOKENIZER=benchmarks/work/tokenizer-balanced
+if [ -z "$TOK" ] && [ ! -f "$TOKENIZER/manifest.json" ]; then
+  mkdir -p "$TOKENIZER.part" && git archive fdd1712 models/sample/tokenizer | tar -x -C "$TOKENIZER.part"
+  mv "$TOKENIZER.part/models/sample/tokenizer" "$TOKENIZER" && rm -r "$TOKENIZER.part"
+fi
+if [ -z "$TOK" ] && [ "$(PYTHONPATH=. $PY -c 'import sys; from sidrec.tokenizer import SIDTokenizer
+print(SIDTokenizer.load(sys.argv[1]).fingerprint())' "$TOKENIZER")" != c38ee5e9ac5382cf ]; then
+  echo "$TOKENIZER is not the balanced tokenizer of the recipe table's runs: move it away to restore it" >&2; exit 2
+fi
 if [ -n "$TOK" ]; then
   case $TOK in
     text) fit=(--embedding text) ;;
@@ -53,7 +64,7 @@ if [ -n "$TOK" ]; then
   esac
   TOKENIZER=benchmarks/work/tokenizer-$TOK
   if [ ! -f "$TOKENIZER/manifest.json" ]; then
-    # the demo's tokenizer settings (3 x 64 codes, behaviour weight 0.5, seed 0) but the one above
+    # the balanced tokenizer's settings (3 x 64 codes, behaviour weight 0.5, seed 0) but the one above
     say "python -m sidrec tokenizer fit sample_data --out $TOKENIZER --codebook-size 64 --behavior-weight 0.5 --seed 0 ${fit[*]}"
     $PY -m sidrec tokenizer fit sample_data --out "$TOKENIZER" --codebook-size 64 --behavior-weight 0.5 --seed 0 \
       "${fit[@]}" --quiet --json 2>> "$log" | tail -1 > "benchmarks/results/tokenizer_sample_tok-$TOK.json"

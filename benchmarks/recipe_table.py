@@ -93,9 +93,19 @@ def runs(results: Path) -> list[dict]:
             "next_item_targets": None if tr.get("resumed_from_step") else tr.get("next_item_targets"),
             "valid_loss": tr["valid_loss"], "users": ev["users"],
             "metrics": ev["models"]["sid-llm"], "standard_errors": ev["standard_errors"]["sid-llm"],
-            "sasrec": ev["models"].get("sasrec"), **({"ranks": ranks} if ranks else {}),
+            "sasrec": ev["models"].get("sasrec"), "tokenizer": ev.get("tokenizer_fingerprint"),
+            **({"ranks": ranks} if ranks else {}),
         })  # fmt: skip
     return out
+
+
+def mixed_codes(found: list[dict]) -> str | None:
+    """The first variant whose seeds were trained on different tokenizers (their figures do not pool); else None."""
+    codes: dict[str, set] = {}
+    for r in found:
+        if r.get("tokenizer"):
+            codes.setdefault(r["variant"], set()).add(r["tokenizer"])
+    return next((f"{v!r} has runs on tokenizers {', '.join(sorted(t))}" for v, t in codes.items() if len(t) > 1), None)
 
 
 def ranks_of(evaluation: dict) -> dict[str, int | None]:
@@ -137,6 +147,9 @@ def main() -> int:
     )  # fmt: skip
     args = ap.parse_args()
     found = runs(args.results)
+    if mixed := mixed_codes(found):
+        print(f"error: {mixed}", file=sys.stderr)
+        return 2
     try:
         table = recipe_evidence(found, reference=args.reference)
     except SidrecError as e:  # e.g. a --reference no run has
