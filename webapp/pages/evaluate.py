@@ -274,12 +274,17 @@ else:
         )
     c1, c2 = st.columns([2, 3])
     c1.dataframe(rows, hide_index=True)
+    # a tokenizer variant's loss is over its own codes (other targets): only its ranking metrics compare
+    same_codes = rows[~rows["variant"].astype(str).str.startswith("tokenizer:")] if "variant" in rows else rows
     if "valid_loss" in rows:
         c2.plotly_chart(
-            px.bar(rows, x="variant", y="valid_loss", title="Validation loss per variant").update_xaxes(
+            px.bar(same_codes, x="variant", y="valid_loss", title="Validation loss per variant").update_xaxes(
                 type="category", tickmode="linear", dtick=1
             )
         )
+        if len(same_codes) < len(rows):
+            c2.caption("Tokenizer variants are left out of the loss chart: their loss is over other codes, so only "
+                       "their ranking metrics (below) compare.")  # fmt: skip
     scored = [m for m in METRICS if m in rows]
     if scored:
         long = rows.melt(id_vars="variant", value_vars=scored, var_name="metric", value_name="value")
