@@ -17,8 +17,7 @@ log=benchmarks/logs/cold_start_seed$SEED.log
 mkdir -p benchmarks/logs benchmarks/results "$WORK"
 say() { echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $*" >> "$log"; }
 made() {  # FILE holds an evaluation of the model now in $WORK/llm (not one of an earlier training's)
-  [ -s "$1" ] && PYTHONPATH=. $PY -c 'import json, sys; from sidrec.model import model_fingerprint
-sys.exit(json.load(open(sys.argv[1])).get("model_fingerprint") != model_fingerprint(sys.argv[2]))' "$1" "$WORK/llm"
+  [ -s "$1" ] && PYTHONPATH=. $PY benchmarks/same_model.py "$1" "$WORK/llm"
 }
 [ -f "$TOK/manifest.json" ] || { echo "run benchmarks/cold_start.sh first: $TOK is missing" >&2; exit 1; }
 say "python -m sidrec llm train sample_data --tokenizer $TOK --out $WORK/llm --resume --max-steps 1000 --eval-steps 50 --seed $SEED ${COLD[*]}"

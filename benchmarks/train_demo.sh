@@ -38,18 +38,8 @@ fi
 rm -rf "$STAGE/llm" && cp -r "$RUN" "$STAGE/llm"
 # recipe_repeat.sh's test evaluation of this very model (same fingerprint, same tuned SASRec), if there is one
 run_name=$(basename "$(dirname "$RUN")")
-if [ -s "benchmarks/results/evaluate_sample_$run_name.json" ] &&
-  PYTHONPATH=. $PY - "$(dirname "$RUN")/evaluation.json" "$STAGE/llm" <<'PY'
-import json, sys
-from sidrec.model import model_fingerprint
-try:
-    ev = json.load(open(sys.argv[1]))
-except (OSError, ValueError):  # none, or not JSON: evaluate instead
-    sys.exit(1)
-same = ev.get("model_fingerprint") == model_fingerprint(sys.argv[2]) and ev.get("split") == "test"
-sys.exit(0 if same and ev.get("sasrec_tuned") else 1)
-PY
-then
+if [ -s "benchmarks/results/evaluate_sample_$run_name.json" ] && PYTHONPATH=. $PY benchmarks/same_model.py \
+  "$(dirname "$RUN")/evaluation.json" "$STAGE/llm" --split test --tuned-sasrec; then
   say "reusing $(dirname "$RUN")/evaluation.json (the same model, the tuned SASRec)"
   cp "$(dirname "$RUN")/evaluation.json" "$STAGE/evaluation.json"
   cp "benchmarks/results/evaluate_sample_$run_name.json" benchmarks/results/evaluate_sample.json
