@@ -40,10 +40,44 @@ def fingerprint(*parts: Any) -> str:
     return h.hexdigest()[:16]
 
 
-@contextlib.contextmanager
-def atomic_dir(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary folder that replaces `path` only if the block succeeds."""
+def check_replaceable(path: str | Path, kind: str) -> None:
+    """Refuse to write a `kind` artifact over anything but nothing, an empty folder or an artifact of that kind.
+
+    An artifact replaces its previous version whole; a folder of anything else (a data folder, another
+    kind of artifact) is never deleted to make room for it.
+
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "items.csv").write_text("item_id,title")
+    >>> check_replaceable(folder, "tokenizer")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    sidrec.errors.SidrecError: ... is not a sidrec tokenizer artifact (it holds other files): choose another folder
+    """
     path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        return
+    if not path.is_dir():
+        raise SidrecError(f"{path} is a file, not a {kind} artifact folder: choose another output folder")
+    if not any(path.iterdir()):
+        return
+    try:
+        held = json.loads((path / MANIFEST).read_text()).get("kind")
+    except (OSError, ValueError, AttributeError):
+        held = None
+    if held is None:
+        raise SidrecError(f"{path} is not a sidrec {kind} artifact (it holds other files): choose another folder")
+    if held != kind:
+        raise SidrecError(f"{path} holds another kind of artifact ({held}, not {kind}): choose another folder")
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | Path, kind: str | None) -> Iterator[Path]:
+    """Yield a temporary folder that replaces `path` only if the block succeeds.
+
+    `kind`: the artifact written, which may only replace an artifact of its kind (check_replaceable);
+    None for a folder that is not an artifact (a converted base model in the model cache)."""
+    path = Path(path)
+    if kind is not None:
+        check_replaceable(path, kind)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     os.chmod(tmp, 0o755)  # mkdtemp makes it private; an artifact is an ordinary folder
@@ -85,6 +119,26 @@ def atomic_file(path: str | Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
+@contextlib.contextmanager
+def exclusive(lock: str | Path) -> Iterator[None]:
+    """Hold an exclusive lock on the file `lock` (created if missing) for the block: one process at a time,
+    among the processes of a launcher or of several app sessions on this machine (no lock where the
+    platform has no flock)."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        yield
+        return
+    lock = Path(lock)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def write_json_atomic(path: str | Path, obj: Any) -> None:
     """Write JSON to a temporary file in the same folder, then rename it."""
     with atomic_file(path) as tmp, open(tmp, "w") as f:
@@ -102,6 +156,23 @@ def write_manifest(folder: Path, kind: str, format_version: int, config: dict, *
     }
     write_json_atomic(folder / MANIFEST, manifest)
     return manifest
+
+
+@contextlib.contextmanager
+def damaged(folder: str | Path, kind: str) -> Iterator[None]:
+    """Reading an artifact's files: a missing or unreadable one (or a manifest without a field) is one clear line.
+
+    >>> with damaged("models/x", "llm"):
+    ...     {}["tokenizer_fingerprint"]
+    Traceback (most recent call last):
+    sidrec.errors.SidrecError: models/x: damaged llm artifact (KeyError: 'tokenizer_fingerprint')
+    """
+    from safetensors import SafetensorError
+
+    try:
+        yield
+    except (OSError, ValueError, KeyError, SafetensorError) as e:
+        raise SidrecError(f"{folder}: damaged {kind} artifact ({type(e).__name__}: {e})") from None
 
 
 def read_manifest(folder: str | Path, kind: str, format_version: int) -> dict:

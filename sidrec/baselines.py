@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from sidrec.artifacts import atomic_dir, read_manifest, write_json_atomic, write_manifest
+from sidrec.artifacts import atomic_dir, damaged, read_manifest, write_json_atomic, write_manifest
 from sidrec.data import Sample, Split
 from sidrec.device import pick
 from sidrec.errors import SidrecError
@@ -48,6 +48,17 @@ class Popularity:
         for seen in exclude:
             out.append([i for i in self.ranked[: k + len(seen)] if i not in seen][:k])
         return out
+
+
+def top_allowed(scores: torch.Tensor, k: int) -> list[list[int]]:
+    """The k best columns of each row, leaving out masked (-inf) ones: fewer than k when fewer are allowed.
+
+    >>> top_allowed(torch.tensor([[0.1, float("-inf"), 0.3], [float("-inf"), 0.2, float("-inf")]]), 2)
+    [[2, 0], [1]]
+    """
+    top = scores.topk(min(k, scores.shape[1]), dim=1)
+    return [[j for j, v in zip(row, vals, strict=True) if v != float("-inf")]
+            for row, vals in zip(top.indices.cpu().tolist(), top.values.cpu().tolist(), strict=True)]  # fmt: skip
 
 
 class TextSimilarity:
@@ -84,8 +95,7 @@ class TextSimilarity:
                 for u, seen in enumerate(exclude[b : b + 512]):
                     cols = [self.index[i] for i in seen if i in self.index]
                     scores[u, cols] = float("-inf")
-            top = scores.topk(min(k, len(self.item_ids)), dim=1).indices
-            out += [[self.item_ids[j] for j in row] for row in top.tolist()]
+            out += [[self.item_ids[j] for j in row] for row in top_allowed(scores, k)]
         return out
 
 
@@ -176,8 +186,7 @@ class SASRec:
                 if rows:
                     r, c = torch.tensor(rows, device=self.device).T
                     scores[r, c] = float("-inf")
-            top = scores.topk(k, dim=1).indices
-            out += [[self.item_ids[j - 1] for j in row] for row in top.cpu().tolist()]
+            out += [[self.item_ids[j - 1] for j in row] for row in top_allowed(scores, k)]
         return out
 
     def windows(self, sequences) -> torch.Tensor:
@@ -242,7 +251,7 @@ class SASRec:
     def save(self, folder: str | Path, metrics: dict | None = None) -> None:
         from safetensors.torch import save_file
 
-        with atomic_dir(folder) as tmp:
+        with atomic_dir(folder, "sasrec") as tmp:
             state = {k: v.detach().cpu().contiguous() for k, v in self.net.state_dict().items()}
             save_file(state, str(tmp / "model.safetensors"))
             write_json_atomic(tmp / "items.json", self.item_ids)
@@ -261,8 +270,10 @@ class SASRec:
             config = SASRecConfig(**manifest["config"])
         except TypeError as e:
             raise SidrecError(f"{folder}: a SASRec config this version cannot read ({e})") from None
-        model = cls(json.loads((folder / "items.json").read_text()), replace(config, device=device or config.device))
-        model.net.load_state_dict(load_file(str(folder / "model.safetensors"), device=str(model.device)))
+        with damaged(folder, "sasrec"):
+            items = json.loads((folder / "items.json").read_text())
+            model = cls(items, replace(config, device=device or config.device))
+            model.net.load_state_dict(load_file(str(folder / "model.safetensors"), device=str(model.device)))
         return model
 
 

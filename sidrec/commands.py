@@ -113,9 +113,12 @@ def training_data(args):
 
 
 def cmd_tokenizer_fit(args) -> int:
+    from sidrec.artifacts import check_replaceable
     from sidrec.pipeline import fit_catalogue, import_published
+    from sidrec.tokenizer import KIND
 
     config = None if args.import_index else tokenizer_config_from_args(args)  # bad settings fail before any work
+    check_replaceable(args.out, KIND)
     ds = training_data(args)
     progress = None if args.quiet else stderr_progress()
     if args.import_index:
@@ -289,7 +292,7 @@ def cmd_recommend(args) -> int:
 def cmd_cache_build(args) -> int:
     """Top-K lists for every user (or the first --max-users); under `accelerate launch` the processes split the
     users, each writes a part, and the main process merges them into --out."""
-    from sidrec.cache import TopKCache, build_cache, merge_caches
+    from sidrec.cache import TopKCache, build_cache, merge_caches, shard_users
     from sidrec.data import load_dataset
     from sidrec.generate import GenerateConfig, Recommender
     from sidrec.llm import torch_threads
@@ -313,7 +316,9 @@ def cmd_cache_build(args) -> int:
     rec = Recommender.from_dirs(args.model_dir, tok_dir, gen)
     rec.sid_tok.require_catalogue(ds.fingerprint(), ds.name)
     fingerprint = model_fingerprint(args.model_dir)
-    users = sorted(ds.sequences)[: args.max_users or None]
+    # this process's users: shard i of n of every user, split again among the processes; the shard is taken
+    # before users already in the file are left out, so that an interrupted shard resumes with its own users
+    users = shard_users(sorted(ds.sequences)[: args.max_users or None], split_shard((i, n), procs.rank, procs.world))
     if args.out.exists():  # an interrupted build resumes: users already in the file are skipped
         done = TopKCache(args.out, fingerprint, args.k)
         users = [u for u in users if u not in done.users()]
@@ -321,13 +326,12 @@ def cmd_cache_build(args) -> int:
     histories = {u: ds.sequences[u][-rec.config.max_history :] for u in users}
     seen = {u: set(ds.sequences[u]) for u in users}  # everything the user has, not only what the model reads
     progress = None if args.quiet or not procs.is_main else stderr_progress()
-    shard = split_shard((i, n), procs.rank, procs.world)
 
     def part_of(rank: int) -> Path:
         return args.out if procs.world == 1 else args.out.with_name(f"{args.out.name}.part{rank}of{procs.world}")
 
     part = part_of(procs.rank)
-    stats = build_cache(rec, histories, part, fingerprint, args.k, shard, progress=progress, exclude=seen)
+    stats = build_cache(rec, histories, part, fingerprint, args.k, progress=progress, exclude=seen)
     if procs.world > 1:
         procs.barrier()
         if procs.is_main:
@@ -395,11 +399,13 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_sasrec(args) -> int:
+    from sidrec.artifacts import check_replaceable
     from sidrec.baselines import SASRecConfig
     from sidrec.coldstart import ColdConfig, withhold
     from sidrec.data import load_dataset, split_dataset
     from sidrec.sasrec_grid import GridConfig, key_of, save_tuned, tune
 
+    check_replaceable(args.out, "sasrec")
     ds = load_dataset(args.data)
     cold = ColdConfig(args.cold_items, args.cold_seed) if args.cold_items else None
     trained_on = withhold(ds, cold) if cold else ds

@@ -70,6 +70,10 @@ class EvalConfig:
         unknown = [b for b in self.baselines if b not in BASELINES]
         if unknown:
             raise SidrecError(f"unknown baseline {unknown[0]!r} (choose from {', '.join(BASELINES)})")
+        if self.k < max(KS):  # a shorter list would report Recall@10 of fewer than 10 items
+            raise SidrecError(f"-k {self.k}: the metrics go to @{max(KS)}, so each list needs at least {max(KS)} items")
+        if self.max_users < 0:
+            raise SidrecError(f"--max-users {self.max_users}: must be 0 (every user) or more")
         if self.cold_trained_on_all and self.cold is None:
             raise SidrecError("cold_trained_on_all needs a cold-start config (--cold-items)")
         one_of(self.new_item_place, NEW_ITEM_PLACES, "new-item place")

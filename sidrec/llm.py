@@ -58,7 +58,11 @@ def base_path(base: str) -> Path:
         gguf = _embedded_gguf(base)
         folder = _converted_dir(gguf)
         if not (folder / "config.json").exists():
-            _convert_gguf(gguf, folder)
+            from sidrec.artifacts import exclusive
+
+            with exclusive(folder.with_name(folder.name + ".lock")):  # the processes of a launcher convert once
+                if not (folder / "config.json").exists():  # not converted by another process meanwhile
+                    _convert_gguf(gguf, folder)
         return folder
     folder = Path(base)
     if not (folder / "config.json").exists():
@@ -80,7 +84,7 @@ def _convert_gguf(gguf: Path, folder: Path) -> None:
         del config.quantization_config
     model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     model.load_state_dict(loaded.state_dict())
-    with atomic_dir(folder) as tmp:
+    with atomic_dir(folder, None) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from sidrec.artifacts import atomic_dir, read_manifest, write_json_atomic, write_manifest
+from sidrec.artifacts import atomic_dir, damaged, read_manifest, write_json_atomic, write_manifest
 from sidrec.errors import SidrecError
 from sidrec.llm import INITS, add_sid_vocabulary, load_base
 from sidrec.tasks import TaskConfig
@@ -123,7 +123,7 @@ def save_model(
             continue
         seen.add(v.data_ptr())
         state[k] = v.detach().to(dtype).contiguous()
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, KIND) as tmp:
         save_file(state, str(tmp / "adapter.safetensors"))
         write_json_atomic(tmp / "sid_tokens.json", list(sid_tokens))
         write_json_atomic(tmp / "log.json", history)
@@ -146,17 +146,19 @@ def load_model(folder: str | Path, tokenizer_fingerprint: str | None = None):
 
     folder = Path(folder)
     manifest = read_manifest(folder, KIND, FORMAT_VERSION)
-    if tokenizer_fingerprint is not None and manifest["tokenizer_fingerprint"] != tokenizer_fingerprint:
+    with damaged(folder, KIND):
+        trained_for = manifest["tokenizer_fingerprint"]
+        config = TrainConfig.from_dict(manifest["config"])
+        sid_tokens = json.loads((folder / "sid_tokens.json").read_text())
+        state = {k: v.float() for k, v in load_file(str(folder / "adapter.safetensors")).items()}
+    if tokenizer_fingerprint is not None and trained_for != tokenizer_fingerprint:
         raise SidrecError(
             f"{folder}: this model was trained with another SID tokenizer "
-            f"({manifest['tokenizer_fingerprint']}, not {tokenizer_fingerprint}); retrain it or pick its tokenizer"
+            f"({trained_for}, not {tokenizer_fingerprint}); retrain it or pick its tokenizer"
         )
-    config = TrainConfig.from_dict(manifest["config"])
-    sid_tokens = json.loads((folder / "sid_tokens.json").read_text())
     model, tokenizer = load_base(config.base)
     sid_ids = add_sid_vocabulary(model, tokenizer, sid_tokens)
     model = get_peft_model(model, lora_config(config, sid_ids))
-    state = {k: v.float() for k, v in load_file(str(folder / "adapter.safetensors")).items()}
     result = set_peft_model_state_dict(model, state)
     unexpected = getattr(result, "unexpected_keys", [])
     if unexpected:
@@ -171,8 +173,9 @@ def model_fingerprint(folder: str | Path) -> str:
 
     folder = Path(folder)
     manifest = read_manifest(folder, KIND, FORMAT_VERSION)
-    h = hashlib.sha256((folder / "adapter.safetensors").read_bytes())
-    h.update(json.dumps(manifest["config"], sort_keys=True).encode())
+    with damaged(folder, KIND):
+        h = hashlib.sha256((folder / "adapter.safetensors").read_bytes())
+        h.update(json.dumps(manifest["config"], sort_keys=True).encode())
     return h.hexdigest()[:16]
 
 

@@ -60,3 +60,21 @@ def split_shard(shard: tuple[int, int], rank: int, world: int) -> tuple[int, int
     """
     i, n = shard
     return i + n * rank, n * world
+
+
+def any_process(flag: bool, device: torch.device | str = "cpu") -> bool:
+    """True on every process when `flag` is true on any of them (alone: `flag`).
+
+    A decision each process takes from its own clock (a time budget) must be one decision: a process
+    that stopped alone would leave the others waiting for its gradients at the next step.
+
+    >>> any_process(True), any_process(False)
+    (True, False)
+    """
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return flag
+    t = torch.tensor([int(flag)], device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item())

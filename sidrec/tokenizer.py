@@ -24,7 +24,15 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from sidrec.artifacts import atomic_dir, fingerprint, read_manifest, write_json_atomic, write_manifest
+from sidrec.artifacts import (
+    MANIFEST,
+    atomic_dir,
+    damaged,
+    fingerprint,
+    read_manifest,
+    write_json_atomic,
+    write_manifest,
+)
 from sidrec.embed import EmbedConfig, encode_texts, fuse_text_only, l2_rows
 from sidrec.errors import SidrecError
 from sidrec.placement import PlacementConfig, cold_fused, split_fused
@@ -274,9 +282,14 @@ class SIDTokenizer:
     ) -> None:
         """Write the artifact atomically: manifest, codes and codebooks in safetensors, keywords and titles JSON."""
         folder = Path(folder)
-        keywords = keywords if keywords is not None else _read_optional_json(folder / "keywords.json")
-        titles = titles if titles is not None else _read_optional_json(folder / "titles.json")
-        with atomic_dir(folder) as tmp:
+        # what is not given is kept from the folder only when it is this very tokenizer saved again (the same
+        # items and codes); files of the tokenizer it replaces describe other codes
+        same = _saved_fingerprint(folder) == self.fingerprint()
+        if keywords is None and same:
+            keywords = _read_optional_json(folder / "keywords.json")
+        if titles is None and same:
+            titles = _read_optional_json(folder / "titles.json")
+        with atomic_dir(folder, KIND) as tmp:
             tensors = {"codes": torch.from_numpy(self.codes)}
             if self.books is not None:
                 for i, b in enumerate(self.books):
@@ -290,7 +303,7 @@ class SIDTokenizer:
                 save_file(
                     {"embeddings": torch.from_numpy(embeddings.astype(np.float16))}, str(tmp / "embeddings.safetensors")
                 )
-            elif (folder / "embeddings.safetensors").exists():
+            elif same and (folder / "embeddings.safetensors").exists():
                 (tmp / "embeddings.safetensors").write_bytes((folder / "embeddings.safetensors").read_bytes())
             write_json_atomic(tmp / "items.json", self.item_ids)
             if keywords is not None:
@@ -316,12 +329,10 @@ class SIDTokenizer:
     def load(cls, folder: str | Path) -> SIDTokenizer:
         folder = Path(folder)
         manifest = read_manifest(folder, KIND, FORMAT_VERSION)
-        config = TokenizerConfig.from_dict(manifest["config"])
-        try:
+        with damaged(folder, KIND):
+            config = TokenizerConfig.from_dict(manifest["config"])
             tensors = load_file(str(folder / "codes.safetensors"))
             item_ids = json.loads((folder / "items.json").read_text())
-        except (OSError, json.JSONDecodeError) as e:
-            raise SidrecError(f"{folder}: damaged tokenizer artifact ({e})") from None
         books = None
         n_books = sum(1 for k in tensors if k.startswith("codebook."))
         if n_books:
@@ -346,6 +357,14 @@ class SIDTokenizer:
         if embeddings is not None and len(embeddings) == len(item_ids):
             tok.item_embeddings = embeddings
         return tok
+
+
+def _saved_fingerprint(folder: Path) -> str | None:
+    """The fingerprint of the tokenizer saved in `folder`, if one is."""
+    try:
+        return json.loads((folder / MANIFEST).read_text()).get("fingerprint")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def _read_optional_json(path: Path):

@@ -21,11 +21,12 @@ from pathlib import Path
 import torch
 
 from sidrec import device as devices
-from sidrec.artifacts import read_manifest, write_json_atomic
+from sidrec.artifacts import check_replaceable, read_manifest, write_json_atomic
 from sidrec.errors import SidrecError
 from sidrec.llm import add_sid_vocabulary, init_sid_rows, load_base, torch_threads
 from sidrec.loss import ExampleDataset, LeftPadCollator, evaluate_loss, response_loss
 from sidrec.model import FORMAT_VERSION, KIND, TrainConfig, lora_config, save_model
+from sidrec.parallel import any_process
 from sidrec.tasks import TASKS, Example
 
 LogFn = Callable[[dict], None]  # training reports records: step, losses, seconds
@@ -92,9 +93,11 @@ def _budget_callback(
             self.stop_requested = False
 
         def on_step_end(self, args, state, control, **kwargs):
+            if not config.time_budget_s and should_stop is None:
+                return
             over = config.time_budget_s and time.perf_counter() - self.start - paused() > config.time_budget_s
             self.stop_requested = self.stop_requested or (should_stop is not None and bool(should_stop()))
-            if over or self.stop_requested:
+            if any_process(bool(over or self.stop_requested), args.device):  # every process stops at this step
                 control.should_training_stop = True
                 control.should_save = True
 
@@ -124,7 +127,7 @@ class Validation:
         class Callback(TrainerCallback):
             def on_step_end(self, args, state, control, model=None, **kwargs):
                 if outer.config.eval_steps and state.global_step % outer.config.eval_steps == 0:
-                    if outer.validate(model, state):
+                    if any_process(outer.validate(model, state), args.device):
                         control.should_training_stop = True
                         control.should_save = True
 
@@ -208,6 +211,7 @@ def train(
 
     config = config or TrainConfig()
     out = Path(out)
+    check_replaceable(out, KIND)  # before the training, not after it
     if resume and (done := finished_run(out, config, tokenizer_fingerprint)) is not None:
         return done  # resuming a finished run changes nothing
     torch_threads()

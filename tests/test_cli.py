@@ -102,6 +102,9 @@ def test_command_line_defaults_are_the_configs_defaults(tmp_path):
          "probability below 1"),
         (["llm", "train", "{data}", "--tokenizer", "{tok}", "--out", "{tmp}/m", "--weight-decay", "-0.1"],
          "cannot be negative"),
+        (["llm", "train", "{data}", "--tokenizer", "{tok}", "--out", "{tok}"],
+         "another kind of artifact (tokenizer, not llm)"),
+        (["sasrec", "{data}", "--out", "{tok}"], "another kind of artifact (tokenizer, not sasrec)"),
     ],
 )  # fmt: skip
 def test_bad_settings_are_refused_before_any_work(small, fitted, tmp_path, capsys, args, message):
@@ -110,3 +113,10 @@ def test_bad_settings_are_refused_before_any_work(small, fitted, tmp_path, capsy
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and message in err[0]
     assert not any(tmp_path.iterdir()), "nothing was written"
+
+
+def test_an_output_folder_of_other_files_is_left_as_it_was(small, capsys):
+    before = {p.name: p.read_bytes() for p in small.iterdir()}
+    assert main(["tokenizer", "fit", str(small), "--out", str(small), "--quiet"]) == 2
+    assert "is not a sidrec tokenizer artifact (it holds other files)" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in small.iterdir()} == before

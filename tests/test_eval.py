@@ -103,6 +103,20 @@ def test_baselines_follow_the_history_rule():
     assert pop.recommend([["x"]], k=4, exclude=[{pop.ranked[1]}])[0] == [pop.ranked[i] for i in (0, 2, 3, 4)]
 
 
+def test_with_fewer_items_left_than_k_every_baseline_returns_a_shorter_list():
+    import numpy as np
+
+    from sidrec.baselines import TextSimilarity
+
+    items = [f"i{i}" for i in range(10)]
+    split = leave_one_out(cyclic())
+    sasrec = SASRec(items, SASRecConfig(hidden=16, max_epochs=1))
+    sasrec.fit(split)
+    text = TextSimilarity(items, np.eye(10, dtype=np.float32))
+    for rec in (sasrec, Popularity(split), text):  # never an excluded item, nor padding, to fill the list
+        assert rec.recommend([items[:9]], k=3, exclude=[set(items[:9])]) == [["i9"]]
+
+
 def test_seen_items_cover_the_whole_earlier_sequence():
     from sidrec.evaluate import seen_items
 
@@ -119,6 +133,17 @@ def test_standard_errors_hand_case():
 
     lists = [["a"], ["b"], ["a"], ["a"]]  # recall@1: 1, 0, 1, 1 -> mean 0.75, sd 0.5, se 0.25
     assert standard_errors(lists, ["a", "a", "a", "a"], ks=(1,))["recall@1"] == 0.25
+
+
+@pytest.mark.parametrize(
+    "field,message", [({"k": 5}, "at least 10 items"), ({"max_users": -3}, "must be 0 \\(every user\\) or more")]
+)
+def test_evaluation_settings_that_would_misreport_are_refused(field, message):
+    from sidrec.errors import SidrecError
+    from sidrec.evaluate import EvalConfig
+
+    with pytest.raises(SidrecError, match=message):
+        EvalConfig(**field)
 
 
 def test_evaluate_runs_the_baselines_it_is_asked_for(tmp_path, capsys):

@@ -1,6 +1,7 @@
 """SID vocabulary, SA-Init, LoRA training and the model artifact, on a tiny random Llama built in code."""
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -150,10 +151,48 @@ def test_save_load_identical_logits(base, tmp_path):
         assert torch.equal(a(**batch).logits, b(**batch).logits)
 
 
-def test_wrong_tokenizer_is_refused(base, tmp_path):
+def test_wrong_tokenizer_or_damaged_model_is_refused_in_one_line(base, tmp_path):
+    import json
+    import shutil
+
+    from sidrec.model import model_fingerprint
+
     train(examples(), examples(8), SID_TOKENS, KEYWORDS, "fp-1", tmp_path / "m", config(base, max_steps=1))
     with pytest.raises(SidrecError, match="another SID tokenizer"):
         load_model(tmp_path / "m", "fp-other")
+
+    def damage(name: str, how) -> Path:
+        copy = tmp_path / name
+        shutil.copytree(tmp_path / "m", copy)
+        how(copy)
+        return copy
+
+    def no_fingerprint(m):
+        manifest = json.loads((m / "manifest.json").read_text())
+        del manifest["tokenizer_fingerprint"]
+        (m / "manifest.json").write_text(json.dumps(manifest))
+
+    broken = [
+        damage("no_sid_tokens", lambda m: (m / "sid_tokens.json").unlink()),
+        damage("cut_adapter", lambda m: (m / "adapter.safetensors").write_bytes(b"\x00" * 7)),
+        damage("no_fingerprint", no_fingerprint),
+    ]
+    for folder in broken:
+        with pytest.raises(SidrecError, match="damaged llm artifact"):
+            load_model(folder, "fp-1")
+    (broken[0] / "adapter.safetensors").unlink()
+    with pytest.raises(SidrecError, match="damaged llm artifact"):
+        model_fingerprint(broken[0])
+
+
+def test_training_never_replaces_a_folder_that_is_not_a_model(base, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "items.csv").write_text("item_id,title\nI1,a tent\n")
+    with pytest.raises(SidrecError, match="not a sidrec llm artifact"):
+        train(examples(), examples(8), SID_TOKENS, KEYWORDS, "fp-1", data, config(base, max_steps=1))
+    assert [p.name for p in data.iterdir()] == ["items.csv"]
+    assert not (tmp_path / "data-checkpoints").exists(), "refused before any training"
 
 
 def test_same_seed_same_run(base, tmp_path):

@@ -8,6 +8,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -60,11 +61,49 @@ def test_two_processes_train_like_one_and_save_one_artifact(setup):
     assert sorted(p.name for p in (root / "two").iterdir()) == sorted(p.name for p in (root / "one").iterdir())
 
 
-@pytest.mark.slow
-def test_cache_built_by_two_processes_equals_one_process(setup):
+def _budget_step(rank: int, port: int, out: str) -> None:
+    """One step's end in process `rank` of two, where only process 0's time budget is spent."""
+    from types import SimpleNamespace
+
+    import torch.distributed as dist
+    from transformers import TrainerControl, TrainerState
+
+    from sidrec.model import TrainConfig
+    from sidrec.train import _budget_callback
+
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
+    budget = _budget_callback(TrainConfig(time_budget_s=60.0), None, None)
+    if rank == 0:
+        budget.start -= 120.0  # this process's clock says the budget is spent; the other's does not
+    control = TrainerControl()
+    budget.on_step_end(SimpleNamespace(device="cpu"), TrainerState(), control)
+    Path(out, f"rank{rank}").write_text(str(control.should_training_stop))
+    dist.destroy_process_group()
+
+
+def test_a_time_budget_spent_on_one_process_stops_every_process(tmp_path):
+    import socket
+
+    import torch.multiprocessing as mp
+
+    with socket.socket() as s:  # a free port for the process group
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    mp.spawn(_budget_step, args=(port, str(tmp_path)), nprocs=2, join=True)
+    # a process that stopped alone would leave the other waiting for its gradients at the next step
+    assert [(tmp_path / f"rank{r}").read_text() for r in range(2)] == ["True", "True"]
+
+
+@pytest.fixture(scope="module")
+def model(setup):
     root, data, train = setup
-    model = root / "model"
-    run([*train, "--out", str(model), "--batch-size", "4"])
+    run([*train, "--out", str(root / "model"), "--batch-size", "4"])
+    return root / "model"
+
+
+@pytest.mark.slow
+def test_cache_built_by_two_processes_equals_one_process(setup, model):
+    root, data, train = setup
     build = ["cache", "build", str(model), str(data), "--max-users", "13", "-k", "5", "--beams", "6",
              "--device", "cpu", "--quiet", "--json"]  # fmt: skip
     one = run([*build, "--out", str(root / "one.sqlite")])
@@ -75,6 +114,21 @@ def test_cache_built_by_two_processes_equals_one_process(setup):
     for ra, rb in zip(a, b, strict=True):  # scores to float rounding (different batch compositions)
         assert json.loads(ra[2]) == pytest.approx(json.loads(rb[2]), abs=1e-3)
     assert not list(root.glob("two.sqlite.part*"))  # the parts are merged and removed
+
+
+@pytest.mark.slow
+def test_an_interrupted_shard_resumes_with_its_own_users(setup, model):
+    from sidrec.cache import TopKCache, shard_users
+    from sidrec.cli import main
+    from sidrec.data import load_dataset
+
+    root, data, _ = setup
+    build = ["cache", "build", str(model), str(data), "-k", "5", "--beams", "6", "--device", "cpu", "--quiet",
+             "--shard", "0/2", "--out", str(root / "shard0.sqlite")]  # fmt: skip
+    assert main([*build, "--max-users", "5"]) == 0  # stopped after its first users
+    assert main([*build, "--max-users", "13"]) == 0  # resumed
+    cache = TopKCache(root / "shard0.sqlite")
+    assert cache.users() == set(shard_users(sorted(load_dataset(data).sequences)[:13], (0, 2)))
 
 
 def test_shards_split_among_processes_cover_every_user_once():

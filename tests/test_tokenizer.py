@@ -12,7 +12,7 @@ from sidrec.errors import SidrecError
 from sidrec.fitting import fit_tokenizer, separate_collisions
 from sidrec.published import import_index
 from sidrec.quantize import QuantizerConfig, balanced_assign, quantize_with, residual_kmeans
-from sidrec.tokenizer import SIDTokenizer, TokenizerConfig, parse_sid
+from sidrec.tokenizer import SIDTokenizer, TokenizerConfig, load_keywords, parse_sid
 
 
 def test_hand_computed_two_level_codebook():
@@ -141,6 +141,32 @@ def test_failed_save_keeps_previous_artifact(tmp_path, monkeypatch):
         tok.save(tmp_path / "tok")
     assert (tmp_path / "tok" / "manifest.json").read_text() == before
     assert SIDTokenizer.load(tmp_path / "tok").item_ids == tok.item_ids
+
+
+def test_a_save_replaces_only_a_tokenizer_and_keeps_only_its_own_files(tmp_path):
+    a, ids = random_tokenizer(seed=0)
+    b, _ = random_tokenizer(seed=1)  # the same items, other codes
+    assert b.item_ids == ids and a.fingerprint() != b.fingerprint()
+    words = {"<a_0>": {"keywords": ["x"]}}
+    a.save(tmp_path / "tok", keywords=words, embeddings=np.ones((len(ids), 4), np.float32))
+    SIDTokenizer.load(tmp_path / "tok").save(tmp_path / "tok")  # the same tokenizer again keeps its files
+    assert load_keywords(tmp_path / "tok") == words and (tmp_path / "tok" / "embeddings.safetensors").exists()
+    b.save(tmp_path / "tok")  # another tokenizer: the old one's keywords and embeddings describe other codes
+    assert load_keywords(tmp_path / "tok") == {} and not (tmp_path / "tok" / "embeddings.safetensors").exists()
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "items.csv").write_text("item_id,title\n")
+    with pytest.raises(SidrecError, match="not a sidrec tokenizer artifact"):
+        b.save(data)
+    assert [p.name for p in data.iterdir()] == ["items.csv"]
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "manifest.json").write_text(json.dumps({"kind": "llm"}))
+    with pytest.raises(SidrecError, match=r"another kind of artifact \(llm, not tokenizer\)"):
+        b.save(tmp_path / "model")
+    (tmp_path / "empty").mkdir()
+    b.save(tmp_path / "empty")
+    assert SIDTokenizer.load(tmp_path / "empty").fingerprint() == b.fingerprint()
 
 
 def test_cold_start_prefix_matches_nearest_codes(monkeypatch):

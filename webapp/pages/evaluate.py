@@ -42,7 +42,7 @@ def eval_form_ui(has_model: bool) -> tuple[str, EvalConfig] | None:
         model = c1.selectbox("Models", choices, help="The SID-LLM is the workspace's aligned model (Align page)")
         split = c2.selectbox("Split", ["test", "valid"])
         beams = c3.number_input("Beams", 1, 100, EvalConfig().num_beams)
-        k = c4.number_input("K", 1, 50, EvalConfig().k, help="Length of each list; metrics are read at 5 and 10")
+        k = c4.number_input("K", max(KS), 50, EvalConfig().k, help="Length of each list; metrics are read at 5 and 10")
         users = c5.number_input("Max users", 0, 1_000_000, 200, step=100, help="0 = every user of the split")
         if not st.form_submit_button("Run evaluation", type="primary"):
             return None
