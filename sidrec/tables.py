@@ -100,6 +100,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
     if reader is None:
         raise SidrecError(f"{path.name}: unsupported file type (use .csv, .jsonl or .parquet)")
     df = reader(path)
+    repeated = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
+    if repeated:  # which of two same-named columns holds the item ids (or the titles) is anyone's guess
+        raise SidrecError(f"{path.name}: the column {repeated[0]!r} appears more than once in the header")
     if df.empty:
         raise SidrecError(f"{path.name}: no rows")
     first_row = df.attrs.get("first_row", 0)

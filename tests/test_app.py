@@ -78,6 +78,32 @@ def test_the_demo_is_copied_not_changed_and_a_workspace_can_be_reset_and_deleted
     assert sorted(p.stat().st_mtime_ns for p in (Path(APP).parent / "models" / "sample").rglob("*")) == demo_files
 
 
+def test_a_running_training_job_keeps_its_workspace_and_its_tokenizer(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    import webapp.ui
+    from webapp.jobs import JobBoard
+    from webapp.workspace import create_workspace
+
+    monkeypatch.setenv("SIDREC_WORKSPACES", str(tmp_path))
+    board = JobBoard()
+    monkeypatch.setattr(webapp.ui, "job_board", lambda: board)
+    ws = create_workspace("shop", {"items.csv": b"item_id,title\ni1,Tent\ni2,Stove\n"})
+    (ws.own_dir / "llm-checkpoints").mkdir()  # what a running job is writing
+    at = run_page("webapp/pages/catalogue.py", ws="shop")
+    at.checkbox[0].check().run()  # ticked before the job started, in another tab
+    board._jobs["shop"] = SimpleNamespace(running=True)
+    at.run()
+    assert all(b.disabled for b in at.button if b.label.startswith(("Reset", "Delete")))
+    assert (ws.own_dir / "llm-checkpoints").exists()
+
+    at = run_page("webapp/pages/tokenizer.py", ws="shop")
+    next(b for b in at.button if b.label == "Fit tokenizer").click().run()
+    assert not at.exception
+    assert any("stop it on the Align page to fit another tokenizer" in e.value for e in at.error)
+    assert not (ws.own_dir / "tokenizer").exists()
+
+
 def test_codebook_explorer_drills_down_one_level_at_a_time():
     at = run_page("webapp/pages/codebook_explorer.py")
     assert not at.exception, [e.value for e in at.exception]

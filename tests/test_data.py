@@ -127,6 +127,20 @@ def test_missing_column_is_named(tmp_path):
     expect_error(folder, "items.csv", "missing required column 'title'")
 
 
+@pytest.mark.parametrize(
+    "file,table,column",
+    [
+        ("items.csv", "item_id,title,title\ni1,Red Tent,Tent\n", "title"),
+        ("items.csv", "item_id,title,item_id\ni1,Red Tent,i2\n", "item_id"),
+        ("interactions.csv", "user_id,item_id,timestamp,timestamp\nu1,i1,3,4\n", "timestamp"),
+    ],
+)
+def test_a_column_named_twice_is_named(tmp_path, file, table, column):
+    folder = write_generic(tmp_path / "d")
+    (folder / file).write_text(table)
+    expect_error(folder, file, f"the column '{column}' appears more than once")
+
+
 def test_duplicated_item_ids_are_named(tmp_path):
     folder = write_generic(tmp_path / "d", items=ITEMS + [dict(ITEMS[1], title="Again")])
     expect_error(folder, "duplicated item_id 'i2'")

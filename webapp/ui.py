@@ -170,6 +170,14 @@ def job_board() -> JobBoard:
     return JobBoard()
 
 
+def refuse_while_training(name: str, what: str) -> None:
+    """SidrecError while a training job runs in workspace `name`: `what` would take away or change what it
+    trains on, or what it is about to write (checked when the button is clicked, not only when it is drawn)."""
+    job = job_board().get(name)
+    if job is not None and job.running:
+        raise SidrecError(f"a training job is running in workspace {name!r}: stop it on the Align page to {what}")
+
+
 def new_item_form(key: str, button: str, max_description_chars: int) -> tuple[str, str] | None:
     """A form for a new item's title, description, brand and categories; when submitted, (its stripped title,
     the text the encoder reads). None until then."""

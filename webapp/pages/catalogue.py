@@ -1,5 +1,7 @@
 """Catalogue: choose the sample or upload a catalogue; statistics and plots."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import plotly.express as px
@@ -7,7 +9,14 @@ import streamlit as st
 
 from sidrec.data import category_level, item_popularity, top_category
 from sidrec.errors import SidrecError
-from webapp.ui import current_workspace, dataset, dataset_summary, flash, job_board, select_workspace
+from webapp.ui import (
+    current_workspace,
+    dataset,
+    dataset_summary,
+    flash,
+    job_board,
+    select_workspace,
+)
 from webapp.workspace import SAMPLE, copy_of_sample, create_workspace, delete_workspace, reset_workspace
 
 st.title("📦 Catalogue")
@@ -26,9 +35,9 @@ with st.expander("Upload a catalogue as a new workspace", expanded=False):
         if items_file is None:
             st.error("Choose an items file.")
         else:
-            files = {"items" + items_file.name[items_file.name.rfind(".") :]: items_file.getvalue()}
+            files = {"items" + Path(items_file.name).suffix.lower(): items_file.getvalue()}  # Items.CSV too
             if inter_file is not None:
-                files["interactions" + inter_file.name[inter_file.name.rfind(".") :]] = inter_file.getvalue()
+                files["interactions" + Path(inter_file.name).suffix.lower()] = inter_file.getvalue()
             try:
                 ws = create_workspace(name, files)
             except SidrecError as e:
@@ -59,14 +68,14 @@ with st.expander("Manage this workspace", expanded=False):
         busy = job is not None and job.running
         if busy:
             st.info("A training job is running in this workspace: stop it on the Align page first.")
-        sure = st.checkbox(f"I want to change workspace {ws.name!r}", disabled=busy)
+        sure = st.checkbox(f"I want to change workspace {ws.name!r}", disabled=busy)  # a ticked box stays True
         left, right = st.columns(2)
         try:
-            if left.button("Reset: remove what was made from it, keep the catalogue", disabled=not sure):
+            if left.button("Reset: remove what was made from it, keep the catalogue", disabled=not sure or busy):
                 removed = reset_workspace(ws.name)
                 flash(f"Workspace {ws.name!r} reset: removed {', '.join(removed) or 'nothing'}.")
                 st.rerun()
-            if right.button("Delete the workspace and everything in it", disabled=not sure):
+            if right.button("Delete the workspace and everything in it", disabled=not sure or busy):
                 delete_workspace(ws.name)
                 select_workspace(SAMPLE)
                 flash(f"Workspace {ws.name!r} deleted.")

@@ -14,7 +14,16 @@ from sidrec.pipeline import fit_catalogue, import_published, tokenizer_keyword_q
 from sidrec.placement import PlacementConfig, placement_agreement
 from sidrec.quantize import QuantizerConfig
 from sidrec.tokenizer import TokenizerConfig
-from webapp.ui import current_workspace, dataset, flash, new_item_form, progress_bar, tokenizer, writable
+from webapp.ui import (
+    current_workspace,
+    dataset,
+    flash,
+    new_item_form,
+    progress_bar,
+    refuse_while_training,
+    tokenizer,
+    writable,
+)
 
 st.title("🧩 Tokenizer")
 ws = current_workspace()
@@ -93,11 +102,13 @@ with st.expander("Fit a new tokenizer", expanded=ws.artifact("tokenizer") is Non
         label, config = submitted
         progress = progress_bar("Starting…")
         try:
+            refuse_while_training(ws.name, "fit another tokenizer (its model would name codes that are gone)")
             if config is None:
                 result = import_published(ds, choose_index(ds, INDEXES[label]), progress)
             else:
                 result = fit_catalogue(ds, config, progress=progress)
             target = writable(ws)
+            refuse_while_training(target.name, "fit another tokenizer (its model would name codes that are gone)")
             result.save(target.artifact_path_for_writing("tokenizer"))
         except SidrecError as e:
             st.error(f"Not fitted: {e}")
