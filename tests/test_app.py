@@ -104,6 +104,26 @@ def test_a_running_training_job_keeps_its_workspace_and_its_tokenizer(tmp_path, 
     assert not (ws.own_dir / "tokenizer").exists()
 
 
+def test_the_recommend_page_keeps_its_user_and_history_across_a_visit_to_another_page():
+    from sidrec.data import load_dataset
+
+    users = list(load_dataset(Path(APP).parent / "sample_data").sequences)
+    at = run_page("webapp/pages/recommend.py")
+    next(s for s in at.selectbox if s.label == "User").set_value(users[1]).run()
+    next(t for t in at.text_input if t.label == "Or type a history").set_value("I0217, I0343")
+    next(b for b in at.button if b.label == "Use as the history").click().run()
+    assert not at.exception
+
+    def shown() -> tuple:
+        history = next(d.value for d in at.dataframe if "item_id" in d.value.columns)
+        return next(s for s in at.selectbox if s.label == "User").value, history["item_id"].tolist()
+
+    assert shown() == (users[1], ["I0217", "I0343"])
+    at.switch_page("webapp/pages/catalogue.py").run()
+    at.switch_page("webapp/pages/recommend.py").run()
+    assert not at.exception and shown() == (users[1], ["I0217", "I0343"])
+
+
 def test_codebook_explorer_drills_down_one_level_at_a_time():
     at = run_page("webapp/pages/codebook_explorer.py")
     assert not at.exception, [e.value for e in at.exception]

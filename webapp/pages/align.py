@@ -16,7 +16,7 @@ from sidrec.model import FORMAT_VERSION, KIND, TrainConfig, log_history
 from sidrec.tasks import TASKS, TaskConfig, examples_for_user
 from sidrec.token_space import keyword_hits, nearest_words, trained_rows
 from webapp.jobs import TrainingJob, loss_curves
-from webapp.ui import current_workspace, dataset, job_board, need_tokenizer, progress_bar, writable
+from webapp.ui import current_workspace, dataset, job_board, lasting_choice, need_tokenizer, progress_bar, writable
 
 TASK_NOTES = {
     "sequential": "purchase history → the next item's SID",
@@ -215,9 +215,10 @@ if values:
 st.subheader("What the model is taught")
 split = train_split(f"{ws.data_dir}:{ds.fingerprint()}", ds)
 users = [u for u, seq in split.train_sequences.items() if seq]
-user = st.selectbox(
-    "User", users, key="align_user", format_func=lambda u: f"{u} ({len(split.train_sequences[u])} training items)"
-)
+user = lasting_choice(
+    st.selectbox, "User", users, key="align_user",
+    format_func=lambda u: f"{u} ({len(split.train_sequences[u])} training items)",
+)  # fmt: skip
 st.caption("One example of each task around this user's last training purchase, exactly as the model reads it.")
 examples = examples_for_user(user, split, ds.items, tok, keywords, task_config) if user else {}
 for task in task_config.tasks:

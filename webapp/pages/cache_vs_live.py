@@ -17,6 +17,7 @@ from webapp.ui import (
     current_workspace,
     dataset,
     flash,
+    lasting_choice,
     missing,
     model_key,
     need_recommender,
@@ -222,7 +223,7 @@ if sample_key in st.session_state:
 st.subheader("Add an interaction")
 st.caption("The cache holds what was computed from the old history; the live search sees the new item at once.")
 c1, c2, c3 = st.columns([2, 3, 1], vertical_alignment="bottom")
-user = c1.selectbox("User", cache_users, key="clv_user")
+user = lasting_choice(c1.selectbox, "User", cache_users, key="clv_user")
 item = c2.selectbox("Item bought next", ds.item_ids, format_func=lambda i: f"{titles.get(i, '')} [{i}]")
 if c3.button("Add to history", disabled=item not in rec.sid_tok):
     added.setdefault(user, []).append(item)

@@ -20,7 +20,16 @@ from sidrec.explore import target_tokens
 from sidrec.metrics import KS, recall_curve
 from sidrec.sasrec_grid import describe as describe_grid
 from sidrec.tokenizer import token
-from webapp.ui import artifact_json, current_workspace, dataset, missing, progress_bar, tokenizer, writable
+from webapp.ui import (
+    artifact_json,
+    current_workspace,
+    dataset,
+    lasting_choice,
+    missing,
+    progress_bar,
+    tokenizer,
+    writable,
+)
 
 METRICS = tuple(f"{m}@{k}" for m in ("recall", "ndcg") for k in KS)
 BASELINES_ONLY = "Baselines only (popularity, SASRec)"
@@ -302,8 +311,8 @@ groups = {
     "hits": [n for n, u in enumerate(per_user) if u["rank"] is not None],
     "misses": [n for n, u in enumerate(per_user) if u["rank"] is None],
 }
-group = st.radio("Users", list(groups), format_func=lambda g: f"{g} ({len(groups[g])})", horizontal=True,
-                 key="eval_filter")  # fmt: skip
+group = lasting_choice(st.radio, "Users", list(groups), key="eval_filter",
+                       format_func=lambda g: f"{g} ({len(groups[g])})", horizontal=True)  # fmt: skip
 if not groups[group]:
     st.info(f"No {group} in this evaluation.")
     st.stop()

@@ -23,6 +23,7 @@ from webapp.ui import (
     current_workspace,
     dataset,
     decode_benchmark,
+    lasting_choice,
     model_key,
     model_keywords,
     need_recommender,
@@ -172,7 +173,8 @@ st.subheader("History")
 users = list(ds.sequences)
 c1, c2 = st.columns(2)
 if users:
-    user = c1.selectbox("User", users, format_func=lambda u: f"{u} ({len(ds.sequences[u])} items)", key="reco_user")
+    user = lasting_choice(c1.selectbox, "User", users, key=f"{state_key}_user",
+                          format_func=lambda u: f"{u} ({len(ds.sequences[u])} items)")  # fmt: skip
     if user != state["user"]:  # a new user: start from their last items
         state["user"] = user
         state["history"] = [i for i in ds.sequences[user] if i in tok][-rec.config.max_history :]
