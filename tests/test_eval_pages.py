@@ -259,6 +259,34 @@ def test_drill_down_says_hit_or_miss(workspaces, monkeypatch):
     assert not at.error and loads.calls == []
 
 
+def test_drill_down_shows_no_sid_of_a_tokenizer_the_evaluation_did_not_read(workspaces, monkeypatch):
+    full = workspaces["full"]
+    refit = create_workspace("refit", {name: (full.data_dir / name).read_bytes() for name in FILES})
+    shutil.copytree(full.artifact("tokenizer"), refit.artifact_path_for_writing("tokenizer"))
+    write_json_atomic(refit.artifact_path_for_writing("evaluation.json"),
+                      {**workspaces["result"], "tokenizer_fingerprint": "0123456789abcdef"})  # fmt: skip
+    Loads(monkeypatch)
+    at = open_page("refit", "webapp/pages/evaluate.py")
+    assert "read the SIDs of another tokenizer (0123456789abcdef)" in texts(at.caption)
+    ranked = at.dataframe[-1].value  # the model's list, and no token table after it
+    assert "rank" in ranked.columns and (ranked["SID"] == "").all()
+
+
+def test_a_refit_tokenizer_makes_the_model_another_version(workspaces):
+    import os
+
+    from webapp.ui import model_key
+
+    full = workspaces["full"]
+    pair = create_workspace("pair", {name: (full.data_dir / name).read_bytes() for name in FILES})
+    for kind in ("tokenizer", "llm"):
+        shutil.copytree(full.artifact(kind), pair.artifact_path_for_writing(kind))
+    before = model_key(pair)
+    manifest = pair.artifact("tokenizer") / "manifest.json"
+    os.utime(manifest, ns=(manifest.stat().st_atime_ns, manifest.stat().st_mtime_ns + 10**9))  # saved again
+    assert model_key(pair) != before  # so the loaded model is loaded (and checked against it) again
+
+
 def test_run_evaluation_writes_the_result(workspaces, monkeypatch):
     """The form's values reach evaluate(); its result is saved to the workspace and shown at once."""
     loads = Loads(monkeypatch)

@@ -235,16 +235,26 @@ def writable(ws: Workspace) -> Workspace:
 
 
 @st.cache_resource(show_spinner="Loading the aligned model…", max_entries=2)
-def _load_recommender(model_dir: str, tokenizer_dir: str, stamp: float) -> Recommender:
+def _load_recommender(model_dir: str, tokenizer_dir: str, stamp: tuple[float, float]) -> Recommender:
     rec = Recommender.from_dirs(model_dir, tokenizer_dir)
     rec.warm()  # the first user's figure is then a search, not the model's first run
     return rec
 
 
+def _versions(model_dir: Path) -> tuple[float, float]:
+    """The versions (manifest mtimes) of a model and of the SID tokenizer it reads: a refit tokenizer under the
+    same model is another pair, and the model must be loaded (and refused) again."""
+    try:
+        tokenizer_stamp = _mtime(tokenizer_dir_for(model_dir) / "manifest.json")
+    except SidrecError:  # no tokenizer: loading the model says so
+        tokenizer_stamp = 0.0
+    return _mtime(model_dir / "manifest.json"), tokenizer_stamp
+
+
 def model_key(ws: Workspace) -> str | None:
-    """Names the workspace's aligned model and its version (the manifest's mtime); None if it has none."""
+    """Names the workspace's aligned model and its version (with its tokenizer's); None if it has none."""
     model_dir = ws.artifact("llm")
-    return None if model_dir is None else f"{model_dir}:{_mtime(model_dir / 'manifest.json')}"
+    return None if model_dir is None else f"{model_dir}:{':'.join(map(str, _versions(model_dir)))}"
 
 
 def recommender(ws: Workspace) -> Recommender | None:
@@ -253,7 +263,7 @@ def recommender(ws: Workspace) -> Recommender | None:
     model_dir = ws.artifact("llm")
     if model_dir is None:
         return None
-    return _load_recommender(str(model_dir), str(tokenizer_dir_for(model_dir)), _mtime(model_dir / "manifest.json"))
+    return _load_recommender(str(model_dir), str(tokenizer_dir_for(model_dir)), _versions(model_dir))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

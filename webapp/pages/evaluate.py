@@ -326,6 +326,14 @@ n = st.selectbox(
 )
 u = per_user[n]
 tok, keywords = (tokenizer(ws) or (None, {}, None))[:2]
+no_tokens = "The workspace's tokenizer does not know this target, so its tokens cannot be shown."
+made_with = (result or {}).get("tokenizer_fingerprint")
+if tok is not None and made_with and made_with != tok.fingerprint():  # refit since: its codes are not the ones read
+    no_tokens = (
+        f"This evaluation read the SIDs of another tokenizer ({made_with}) than the workspace's "
+        f"({tok.fingerprint()}), so no SID or token is shown: evaluate again to see them."
+    )
+    tok, keywords = None, {}
 titles = ds.items["title"]
 
 
@@ -360,7 +368,7 @@ with c2:
 
 level = u.get("diverged_at_level")
 if tok is None or u["target"] not in tok:
-    st.caption("The workspace's tokenizer does not know this target, so its tokens cannot be shown.")
+    st.caption(no_tokens)
 else:
     codes = tok.codes_of(u["target"])
     if level is None:
