@@ -368,7 +368,10 @@ def _saved_fingerprint(folder: Path) -> str | None:
 
 
 def _read_optional_json(path: Path):
-    return json.loads(path.read_text()) if path.exists() else None
+    if not path.exists():
+        return None
+    with damaged(path.parent, KIND):
+        return json.loads(path.read_text())
 
 
 def load_keywords(folder: str | Path) -> dict:
@@ -384,4 +387,7 @@ def load_titles(folder: str | Path) -> dict[str, str]:
 
 def load_embeddings(folder: str | Path) -> np.ndarray | None:
     path = Path(folder) / "embeddings.safetensors"
-    return load_file(str(path))["embeddings"].float().numpy() if path.exists() else None
+    if not path.exists():
+        return None
+    with damaged(folder, KIND):
+        return load_file(str(path))["embeddings"].float().numpy()

@@ -124,6 +124,23 @@ def test_the_recommend_page_keeps_its_user_and_history_across_a_visit_to_another
     assert not at.exception and shown() == (users[1], ["I0217", "I0343"])
 
 
+@pytest.mark.parametrize("page", ["tokenizer", "codebook_explorer", "align", "walkthrough"])
+def test_a_damaged_tokenizer_is_one_message_on_every_page_that_reads_it(tmp_path, monkeypatch, page):
+    import shutil
+
+    from webapp.workspace import create_workspace, sample_workspace
+
+    monkeypatch.setenv("SIDREC_WORKSPACES", str(tmp_path))
+    sample = Path(APP).parent / "sample_data"
+    ws = create_workspace("shop", {n: (sample / n).read_bytes() for n in ("items.csv", "interactions.csv")})
+    folder = ws.artifact_path_for_writing("tokenizer")
+    shutil.copytree(sample_workspace().artifact("tokenizer"), folder)
+    (folder / "keywords.json").write_text('{"<a_0>": ')  # cut off mid-write by another program
+    at = run_page(f"webapp/pages/{page}.py", ws="shop")
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("tokenizer cannot be read" in e.value and "damaged tokenizer artifact" in e.value for e in at.error)
+
+
 def test_codebook_explorer_drills_down_one_level_at_a_time():
     at = run_page("webapp/pages/codebook_explorer.py")
     assert not at.exception, [e.value for e in at.exception]

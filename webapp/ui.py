@@ -161,7 +161,11 @@ def tokenizer(ws: Workspace) -> tuple[SIDTokenizer, dict, object] | None:
     folder = ws.artifact("tokenizer")
     if folder is None:
         return None
-    return _load_tokenizer(str(folder), _mtime(folder))
+    try:
+        return _load_tokenizer(str(folder), _mtime(folder))
+    except SidrecError as e:  # damaged, or of a format this version cannot read: every page that needs it stops
+        st.error(f"The workspace's tokenizer cannot be read: {e}. Fit one again on the Tokenizer page.")
+        st.stop()
 
 
 @st.cache_resource(show_spinner=False)
