@@ -89,12 +89,17 @@ class TopKCache:
         return self.meta["model_fingerprint"]
 
     @property
+    def num_beams(self) -> int | None:
+        """The beams of the search that built the lists (None: a file from before it was recorded)."""
+        return int(self.meta["num_beams"]) if "num_beams" in self.meta else None
+
+    @property
     def k(self) -> int:
         return int(self.meta["k"])
 
     def claim(self, key: str, value: str, before: str | None = None) -> None:
-        """Record a search setting the lists follow ("history_rule", "search_score"); refuse lists made under
-        another value than the file's. `before`: the value lists had before the file recorded the setting."""
+        """Record a search setting the lists follow ("history_rule", "search_score", "num_beams"); refuse lists
+        made under another value than the file's. `before`: the value lists had before the file recorded it."""
         held = self.meta.get(key) or (before if before is not None and len(self) else None)
         if held is not None and held != value:
             what = key.replace("_", " ")
@@ -163,6 +168,8 @@ def build_cache(
     try:
         cache.claim("history_rule", recommender.history_rule)
         cache.claim("search_score", recommender.config.score, before="vocab")  # the only score before it was recorded
+        if cache.num_beams is not None or not len(cache):  # a file from before it was recorded: its beams unknown
+            cache.claim("num_beams", str(recommender.config.num_beams))
     except SidrecError:
         cache.close()
         raise
@@ -203,7 +210,7 @@ def merge_caches(parts: list[str | Path], out: str | Path) -> int:
     target = TopKCache(out, first.model_fingerprint, first.k)
     for part in parts:
         src = TopKCache(part, first.model_fingerprint, first.k)  # refuses another model
-        for key in ("history_rule", "search_score"):  # refuses parts made under another rule or score
+        for key in ("history_rule", "search_score", "num_beams"):  # refuses parts made under other search settings
             if key in src.meta:
                 target.claim(key, src.meta[key])
         rows = src.conn.execute("SELECT user_id, items, scores, history_hash, built_at FROM topk").fetchall()
@@ -238,7 +245,7 @@ def compare(cache: TopKCache, recommender, user_id: str, history: list[str], exc
     cached = cache.get(user_id)
     cached_ms = (time.perf_counter() - t0) * 1000
     t0 = time.perf_counter()
-    live = recommender.recommend([history], k=cache.k, exclude=[set(exclude)])[0]
+    live = recommender.recommend([history], k=cache.k, num_beams=cache.num_beams, exclude=[set(exclude)])[0]
     live_ms = (time.perf_counter() - t0) * 1000
     cached_items = cached.items if cached else []
     return {

@@ -288,6 +288,9 @@ def claim(result: dict, metric: str = "ndcg@10") -> str:
     >>> r["models"]["b"]["ndcg@10"] = 0.29
     >>> claim(r)
     'On NDCG@10, a and b are level: 0.0100 apart, within one standard error (0.0141).'
+    >>> del r["standard_errors"]["b"]["ndcg@10"]
+    >>> claim(r)
+    'On NDCG@10, a scores highest; without standard errors this may be noise.'
     """
     models = {m: v[metric] for m, v in result.get("models", {}).items() if metric in v}
     errors = result.get("standard_errors", {})
@@ -295,10 +298,10 @@ def claim(result: dict, metric: str = "ndcg@10") -> str:
     if len(models) < 2:
         return f"On {name}, there is nothing to compare."
     first, second = sorted(models, key=models.get, reverse=True)[:2]
-    if first not in errors or second not in errors:
+    if any(metric not in errors.get(m, {}) for m in (first, second)):
         return f"On {name}, {first} scores highest; without standard errors this may be noise."
     gap = models[first] - models[second]
-    se = (errors[first].get(metric, 0.0) ** 2 + errors[second].get(metric, 0.0) ** 2) ** 0.5
+    se = (errors[first][metric] ** 2 + errors[second][metric] ** 2) ** 0.5
     if gap > se:
         return f"On {name}, {first} leads {second} by {gap:.4f} (one standard error of the difference: {se:.4f})."
     return f"On {name}, {first} and {second} are level: {gap:.4f} apart, within one standard error ({se:.4f})."

@@ -122,3 +122,21 @@ def test_a_cache_holds_lists_of_one_search_score(rec, rec_factory, tmp_path):
         build_cache(level, HIST, tmp_path / "c.sqlite", "model-a", k=5)
     build_cache(level, HIST, tmp_path / "new.sqlite", "model-a", k=5)  # a new file takes any score
     assert TopKCache(tmp_path / "new.sqlite").meta["search_score"] == "level"
+
+
+def test_a_cache_records_its_beams_and_the_live_side_searches_with_them(rec, rec_factory, tmp_path):
+    wide = rec_factory(num_beams=12, top_k=5)
+    build_cache(wide, HIST, tmp_path / "c.sqlite", "model-a", k=5)
+    cache = TopKCache(tmp_path / "c.sqlite")
+    assert cache.num_beams == 12
+    # compared through a recommender set to 6 beams, the live list is the 12-beam search's: the cached one
+    assert all(compare(cache, rec, u, h)["overlap"] == 1.0 for u, h in HIST.items())
+    cache.close()
+    with pytest.raises(SidrecError, match="num beams '12', not '6'"):
+        build_cache(rec, HIST, tmp_path / "c.sqlite", "model-a", k=5)
+    legacy = TopKCache(tmp_path / "c.sqlite")
+    with legacy.conn:
+        legacy.conn.execute("DELETE FROM meta WHERE key = 'num_beams'")
+    legacy.close()
+    build_cache(rec, {"u-new": HIST["u1"]}, tmp_path / "c.sqlite", "model-a", k=5)
+    assert TopKCache(tmp_path / "c.sqlite").num_beams is None, "older lists' beams are unknown: not recorded"

@@ -7,6 +7,7 @@ and the level where the target left the beams; the Recall@K curve agrees with th
 evaluation.json to the workspace; and no LLM is loaded unless "Recommend live" is pressed.
 """
 
+import importlib
 import json
 import shutil
 from dataclasses import asdict
@@ -22,7 +23,7 @@ from sidrec.data import item_popularity, load_dataset, split_dataset
 from sidrec.explore import walkthrough_user
 from sidrec.generate import Recommendation, Recommender
 from sidrec.metrics import summarize
-from sidrec.model import FORMAT_VERSION, KIND, TrainConfig
+from sidrec.model import FORMAT_VERSION, KIND, TrainConfig, model_fingerprint
 from sidrec.tokenizer import SIDTokenizer, token
 from webapp.workspace import create_workspace, sample_workspace
 
@@ -99,8 +100,9 @@ def workspaces(tmp_path_factory):
         write_json_atomic(
             llm / "log.json", [{"step": 1, "loss": 3.0, "loss_sequential": 3.5}, {"step": 2, "loss": 2.0}]
         )
+        (llm / "adapter.safetensors").write_bytes(b"weights no test loads")  # what the model's fingerprint hashes
         user, history = walkthrough_user(load_dataset(full.data_dir).sequences, tok)
-        cache = TopKCache(full.artifact_path_for_writing("cache.sqlite"), "fake-model", k=10)
+        cache = TopKCache(full.artifact_path_for_writing("cache.sqlite"), model_fingerprint(llm), k=10)
         cache.put_many([(user, tok.item_ids[:10], [-float(n) for n in range(10)], history_hash(history))])
         cache.close()
         yield {"bare": bare, "full": full, "result": result, "tok": tok, "user": user}
@@ -316,6 +318,25 @@ def test_run_evaluation_writes_the_result(workspaces, monkeypatch):
     assert loads.calls == []
 
 
+def test_an_evaluation_that_cannot_be_saved_is_still_shown(workspaces, monkeypatch):
+    Loads(monkeypatch)
+    create_workspace("fulldisk", {name: (workspaces["bare"].data_dir / name).read_bytes() for name in FILES})
+    models = {name: workspaces["result"]["models"][name] for name in ("popularity", "sasrec")}
+    module = importlib.import_module("sidrec.evaluate")  # the package's `sidrec.evaluate` is the function
+    monkeypatch.setattr(module, "evaluate", lambda *a, **k: {
+        "dataset": "d", "split": "test", "users": 3, "seconds": 2.0, "models": models, "per_user": []})  # fmt: skip
+
+    def disk_full(path, obj):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr("sidrec.artifacts.write_json_atomic", disk_full)
+    at = open_page("fulldisk", "webapp/pages/evaluate.py")
+    at.button[0].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Evaluated 3 users, but the result could not be saved: No space left on device" in texts(at.error)
+    assert list(at.dataframe[0].value["model"]) == ["popularity", "sasrec"]
+
+
 def test_walkthrough_reads_artifacts_and_loads_the_model_only_on_request(workspaces, monkeypatch):
     tok = workspaces["tok"]
     loads = Loads(monkeypatch, FakeRecommender(tok.item_ids[5:15], tok))
@@ -338,6 +359,17 @@ def test_walkthrough_reads_artifacts_and_loads_the_model_only_on_request(workspa
     assert live["SID"].tolist() == [tok.encode(i) for i in tok.item_ids[5:10]]
     assert [m.label for m in at.metric] == ["Latency"]
     assert "0 of the 5 live items are in it" in texts(at.markdown)
+
+    # a cache of another model is not compared with this model's live list
+    other = create_workspace("other", {name: (workspaces["full"].data_dir / name).read_bytes() for name in FILES})
+    for kind in ("tokenizer", "llm", "cache.sqlite"):
+        copy = shutil.copytree if kind != "cache.sqlite" else shutil.copy
+        copy(workspaces["full"].artifact(kind), other.artifact_path_for_writing(kind))
+    (other.artifact("llm") / "adapter.safetensors").write_bytes(b"retrained weights")
+    at = open_page("other", "webapp/pages/walkthrough.py")
+    next(b for b in at.button if b.label == "Recommend live").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "built by another model" in texts(at.warning) and "live items are in it" not in texts(at.markdown)
 
 
 def test_evaluate_shows_cold_and_warm_targets_side_by_side(workspaces, monkeypatch):

@@ -121,7 +121,7 @@ def seen(user: str) -> tuple[str, ...]:
 # ---------------------------------------------------------------- the cache file
 path = ws.artifact("cache.sqlite")
 target = None if ws.read_only else ws.artifact_path_for_writing("cache.sqlite")
-k, cache_users, problem = rec.config.top_k, [], None
+k, cache_users, cache_beams, problem = rec.config.top_k, [], None, None
 if path is not None:
     try:
         cache = TopKCache(path)
@@ -129,7 +129,7 @@ if path is not None:
             if cache.model_fingerprint != model_fp:
                 problem = f"{path.name} was built by another model ({cache.model_fingerprint}, not {model_fp})"
             else:
-                k, cache_users = cache.k, sorted(cache.users())
+                k, cache_users, cache_beams = cache.k, sorted(cache.users()), cache.num_beams
         finally:
             cache.close()
     except SidrecError as e:
@@ -186,6 +186,10 @@ cache_key = (str(path), path.stat().st_mtime)
 
 # ---------------------------------------------------------------- side by side
 st.subheader("Cached and live, side by side")
+st.caption(
+    f"The live search runs with the {cache_beams} beams the cache was built with." if cache_beams else
+    f"The cache does not record the beams it was built with; the live search runs with {rec.config.num_beams}."
+)  # fmt: skip
 chosen = st.multiselect("Users", cache_users, default=cache_users[:3], max_selections=10)
 for c in comparisons(chosen):
     show_comparison(c)

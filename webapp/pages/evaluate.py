@@ -122,12 +122,17 @@ with st.expander("Run an evaluation", expanded=result is None):
         else:
             new["config"] = {"model_dir": str(use_model) if use_model else None, "split": config.split,
                              "num_beams": config.num_beams, "k": config.k, "max_users": config.max_users}  # fmt: skip
-            target = writable(ws)
-            write_json_atomic(target.artifact_path_for_writing("evaluation.json"), new)
-            if target is not ws:
-                st.rerun()
-            st.success(f"Evaluated {new['users']} users in {new['seconds']:.0f} s; saved to the workspace.")
-            result, origin = new, "this workspace"
+            try:
+                target = writable(ws)
+                write_json_atomic(target.artifact_path_for_writing("evaluation.json"), new)
+            except (SidrecError, OSError) as e:  # the result is still shown below, for this visit
+                st.error(f"Evaluated {new['users']} users, but the result could not be saved: {e}")
+                result, origin = new, "this run (not saved)"
+            else:
+                if target is not ws:
+                    st.rerun()
+                st.success(f"Evaluated {new['users']} users in {new['seconds']:.0f} s; saved to the workspace.")
+                result, origin = new, "this workspace"
 
 # ---------------------------------------------------------------- metrics
 

@@ -16,7 +16,7 @@ from sidrec.errors import SidrecError
 from sidrec.evaluate import claim, metrics_table
 from sidrec.explain import explain
 from sidrec.explore import walkthrough_user
-from sidrec.model import FORMAT_VERSION, KIND, log_history
+from sidrec.model import FORMAT_VERSION, KIND, log_history, model_fingerprint
 from sidrec.tokenizer import token
 from webapp.jobs import loss_curves
 from webapp.ui import (
@@ -25,6 +25,7 @@ from webapp.ui import (
     dataset,
     dataset_summary,
     missing,
+    model_key,
     model_keywords,
     one_search_at_a_time,
     page_link,
@@ -161,7 +162,7 @@ link("webapp/pages/align.py", "Align: the tasks the model is taught, and train y
 step(5, "A live recommendation")
 found = walkthrough_user(ds.sequences, tok)
 user, history = found if found else (None, [])
-live_key = f"walk_live:{ws.name}:{model_dir}"
+live_key = f"walk_live:{ws.name}:{model_key(ws)}"  # a retrained model's list is never shown as this one's
 if model_dir is None or manifest is None or tok is None:
     st.info("A live recommendation needs a tokenizer and an aligned model (Tokenizer and Align pages).")
 elif user is None:
@@ -178,16 +179,15 @@ else:
                 t0 = time.perf_counter()
                 r = rec.recommend([history], k=TOP, exclude=[set(ds.sequences.get(user, ()))])[0]
                 ms = (time.perf_counter() - t0) * 1000
-            st.session_state[live_key] = {"items": r.items, "ms": ms}
+            why = [explain(rec.sid_tok, model_keywords(ws), i, ds.sequences.get(user, history)).sentence
+                   for i in r.items]  # fmt: skip
+            st.session_state[live_key] = {"items": r.items, "ms": ms, "why": why, "model": model_fingerprint(model_dir)}
         except (SidrecError, OSError) as e:
             st.error(f"No recommendation: {e}")
     live = st.session_state.get(live_key)
     if live:
-        rec = recommender(ws)
-        why = [explain(rec.sid_tok, model_keywords(ws), i, ds.sequences.get(user, history)).sentence
-               for i in live["items"]]  # fmt: skip
         st.dataframe(
-            items_table(live["items"]).assign(why=why), hide_index=True, width="stretch",
+            items_table(live["items"]).assign(why=live["why"]), hide_index=True, width="stretch",
             column_config={"rank": st.column_config.NumberColumn(width="small"),
                            "why": st.column_config.TextColumn("why (tokens shared with the history)", width="large")},
         )  # fmt: skip
@@ -216,6 +216,10 @@ else:
             st.info(f"Customer {user} is not in the cache.")
         else:
             live = st.session_state.get(live_key)
+            if live and cache.model_fingerprint != live["model"]:  # the sidebar says so too
+                st.warning(f"This cache was built by another model ({cache.model_fingerprint}) than the one above "
+                           f"({live['model']}): its list is not compared with the live one.")  # fmt: skip
+                live = None
             c1, c2 = st.columns([3, 2])
             c1.dataframe(items_table(cached.items[:TOP]), hide_index=True)
             timing = pd.DataFrame({"answer": ["cached"], "ms": [cached_ms]})
