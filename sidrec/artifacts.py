@@ -166,11 +166,17 @@ def damaged(folder: str | Path, kind: str) -> Iterator[None]:
     ...     {}["tokenizer_fingerprint"]
     Traceback (most recent call last):
     sidrec.errors.SidrecError: models/x: damaged llm artifact (KeyError: 'tokenizer_fingerprint')
+    >>> with damaged("models/x", "llm"):
+    ...     raise SidrecError("models/x: a setting this version cannot read")
+    Traceback (most recent call last):
+    sidrec.errors.SidrecError: models/x: a setting this version cannot read
     """
     from safetensors import SafetensorError
 
     try:
         yield
+    except SidrecError:  # already one line (a ValueError too)
+        raise
     except (OSError, ValueError, KeyError, SafetensorError) as e:
         raise SidrecError(f"{folder}: damaged {kind} artifact ({type(e).__name__}: {e})") from None
 

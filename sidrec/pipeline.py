@@ -174,9 +174,18 @@ def prefer_llm(
     import os
     from dataclasses import asdict
 
+    from sidrec.artifacts import check_replaceable
     from sidrec.generate import GenerateConfig, Recommender
     from sidrec.loss import ExampleDataset, evaluate_loss
-    from sidrec.model import TrainConfig, load_model, log_history, model_fingerprint, save_model, tokenizer_dir_for
+    from sidrec.model import (
+        KIND,
+        TrainConfig,
+        load_model,
+        log_history,
+        model_fingerprint,
+        save_model,
+        tokenizer_dir_for,
+    )
     from sidrec.preference import PreferenceConfig, last_items, prefer
     from sidrec.tasks import build_validation_set
 
@@ -186,6 +195,7 @@ def prefer_llm(
         raise SidrecError(
             f"{out}: the preference stage writes a new model; give another --out than the model it starts from"
         )
+    check_replaceable(out, KIND)  # before the work, not after it
     tokenizer_dir = tokenizer_dir_for(model_dir, tokenizer_dir)
     tok = SIDTokenizer.load(tokenizer_dir)
     tok.require_catalogue(ds.fingerprint(), ds.name)
