@@ -328,13 +328,14 @@ def session_memo(name: str, key, compute, max_entries: int = 32):
     return store[key]
 
 
-def lasting_choice(widget, label: str, options: list, key: str, **kwargs):
+def lasting_choice(widget, label: str, options: list, key: str, start=None, **kwargs):
     """`widget` (a selectbox or radio, keyed) whose choice outlives a visit to another page.
 
     Streamlit forgets the value of a widget that a run did not draw; the choice is also kept under a key of
     its own and becomes the widget's starting index when the page draws it again (while it is still an option).
+    `start`: the choice to draw it with instead, where the page keeps its own (per workspace, say).
     """
-    kept = st.session_state.get(f"_kept_{key}")
+    kept = start if start is not None else st.session_state.get(f"_kept_{key}")
     index = options.index(kept) if kept in options else 0
     value = widget(label, options, index=index, key=key, **kwargs)
     st.session_state[f"_kept_{key}"] = value

@@ -173,7 +173,7 @@ st.subheader("History")
 users = list(ds.sequences)
 c1, c2 = st.columns(2)
 if users:
-    user = lasting_choice(c1.selectbox, "User", users, key=f"{state_key}_user",
+    user = lasting_choice(c1.selectbox, "User", users, key="reco_user", start=state["user"],
                           format_func=lambda u: f"{u} ({len(ds.sequences[u])} items)")  # fmt: skip
     if user != state["user"]:  # a new user: start from their last items
         state["user"] = user
