@@ -107,6 +107,14 @@ def test_cached_lists_hold_no_item_the_user_has(rec, rec_factory, tmp_path):
         build_cache(repeats, HIST, tmp_path / "c.sqlite", "model-a", k=5)
 
 
+def forget(path, key: str) -> None:
+    """Make `path` a file from before the cache recorded `key`."""
+    legacy = TopKCache(path)
+    with legacy.conn:
+        legacy.conn.execute("DELETE FROM meta WHERE key = ?", (key,))
+    legacy.close()
+
+
 def test_a_cache_holds_lists_of_one_search_score(rec, rec_factory, tmp_path):
     build_cache(rec, HIST, tmp_path / "c.sqlite", "model-a", k=5)
     assert TopKCache(tmp_path / "c.sqlite").meta["search_score"] == "vocab"
@@ -114,10 +122,7 @@ def test_a_cache_holds_lists_of_one_search_score(rec, rec_factory, tmp_path):
     with pytest.raises(SidrecError, match="search score 'vocab', not 'level'"):
         build_cache(level, HIST, tmp_path / "c.sqlite", "model-a", k=5)
     # a file written before the score was recorded holds the only score there was then
-    legacy = TopKCache(tmp_path / "c.sqlite")
-    with legacy.conn:
-        legacy.conn.execute("DELETE FROM meta WHERE key = 'search_score'")
-    legacy.close()
+    forget(tmp_path / "c.sqlite", "search_score")
     with pytest.raises(SidrecError, match="search score 'vocab', not 'level'"):
         build_cache(level, HIST, tmp_path / "c.sqlite", "model-a", k=5)
     build_cache(level, HIST, tmp_path / "new.sqlite", "model-a", k=5)  # a new file takes any score
@@ -134,9 +139,6 @@ def test_a_cache_records_its_beams_and_the_live_side_searches_with_them(rec, rec
     cache.close()
     with pytest.raises(SidrecError, match="num beams '12', not '6'"):
         build_cache(rec, HIST, tmp_path / "c.sqlite", "model-a", k=5)
-    legacy = TopKCache(tmp_path / "c.sqlite")
-    with legacy.conn:
-        legacy.conn.execute("DELETE FROM meta WHERE key = 'num_beams'")
-    legacy.close()
+    forget(tmp_path / "c.sqlite", "num_beams")
     build_cache(rec, {"u-new": HIST["u1"]}, tmp_path / "c.sqlite", "model-a", k=5)
     assert TopKCache(tmp_path / "c.sqlite").num_beams is None, "older lists' beams are unknown: not recorded"
