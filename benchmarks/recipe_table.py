@@ -127,7 +127,7 @@ def markdown(table: dict) -> str:
         for m in table["metrics"]:
             s = row[m]
             cells.append(
-                f"{s['mean']:.4f} ± {s['se']:.4f}" + (f" (seed sd {s['seed_sd']:.4f})" if s["seed_sd"] else "")
+                f"{s['mean']:.4f} ± {s['se']:.4f}" + (f" (seed sd {s['seed_sd']:.4f})" if len(row["seeds"]) > 1 else "")
             )
         for m in table["metrics"]:
             vs = row.get("vs_reference", {}).get(m)
