@@ -180,17 +180,26 @@ def model_fingerprint(folder: str | Path) -> str:
 
 
 def tokenizer_dir_for(model_dir: str | Path, explicit: str | Path | None = None) -> Path:
-    """The SID tokenizer a model belongs to: given, recorded in the manifest, or the sibling `tokenizer/`."""
+    """The SID tokenizer a model belongs to: given, recorded in the manifest, or the sibling `tokenizer/`; the first
+    of these that holds the very codes the model was trained on, else the first that exists (loading the model with
+    it then says that it was trained with another one)."""
     model_dir = Path(model_dir)
-    candidates = [Path(explicit)] if explicit else []
     manifest = read_manifest(model_dir, KIND, FORMAT_VERSION)
-    if manifest.get("tokenizer_dir"):
-        candidates.append(model_dir / manifest["tokenizer_dir"])
+    if explicit and (Path(explicit) / "manifest.json").exists():  # what the user names is what is used
+        return Path(explicit)
+    candidates = [model_dir / manifest["tokenizer_dir"]] if manifest.get("tokenizer_dir") else []
     candidates.append(model_dir.parent / "tokenizer")
-    for c in candidates:
-        if (c / "manifest.json").exists():
-            return c
-    raise SidrecError(f"{model_dir}: cannot find its SID tokenizer; pass --tokenizer DIR")
+    found = [c for c in candidates if (c / "manifest.json").exists()]
+    if not found:
+        raise SidrecError(f"{model_dir}: cannot find its SID tokenizer; pass --tokenizer DIR")
+
+    def codes(folder: Path) -> str | None:
+        try:
+            return json.loads((folder / "manifest.json").read_text()).get("fingerprint")
+        except (OSError, ValueError, AttributeError):
+            return None
+
+    return next((c for c in found if codes(c) == manifest.get("tokenizer_fingerprint")), found[0])
 
 
 def log_history(folder: str | Path) -> list[dict]:

@@ -124,3 +124,21 @@ def test_a_link_out_of_the_workspaces_folder_is_refused(tmp_path, monkeypatch):
     (tmp_path / "ws" / "sneaky").symlink_to(tmp_path / "elsewhere")
     with pytest.raises(SidrecError, match="outside the workspaces folder"):
         get_workspace("sneaky")
+
+
+def test_a_model_finds_the_tokenizer_of_its_own_codes_among_those_it_could_name(tmp_path):
+    import shutil
+
+    from sidrec.artifacts import write_manifest
+    from sidrec.model import FORMAT_VERSION, KIND, tokenizer_dir_for
+
+    for name, codes in (("recorded", "aaaa"), ("tokenizer", "bbbb")):  # the folder it recorded, and its sibling
+        (tmp_path / name).mkdir()
+        write_manifest(tmp_path / name, "tokenizer", 1, {}, fingerprint=codes)
+    (tmp_path / "llm").mkdir()
+    write_manifest(tmp_path / "llm", KIND, FORMAT_VERSION, {}, tokenizer_dir="../recorded",
+                   tokenizer_fingerprint="bbbb")  # fmt: skip
+    assert tokenizer_dir_for(tmp_path / "llm") == tmp_path / "tokenizer"  # the recorded one now holds other codes
+    assert tokenizer_dir_for(tmp_path / "llm", tmp_path / "recorded") == tmp_path / "recorded"  # named: used as is
+    shutil.rmtree(tmp_path / "tokenizer")
+    assert tokenizer_dir_for(tmp_path / "llm") == tmp_path / "llm" / "../recorded"  # loading it then refuses
