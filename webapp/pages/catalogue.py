@@ -9,14 +9,7 @@ import streamlit as st
 
 from sidrec.data import category_level, item_popularity, top_category
 from sidrec.errors import SidrecError
-from webapp.ui import (
-    current_workspace,
-    dataset,
-    dataset_summary,
-    flash,
-    job_board,
-    select_workspace,
-)
+from webapp.ui import current_workspace, dataset, dataset_summary, flash, job_board, select_workspace
 from webapp.workspace import SAMPLE, copy_of_sample, create_workspace, delete_workspace, reset_workspace
 
 st.title("📦 Catalogue")
@@ -68,7 +61,8 @@ with st.expander("Manage this workspace", expanded=False):
         busy = job is not None and job.running
         if busy:
             st.info("A training job is running in this workspace: stop it on the Align page first.")
-        sure = st.checkbox(f"I want to change workspace {ws.name!r}", disabled=busy)  # a ticked box stays True
+        # a box ticked before a job started stays ticked (disabled or not), so the buttons check `busy` too
+        sure = st.checkbox(f"I want to change workspace {ws.name!r}", disabled=busy)
         left, right = st.columns(2)
         try:
             if left.button("Reset: remove what was made from it, keep the catalogue", disabled=not sure or busy):
