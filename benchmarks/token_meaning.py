@@ -24,7 +24,7 @@ from sidrec.artifacts import read_manifest, write_json_atomic
 from sidrec.bench import machine
 from sidrec.model import FORMAT_VERSION, KIND, tokenizer_dir_for
 from sidrec.token_space import keyword_hits, trained_rows
-from sidrec.tokenizer import load_keywords
+from sidrec.tokenizer import load_keywords, saved_fingerprint
 
 ROOT = Path(__file__).resolve().parents[1]
 K = 10
@@ -53,7 +53,7 @@ def tokenizer_of(folder: Path, work: Path) -> Path:
     recipe runs' tokenizers (a run trained on the demo's folder before the demo moved to other codes names it)."""
     codes = read_manifest(folder, KIND, FORMAT_VERSION)["tokenizer_fingerprint"]
     for candidate in [tokenizer_dir_for(folder), *sorted(work.glob("tokenizer-*"))]:
-        if read_manifest(candidate, "tokenizer", 1).get("fingerprint") == codes:
+        if saved_fingerprint(candidate) == codes:
             return candidate
     raise SystemExit(f"error: {folder}: no tokenizer with its codes ({codes}) here")
 

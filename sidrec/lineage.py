@@ -22,15 +22,6 @@ class Stale:
     reason: str
 
 
-def _tokenizer_fingerprint(folder: Path) -> str | None:
-    from sidrec import tokenizer
-
-    try:
-        return read_manifest(folder, tokenizer.KIND, tokenizer.FORMAT_VERSION).get("fingerprint")
-    except SidrecError:
-        return None
-
-
 def stale_artifacts(
     tokenizer_dir: Path | None,
     model_dir: Path | None,
@@ -40,9 +31,10 @@ def stale_artifacts(
     """The artifacts that were made from another tokenizer or model than the ones given, each with a reason."""
     from sidrec.cache import TopKCache
     from sidrec.model import FORMAT_VERSION, KIND, model_fingerprint
+    from sidrec.tokenizer import saved_fingerprint
 
     out: list[Stale] = []
-    tok_fp = _tokenizer_fingerprint(tokenizer_dir) if tokenizer_dir is not None else None
+    tok_fp = saved_fingerprint(tokenizer_dir) if tokenizer_dir is not None else None
     model_fp = None
     if model_dir is not None:
         try:

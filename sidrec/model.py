@@ -192,14 +192,9 @@ def tokenizer_dir_for(model_dir: str | Path, explicit: str | Path | None = None)
     found = [c for c in candidates if (c / "manifest.json").exists()]
     if not found:
         raise SidrecError(f"{model_dir}: cannot find its SID tokenizer; pass --tokenizer DIR")
+    from sidrec.tokenizer import saved_fingerprint
 
-    def codes(folder: Path) -> str | None:
-        try:
-            return json.loads((folder / "manifest.json").read_text()).get("fingerprint")
-        except (OSError, ValueError, AttributeError):
-            return None
-
-    return next((c for c in found if codes(c) == manifest.get("tokenizer_fingerprint")), found[0])
+    return next((c for c in found if saved_fingerprint(c) == manifest.get("tokenizer_fingerprint")), found[0])
 
 
 def log_history(folder: str | Path) -> list[dict]:

@@ -25,7 +25,6 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from sidrec.artifacts import (
-    MANIFEST,
     atomic_dir,
     damaged,
     fingerprint,
@@ -284,7 +283,7 @@ class SIDTokenizer:
         folder = Path(folder)
         # what is not given is kept from the folder only when it is this very tokenizer saved again (the same
         # items and codes); files of the tokenizer it replaces describe other codes
-        same = _saved_fingerprint(folder) == self.fingerprint()
+        same = saved_fingerprint(folder) == self.fingerprint()
         if keywords is None and same:
             keywords = _read_optional_json(folder / "keywords.json")
         if titles is None and same:
@@ -359,11 +358,12 @@ class SIDTokenizer:
         return tok
 
 
-def _saved_fingerprint(folder: Path) -> str | None:
-    """The fingerprint of the tokenizer saved in `folder`, if one is."""
+def saved_fingerprint(folder: str | Path) -> str | None:
+    """The fingerprint of the tokenizer saved in `folder` (the codes it holds), read from its manifest; None if
+    no tokenizer is saved there."""
     try:
-        return json.loads((folder / MANIFEST).read_text()).get("fingerprint")
-    except (OSError, ValueError, AttributeError):
+        return read_manifest(folder, KIND, FORMAT_VERSION).get("fingerprint")
+    except SidrecError:
         return None
 
 
