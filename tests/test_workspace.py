@@ -46,6 +46,37 @@ def test_bad_upload_leaves_everything_intact(root):
     assert get_workspace("shop").load().item_ids == ["i1", "i2", "i3"]
 
 
+def test_a_workspace_made_by_another_session_meanwhile_is_kept(root, monkeypatch):
+    """Two sessions create "shop" at once: the one that finishes second is refused and removes nothing."""
+    import webapp.workspace as workspace
+
+    check = workspace.load_dataset
+    landed = []
+
+    def other_session_finishes_first(folder):
+        if not landed:  # while this upload is checked, another session's "shop" lands
+            landed.append(True)
+            create_workspace("shop", {"items.csv": b"item_id,title\nr1,Rival\n"})
+        return check(folder)
+
+    monkeypatch.setattr(workspace, "load_dataset", other_session_finishes_first)
+    with pytest.raises(workspace.WorkspaceExists, match="exists already"):
+        create_workspace("shop", {"items.csv": ITEMS, "interactions.csv": INTER})
+    assert get_workspace("shop").load().item_ids == ["r1"]
+    assert [p.name for p in root.iterdir()] == ["shop"]  # no staging folder left behind
+
+
+def test_a_copy_of_the_demo_takes_the_next_name_when_its_listing_is_stale(root, monkeypatch):
+    import webapp.workspace as workspace
+
+    first = copy_of_sample()
+    marker = first.own_dir / "mine.txt"
+    marker.write_text("kept")
+    monkeypatch.setattr(workspace, "list_workspaces", lambda: [])  # "sample-copy" made since the listing
+    assert copy_of_sample().name == "sample-copy-2"
+    assert marker.read_text() == "kept"
+
+
 @pytest.mark.parametrize("name", ["sample", "../up", "", "a b"])
 def test_bad_names_refused(name):
     with pytest.raises(SidrecError):

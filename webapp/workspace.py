@@ -36,6 +36,10 @@ def workspaces_root() -> Path:
     return Path(os.environ.get("SIDREC_WORKSPACES") or PROJECT_ROOT / "workspaces")
 
 
+class WorkspaceExists(SidrecError):
+    """The name is taken: by an earlier workspace, or by another session that created it a moment before."""
+
+
 @dataclass(frozen=True)
 class Workspace:
     name: str
@@ -109,8 +113,9 @@ def create_workspace(name: str, files: dict[str, bytes], overwrite: bool = False
     """
     name = check_name(name)
     target = workspaces_root() / name
+    taken = WorkspaceExists(f"a workspace named {name!r} exists already; choose another name")
     if target.exists() and not overwrite:
-        raise SidrecError(f"a workspace named {name!r} exists already; choose another name")
+        raise taken
     for fname in files:
         if Path(fname).name != fname or fname.startswith("."):
             raise SidrecError(f"{fname!r}: not a plain file name")
@@ -122,9 +127,14 @@ def create_workspace(name: str, files: dict[str, bytes], overwrite: bool = False
         for fname, content in files.items():
             (data / fname).write_bytes(content)
         load_dataset(data)  # raises SidrecError on any problem
-        if target.exists():
+        if overwrite and target.exists():
             shutil.rmtree(target)
-        os.replace(staging, target)
+        try:  # a rename refuses a workspace another session moved into place meanwhile (never an empty folder)
+            os.rename(staging, target)
+        except OSError:
+            if target.exists():
+                raise taken from None
+            raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return get_workspace(name)
@@ -153,10 +163,18 @@ def copy_of_sample() -> Workspace:
     """A new workspace holding the sample's catalogue and a copy of the demo's artifacts, named `sample-copy`
     (then `sample-copy-2`, ...): where fitting or training on the read-only demo goes."""
     demo = sample_workspace()
-    taken = set(list_workspaces())
-    name = next(n for n in ("sample-copy", *(f"sample-copy-{i}" for i in range(2, 10_000))) if n not in taken)
     files = {f.name: f.read_bytes() for f in demo.data_dir.iterdir() if f.is_file() and f.suffix != ".md"}
-    ws = create_workspace(name, files)
+    taken = set(list_workspaces())
+    for name in ("sample-copy", *(f"sample-copy-{i}" for i in range(2, 10_000))):
+        if name in taken:
+            continue
+        try:
+            ws = create_workspace(name, files)
+            break
+        except WorkspaceExists:  # another session took the name since the listing: the next one
+            continue
+    else:
+        raise SidrecError("no free name for a copy of the demo: delete some sample-copy workspaces")
     for kind in ("tokenizer", "llm", "cache.sqlite", "evaluation.json", "ablation.json", "recipe.json", *COLD_START):
         source = demo.artifact(kind)
         if source is None:

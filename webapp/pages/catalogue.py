@@ -33,7 +33,7 @@ with st.expander("Upload a catalogue as a new workspace", expanded=False):
                 files["interactions" + Path(inter_file.name).suffix.lower()] = inter_file.getvalue()
             try:
                 ws = create_workspace(name, files)
-            except SidrecError as e:
+            except (SidrecError, OSError) as e:
                 st.error(f"Not saved: {e}")
             else:
                 select_workspace(ws.name)
