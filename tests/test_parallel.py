@@ -139,3 +139,31 @@ def test_shards_split_among_processes_cover_every_user_once():
             start, step = split_shard((i, 3), rank, 2)
             covered += users[start::step]
     assert sorted(covered) == users
+
+
+HOLDER = """
+import sys, time
+from sidrec.artifacts import exclusive
+lock, log, name = sys.argv[1:]
+with exclusive(lock):
+    with open(log, "a") as f:
+        f.write(name + " in\\n")
+    time.sleep(1.0)
+    with open(log, "a") as f:
+        f.write(name + " out\\n")
+"""
+
+
+def test_the_file_lock_lets_one_process_in_at_a_time(tmp_path):
+    """What converts the embedded base model once under a launcher: the second process waits for the first."""
+    import time
+
+    lock, log = tmp_path / "convert.lock", tmp_path / "log"
+    first = subprocess.Popen([sys.executable, "-c", HOLDER, str(lock), str(log), "a"])
+    deadline = time.monotonic() + 60
+    while not (log.exists() and log.read_text()):  # the first holds the lock
+        assert time.monotonic() < deadline and first.poll() is None
+        time.sleep(0.02)
+    second = subprocess.Popen([sys.executable, "-c", HOLDER, str(lock), str(log), "b"])
+    assert first.wait(timeout=60) == 0 and second.wait(timeout=60) == 0
+    assert log.read_text().split("\n") == ["a in", "a out", "b in", "b out", ""]
