@@ -163,7 +163,8 @@ def cmd_tokenizer_show(args) -> int:
         out = {"token": args.token, **keywords[args.token]}
         human = f"{args.token}: {', '.join(out['keywords'])}\n{out['description']}"
     else:
-        out = {"items": len(tok), "levels": tok.n_levels, "tokens": len(tok.tokens()), **tok.stats}
+        out = {"items": len(tok), "levels": tok.n_levels, "tokens": len(tok.tokens()), "fingerprint": tok.fingerprint()}
+        out.update(tok.stats)
         human = "\n".join(f"{k}: {v}" for k, v in out.items())
     emit(out, args.json, human)
     return 0

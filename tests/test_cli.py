@@ -45,6 +45,16 @@ def test_show_item_and_sid_are_inverse(fitted, capsys):
     assert last_json(capsys)["item_id"] == "I0001"
 
 
+def test_show_names_the_codes_by_the_fingerprint_saved_with_them(fitted, capsys):
+    """What a model and a cache record of their tokenizer: computed from the codes as loaded, it is the one saved."""
+    from sidrec.tokenizer import saved_fingerprint
+
+    assert main(["tokenizer", "show", str(fitted), "--json"]) == 0
+    summary = last_json(capsys)
+    assert summary["fingerprint"] == saved_fingerprint(fitted) and len(summary["fingerprint"]) == 16
+    assert summary["items"] == 300 and summary["levels"] == 4
+
+
 def test_show_token_has_keywords(fitted, capsys):
     assert main(["tokenizer", "show", str(fitted), "--token", "<a_0>", "--json"]) == 0
     info = last_json(capsys)
