@@ -51,11 +51,10 @@ pack() {
   local room=$((LIMIT - MARGIN - tree))
   local extras
   extras=$(du -sbL "$TOK" "$GPU/data/" "$GPU"/gguf-*.whl "$GPU/model.sha256" | awk '{s += $1} END {print s}')
-  local size n
+  local size
   size=$(stat -c %s "$model")
   [ "$room" -gt $((extras + 1024 * 1024)) ] || { echo "the tree ($tree bytes) leaves no room for the last call" >&2; exit 2; }
-  n=1  # parts of `room` bytes, the last one small enough to travel with the extras
-  while [ $((size - (n - 1) * room)) -gt $((room - extras)) ]; do n=$((n + 1)); done
+  # parts of `room` bytes: each stash call carries one; the last one travels with the other files
   split -b "$room" -d -a 1 --numeric-suffixes=1 "$model" "$GPU/model.part"
   local count
   count=$(find "$GPU" -name 'model.part*' | wc -l)
