@@ -51,8 +51,7 @@ if [ -z "$TOK" ] && [ ! -f "$TOKENIZER/manifest.json" ]; then
   mkdir -p "$TOKENIZER.part" && git archive fdd1712 models/sample/tokenizer | tar -x -C "$TOKENIZER.part"
   mv "$TOKENIZER.part/models/sample/tokenizer" "$TOKENIZER" && rm -r "$TOKENIZER.part"
 fi
-if [ -z "$TOK" ] && [ "$(PYTHONPATH=. $PY -c 'import sys; from sidrec.tokenizer import SIDTokenizer
-print(SIDTokenizer.load(sys.argv[1]).fingerprint())' "$TOKENIZER")" != c38ee5e9ac5382cf ]; then
+if [ -z "$TOK" ] && [ "$($PY -m sidrec tokenizer show "$TOKENIZER" | sed -n 's/^fingerprint: //p')" != c38ee5e9ac5382cf ]; then
   echo "$TOKENIZER is not the balanced tokenizer of the recipe table's runs: move it away to restore it" >&2; exit 2
 fi
 if [ -n "$TOK" ]; then
