@@ -164,14 +164,11 @@ def copy_of_sample() -> Workspace:
     (then `sample-copy-2`, ...): where fitting or training on the read-only demo goes."""
     demo = sample_workspace()
     files = {f.name: f.read_bytes() for f in demo.data_dir.iterdir() if f.is_file() and f.suffix != ".md"}
-    taken = set(list_workspaces())
     for name in ("sample-copy", *(f"sample-copy-{i}" for i in range(2, 10_000))):
-        if name in taken:
-            continue
-        try:
+        try:  # a taken name is refused before anything is written, also one another session took a moment ago
             ws = create_workspace(name, files)
             break
-        except WorkspaceExists:  # another session took the name since the listing: the next one
+        except WorkspaceExists:
             continue
     else:
         raise SidrecError("no free name for a copy of the demo: delete some sample-copy workspaces")
