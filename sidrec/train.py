@@ -355,13 +355,24 @@ def finished_run(out: Path, config: TrainConfig, tokenizer_fingerprint: str) -> 
 
 
 def _length_grouped_sampler(trainer, dataset: ExampleDataset, config: TrainConfig):
-    """Group examples of similar length into batches (less padding), in a seeded random order."""
+    """Group examples of similar length into batches (less padding), in a seeded random order.
+
+    Epoch e's order is the seed's (e + 1)-th draw, whether the sampler has drawn epochs 0 to e - 1 itself or was
+    made at a resume in epoch e: `set_epoch` (called by the trainer before each epoch) replays the earlier draws,
+    so a run stopped and resumed sees the batches the same run left alone sees.
+    """
     from transformers.trainer_pt_utils import LengthGroupedSampler
+
+    class EpochReplaySampler(LengthGroupedSampler):
+        def set_epoch(self, epoch: int) -> None:
+            self.generator.manual_seed(config.seed)
+            for _ in range(epoch):
+                list(super().__iter__())  # the draws of the epochs before
 
     def sampler(*args, **kwargs):
         # grouped by the global batch: N processes of batch b see the order one process of batch N * b sees
         gen = torch.Generator().manual_seed(config.seed)
         size = config.batch_size * config.grad_accum * trainer.args.world_size
-        return LengthGroupedSampler(size, lengths=dataset.lengths, generator=gen)
+        return EpochReplaySampler(size, lengths=dataset.lengths, generator=gen)
 
     return sampler

@@ -513,3 +513,27 @@ def test_checkpoints_belong_to_the_tokenizer_they_were_trained_on(base, tmp_path
     assert not list(ckpt.glob("checkpoint-*"))
     assert run("fp-2", 2, resume=True)["resumed_from_step"] == 0
     assert run("fp-2", 3, resume=True)["resumed_from_step"] == 2
+
+
+def test_a_resumed_run_trains_as_the_uninterrupted_one(base, tmp_path):
+    """Stopped in its second epoch and resumed, a run sees the batches, in the order, that the same run left alone
+    sees: each epoch's order is the seed's draw for that epoch, whether the sampler was made then or earlier."""
+    import itertools
+
+    cfg = config(base, max_steps=10)  # 24 examples in batches of 4: 6 steps an epoch
+
+    def run(out, resume=False, stop_at=None):
+        losses = {}
+        calls = itertools.count(1)  # asked once a step
+        stop = None if stop_at is None else (lambda: next(calls) >= stop_at)
+        train(examples(12), examples(8), SID_TOKENS, KEYWORDS, "fp", out, cfg, resume=resume,
+              progress=lambda log: losses.update({log["step"]: log["loss"]} if "loss" in log else {}),
+              should_stop=stop)  # fmt: skip
+        return losses
+
+    whole = run(tmp_path / "whole")
+    first = run(tmp_path / "parts", stop_at=8)
+    assert max(first) == 8 and all(first[s] == pytest.approx(whole[s], abs=1e-6) for s in first)
+    rest = run(tmp_path / "parts", resume=True)
+    assert sorted(rest) == [9, 10]
+    assert [rest[s] for s in rest] == pytest.approx([whole[s] for s in rest], abs=1e-6)
