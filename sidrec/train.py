@@ -219,7 +219,7 @@ def train(
     model, tokenizer, sid_ids = prepare_model(config, sid_tokens, keywords)
     train_ds = ExampleDataset(train_examples, tokenizer, config.max_length)
     valid_ds = ExampleDataset(valid_examples[: config.eval_examples], tokenizer, config.max_length)
-    ckpt = out.with_name(out.name + "-checkpoints")
+    ckpt = checkpoint_dir(out)
     device = devices.pick(config.device)
     devices.enable_fast_matmul(device)
     use_bf16 = config.bf16 and devices.bf16_native(device)
@@ -259,7 +259,7 @@ def train(
     validation.trainer = trainer
     trainer._get_train_sampler = _length_grouped_sampler(trainer, train_ds, config)
     prepare_checkpoints(ckpt, tokenizer_fingerprint, resume, writer=args.should_save)
-    checkpoints = sorted(ckpt.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1])) if resume else []
+    checkpoints = saved_checkpoints(ckpt) if resume else []
     has_ckpt = bool(checkpoints)
     start = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=True if has_ckpt else None)
@@ -295,7 +295,7 @@ def train(
         "next_item_targets_per_second": round(trainer.targets_seen / max(seconds, 1e-9), 2),
         "sequential_mode": config.tasks.sequential_mode,
         "examples": len(train_ds),
-        "resumed_from_step": int(checkpoints[-1].name.split("-")[1]) if checkpoints else 0,
+        "resumed_from_step": checkpoint_step(checkpoints[-1]) if checkpoints else 0,
         "bf16": use_bf16,
     }
     metrics["processes"] = trainer.args.world_size
@@ -309,6 +309,51 @@ def train(
 RUN_RECORD = "run.json"  # beside the checkpoints: the codes they were trained on
 
 
+def checkpoint_dir(out: str | Path) -> Path:
+    """Where a run into `out` keeps its checkpoints: beside it, `out`-checkpoints."""
+    out = Path(out)
+    return out.with_name(out.name + "-checkpoints")
+
+
+def checkpoint_step(folder: Path) -> int:
+    return int(folder.name.split("-")[1])
+
+
+def saved_checkpoints(ckpt: Path) -> list[Path]:
+    """The checkpoint folders in `ckpt`, by step."""
+    return sorted(ckpt.glob("checkpoint-*"), key=checkpoint_step)
+
+
+def continuable_step(out: str | Path, tokenizer_fingerprint: str) -> int | None:
+    """The step from which the model saved in `out` can go on to its `max_steps`, or None.
+
+    It can when its run stopped before them (stopped by its user or its time budget; early stopping ends a run),
+    was trained on these codes, and saved a checkpoint at the step it stopped at: `train(..., resume=True)` with
+    the model's own config then trains the remaining steps as the run left alone would have.
+    """
+    try:
+        manifest = read_manifest(out, KIND, FORMAT_VERSION)
+        config = TrainConfig.from_dict(manifest["config"])
+        steps = int(manifest.get("metrics", {}).get("steps", 0))
+    except (SidrecError, KeyError, TypeError, ValueError):
+        return None
+    if (
+        manifest.get("tokenizer_fingerprint") != tokenizer_fingerprint
+        or config.early_stopping_patience
+        or not 0 < steps < config.max_steps
+    ):
+        return None
+    ckpt = checkpoint_dir(out)
+    saved = saved_checkpoints(ckpt)
+    try:
+        made_with = json.loads((ckpt / RUN_RECORD).read_text()).get("tokenizer_fingerprint")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not saved or checkpoint_step(saved[-1]) != steps or made_with != tokenizer_fingerprint:
+        return None
+    return steps
+
+
 def prepare_checkpoints(ckpt: Path, tokenizer_fingerprint: str, resume: bool, writer: bool = True) -> None:
     """Make the checkpoint folder this run's, or refuse to resume one that is not.
 
@@ -320,7 +365,7 @@ def prepare_checkpoints(ckpt: Path, tokenizer_fingerprint: str, resume: bool, wr
     process that saves (one per data-parallel run); the others only check.
     """
     record = ckpt / RUN_RECORD
-    old = sorted(ckpt.glob("checkpoint-*"))
+    old = saved_checkpoints(ckpt)
     if resume and old and record.exists():
         try:
             made_with = json.loads(record.read_text()).get("tokenizer_fingerprint")

@@ -182,3 +182,32 @@ def test_a_running_job_is_found_by_a_new_session_and_stops(tiny_ws, monkeypatch)
     wait_for(first, lambda at: at.success)
     assert first.success[0].value.startswith("Stopped after 1 steps")
     assert not train_button(first).disabled
+
+
+@pytest.mark.slow
+def test_a_stopped_model_continues_to_its_max_steps(tiny_ws):
+    """A run stopped at step 2 of 4 offers to continue from its checkpoint; continuing trains steps 3 and 4 into
+    the same model, and a finished model offers nothing."""
+    from sidrec import pipeline
+    from webapp.workspace import create_workspace
+
+    ws, base = tiny_ws
+    cont = create_workspace("cont", {n: (ws.data_dir / n).read_bytes() for n in ("items.csv", "interactions.csv")})
+    shutil.copytree(ws.artifact_path_for_writing("tokenizer"), cont.artifact_path_for_writing("tokenizer"))
+    config = TrainConfig(base=base, max_steps=4, batch_size=4, logging_steps=1, eval_examples=8, bf16=False)
+    calls = iter(range(1, 100))
+    stopped = pipeline.train_llm(cont.load(), cont.artifact("tokenizer"), cont.artifact_path_for_writing("llm"),
+                                 config, should_stop=lambda: next(calls) >= 2)  # fmt: skip
+    assert stopped["steps"] == 2 and stopped["stopped"]
+
+    at = open_align(cont.name)
+    assert any("stopped at step 2 of 4" in i.value for i in at.info)
+    at.button(key="align_continue").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    wait_for(at, lambda at: at.success or at.error)
+    assert not at.error, [e.value for e in at.error]
+    assert "Trained after 4 steps (continued from step 2)" in at.success[0].value
+    metrics = read_manifest(cont.artifact("llm"), KIND, FORMAT_VERSION)["metrics"]
+    assert metrics["steps"] == 4 and metrics["resumed_from_step"] == 2
+    assert at.metric[3].value == "4"
+    assert not any(b.key == "align_continue" for b in at.button)

@@ -13,7 +13,7 @@ from sidrec.loss import response_loss
 from sidrec.model import TrainConfig, load_model, log_history
 from sidrec.tasks import Example
 from sidrec.token_space import TokenRows, nearest_words
-from sidrec.train import prepare_checkpoints, train
+from sidrec.train import continuable_step, prepare_checkpoints, train
 from tests.tiny import WORDS, tiny_base
 
 SID_TOKENS = ["<a_0>", "<a_1>", "<b_0>", "<b_1>", "<c_0>"]
@@ -534,6 +534,10 @@ def test_a_resumed_run_trains_as_the_uninterrupted_one(base, tmp_path):
     whole = run(tmp_path / "whole")
     first = run(tmp_path / "parts", stop_at=8)
     assert max(first) == 8 and all(first[s] == pytest.approx(whole[s], abs=1e-6) for s in first)
+    # the stopped model says where it can go on from, for these codes only; a finished one cannot
+    assert continuable_step(tmp_path / "parts", "fp") == 8 and continuable_step(tmp_path / "parts", "fp-2") is None
+    assert continuable_step(tmp_path / "whole", "fp") is None
     rest = run(tmp_path / "parts", resume=True)
     assert sorted(rest) == [9, 10]
     assert [rest[s] for s in rest] == pytest.approx([whole[s] for s in rest], abs=1e-6)
+    assert continuable_step(tmp_path / "parts", "fp") is None

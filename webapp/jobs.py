@@ -48,11 +48,12 @@ class TrainingJob:
     `metrics` is train_llm's result once done or stopped; `error` one line when failed.
     """
 
-    def __init__(self, ds: Dataset, tokenizer_dir: str | Path, out: str | Path, config):
+    def __init__(self, ds: Dataset, tokenizer_dir: str | Path, out: str | Path, config, resume: bool = False):
         self.ds = ds
         self.tokenizer_dir = Path(tokenizer_dir)
         self.out = Path(out)
         self.config = config
+        self.resume = resume  # go on from the last checkpoint of a stopped run into `out`
         self.logs: list[dict] = []
         self.status = "pending"
         self.error: str | None = None
@@ -106,6 +107,7 @@ class TrainingJob:
                 self.tokenizer_dir,
                 self.out,
                 self.config,
+                resume=self.resume,
                 progress=self.logs.append,  # list.append is atomic under the GIL
                 should_stop=self._stop.is_set,
             )

@@ -15,6 +15,7 @@ from sidrec.llm import INITS, model_input
 from sidrec.model import FORMAT_VERSION, KIND, TrainConfig, log_history
 from sidrec.tasks import TASKS, TaskConfig, examples_for_user
 from sidrec.token_space import keyword_hits, nearest_words, trained_rows
+from sidrec.train import continuable_step
 from webapp.jobs import TrainingJob, loss_curves
 from webapp.ui import current_workspace, dataset, job_board, lasting_choice, need_tokenizer, progress_bar, writable
 
@@ -126,8 +127,9 @@ def show_result(job: TrainingJob) -> None:
         st.error(job.error)
     elif job.status in ("done", "stopped"):
         how = "Stopped" if job.status == "stopped" else "Trained"
+        since = f" (continued from step {m['resumed_from_step']})" if m.get("resumed_from_step") else ""
         st.success(
-            f"{how} after {m.get('steps', 0)} steps in {job.elapsed / 60:.1f} min: train loss "
+            f"{how} after {m.get('steps', 0)} steps{since} in {job.elapsed / 60:.1f} min: train loss "
             f"{m.get('train_loss', float('nan')):.3f}, valid loss {m.get('valid_loss') or float('nan'):.3f}. "
             "The model is saved to the workspace."
         )
@@ -146,6 +148,7 @@ if manifest is None:
     st.info("This workspace has no aligned model yet: train one below.")
     task_config = TaskConfig()
     matches = False
+    stopped_at = None
 else:
     config = TrainConfig.from_dict(manifest["config"])
     task_config = config.tasks
@@ -166,6 +169,8 @@ else:
     matches = manifest.get("tokenizer_fingerprint") == tok.fingerprint()
     if not matches:
         st.warning("This model was trained with another tokenizer than the workspace's current one: retrain it.")
+    own = ws.own_dir is not None and folder == ws.artifact_path_for_writing("llm")
+    stopped_at = continuable_step(folder, tok.fingerprint()) if own else None
 
 # ---------------------------------------------------------------- training
 
@@ -176,6 +181,18 @@ if job is not None and job.running:
     live(job)
 elif job is not None:
     show_result(job)
+if stopped_at is not None and not (job is not None and job.running):
+    st.info(
+        f"The model above stopped at step {stopped_at} of {config.max_steps}. Continuing trains the remaining "
+        "steps from its checkpoint, with its settings, as the run would have had it not stopped."
+    )
+    if st.button(f"Continue to step {config.max_steps}", icon="⏩", key="align_continue"):
+        try:
+            board.start(ws.name, TrainingJob(ds, ws.artifact("tokenizer"), folder, config, resume=True))
+        except SidrecError as e:
+            st.error(f"Not started: {e}")
+        else:
+            st.rerun()
 with st.expander("Training settings", expanded=manifest is None and job is None):
     st.caption(
         "LoRA on the attention and MLP projections, and the SID token rows, trained on the task mix built from "
