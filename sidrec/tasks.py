@@ -21,7 +21,7 @@ The default recipe (`DEFAULT_TASKS`) is every task but the negative one: on the 
 the same next-item signal over three seeds and for the same 1,000 steps, the recipe without it is
 level with the recipe with it (BENCHMARKS.md, "The recipe, part by part"), so it costs steps and
 buys nothing measurable. It stays one `--tasks` option away. Taking out TS-Align, or textual and
-query, at the same step count costs the ranking: those keep the next-item task from overtraining.
+query, at the same step count costs the ranking (three seeds each): those keep the next-item task from overtraining.
 
 Builders read only what training may see: `split.train`, `split.train_sequences`,
 the item table, the tokenizer and the token keywords. An item that occurs only as a
