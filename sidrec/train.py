@@ -345,13 +345,17 @@ def continuable_step(out: str | Path, tokenizer_fingerprint: str) -> int | None:
         return None
     ckpt = checkpoint_dir(out)
     saved = saved_checkpoints(ckpt)
-    try:
-        made_with = json.loads((ckpt / RUN_RECORD).read_text()).get("tokenizer_fingerprint")
-    except (OSError, ValueError, AttributeError):
-        return None
-    if not saved or checkpoint_step(saved[-1]) != steps or made_with != tokenizer_fingerprint:
+    if not saved or checkpoint_step(saved[-1]) != steps or checkpoints_made_with(ckpt) != tokenizer_fingerprint:
         return None
     return steps
+
+
+def checkpoints_made_with(ckpt: Path) -> str:
+    """The tokenizer fingerprint recorded beside the checkpoints in `ckpt`; "unreadable" when there is none."""
+    try:
+        return json.loads((ckpt / RUN_RECORD).read_text()).get("tokenizer_fingerprint")
+    except (OSError, ValueError, AttributeError):
+        return "unreadable"
 
 
 def prepare_checkpoints(ckpt: Path, tokenizer_fingerprint: str, resume: bool, writer: bool = True) -> None:
@@ -367,11 +371,7 @@ def prepare_checkpoints(ckpt: Path, tokenizer_fingerprint: str, resume: bool, wr
     record = ckpt / RUN_RECORD
     old = saved_checkpoints(ckpt)
     if resume and old and record.exists():
-        try:
-            made_with = json.loads(record.read_text()).get("tokenizer_fingerprint")
-        except (OSError, ValueError, AttributeError):
-            made_with = "unreadable"
-        if made_with != tokenizer_fingerprint:
+        if (made_with := checkpoints_made_with(ckpt)) != tokenizer_fingerprint:
             raise SidrecError(
                 f"the checkpoints in {ckpt} were trained on another tokenizer ({made_with}, not "
                 f"{tokenizer_fingerprint}): train without resuming to start over, or move that folder away"

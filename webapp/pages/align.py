@@ -177,11 +177,12 @@ else:
 st.subheader("Train a new model")
 board = job_board()
 job = board.get(ws.name)
-if job is not None and job.running:
+running = job is not None and job.running
+if running:
     live(job)
 elif job is not None:
     show_result(job)
-if stopped_at is not None and not (job is not None and job.running):
+if stopped_at is not None and not running:
     st.info(
         f"The model above stopped at step {stopped_at} of {config.max_steps}. Continuing trains the remaining "
         "steps from its checkpoint, with its settings, as the run would have had it not stopped."
@@ -198,7 +199,7 @@ with st.expander("Training settings", expanded=manifest is None and job is None)
         "LoRA on the attention and MLP projections, and the SID token rows, trained on the task mix built from "
         "the training split. It runs in the background: leave the page or open another tab, the run goes on."
     )
-    values = train_form_ui(running=job is not None and job.running)
+    values = train_form_ui(running=running)
 if values:
     try:
         tasks = replace(
